@@ -1,0 +1,23 @@
+import { defineConfig } from "vitest/config";
+
+// Unit tests live next to the code; integration tests talk to a real LXD and run one file at a
+// time, because they share the daemon, the storage pool and two CPU cores.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: { name: "unit", include: ["src/**/*.test.ts", "test/support/**/*.test.ts"], environment: "node" },
+      },
+      {
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          environment: "node",
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+        },
+      },
+    ],
+  },
+});
