@@ -1,0 +1,104 @@
+// Cross-field rules of the config file. They run even when other fields already failed (so one
+// pass reports every problem), so they read the value defensively instead of trusting its type.
+import type { z } from "zod";
+import type { RawConfig } from "./schema.js";
+
+/** Random characters runnerd appends to `<prefix>-<pool>-` to name a runner. */
+export const RUNNER_NAME_SUFFIX_LENGTH = 8;
+/** LXD instance names are host names: at most 63 characters. */
+export const MAX_RUNNER_NAME_LENGTH = 63;
+/** Instance config keys runnerd writes itself (ownership and bookkeeping). */
+export const RESERVED_CONFIG_PREFIX = "user.runnerd.";
+
+type Loose = Record<string, unknown>;
+type Path = (string | number)[];
+type Report = (path: Path, message: string, at?: "key") => void;
+
+function asRecord(value: unknown): Loose | undefined {
+  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Loose) : undefined;
+}
+
+function asString(value: unknown): string | undefined {
+  return typeof value === "string" ? value : undefined;
+}
+
+export function checkConfig(value: RawConfig, ctx: z.RefinementCtx<RawConfig>): void {
+  // `params.at` tells the position mapper to point at the key rather than its value.
+  const report: Report = (path, message, at) =>
+    ctx.addIssue({ code: "custom", path, message, ...(at ? { params: { at } } : {}) });
+  const root = asRecord(value) ?? {};
+  checkLxd(asRecord(root.lxd), report);
+  const connections = asRecord(root.github);
+  if (connections && Object.keys(connections).length === 0) {
+    report(["github"], "at least one connection is required");
+  }
+  const pools = Array.isArray(root.pools) ? (root.pools as unknown[]) : [];
+  const firstIndexByName = new Map<string, number>();
+  pools.forEach((pool, index) => {
+    const p = asRecord(pool);
+    if (!p) return;
+    const name = asString(p.name);
+    if (name !== undefined) {
+      const first = firstIndexByName.get(name);
+      if (first === undefined) firstIndexByName.set(name, index);
+      else report(["pools", index, "name"], `duplicate pool name "${name}" (first used by pools[${first}])`);
+    }
+    checkPool(p, ["pools", index], connections, report);
+  });
+}
+
+function checkLxd(lxd: Loose | undefined, report: Report): void {
+  if (!lxd) return;
+  if (lxd.socket !== undefined && lxd.url !== undefined) {
+    report(["lxd", "url"], "socket and url are exclusive: set one, or neither to auto-detect the local socket");
+  }
+  for (const key of ["client_cert", "client_key"]) {
+    if (lxd.url !== undefined && lxd[key] === undefined) report(["lxd", key], "required when url is set");
+  }
+  for (const key of ["client_cert", "client_key", "server_cert"]) {
+    if (lxd.url === undefined && lxd[key] !== undefined) report(["lxd", key], "only used with url", "key");
+  }
+}
+
+function checkPool(pool: Loose, at: Path, connections: Loose | undefined, report: Report): void {
+  const names = connections ? Object.keys(connections) : [];
+  const connection = asString(pool.connection);
+  if (connection !== undefined && connections && !(connection in connections)) {
+    report([...at, "connection"], `unknown connection "${connection}"; defined: ${names.join(", ") || "none"}`);
+  } else if (pool.connection === undefined && names.length > 1) {
+    report([...at, "connection"], `required when more than one connection is defined (${names.join(", ")})`);
+  }
+
+  const scope = asRecord(pool.scope);
+  if (scope) {
+    if ((scope.repo === undefined) === (scope.org === undefined)) {
+      report([...at, "scope"], "give exactly one of repo or org");
+    } else if (scope.runner_group !== undefined && scope.repo !== undefined) {
+      report([...at, "scope", "runner_group"], "runner_group is only valid with org", "key");
+    }
+  }
+
+  const runners = asRecord(pool.runners);
+  if (runners && typeof runners.max === "number" && typeof runners.idle === "number" && runners.max < runners.idle) {
+    report([...at, "runners", "max"], `must be at least idle (${runners.idle})`);
+  }
+
+  const name = asString(pool.name);
+  const prefix = asString(pool.name_prefix);
+  if (name !== undefined && prefix !== undefined) {
+    const length = prefix.length + name.length + 2 + RUNNER_NAME_SUFFIX_LENGTH;
+    if (length > MAX_RUNNER_NAME_LENGTH) {
+      report(
+        [...at, "name"],
+        `runner names "${prefix}-${name}-" plus ${RUNNER_NAME_SUFFIX_LENGTH} random characters would be ${length} characters; the limit is ${MAX_RUNNER_NAME_LENGTH} (shorten the pool name or name_prefix)`,
+      );
+    }
+  }
+
+  const config = asRecord(asRecord(pool.instance)?.config);
+  for (const key of Object.keys(config ?? {})) {
+    if (key.startsWith(RESERVED_CONFIG_PREFIX)) {
+      report([...at, "instance", "config", key], `keys starting with "${RESERVED_CONFIG_PREFIX}" are reserved for runnerd`, "key");
+    }
+  }
+}

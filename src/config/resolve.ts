@@ -1,0 +1,79 @@
+// Turns the validated file into the typed Config: fills derived defaults (API URL, a pool's
+// connection, runners.max) and gives durations their millisecond names.
+import type { AuthConfig, Config, GitHubConnection, PoolConfig, Scope } from "./types.js";
+import type { RawConfig } from "./schema.js";
+
+type RawPool = RawConfig["pools"][number];
+
+function trimSlash(url: string): string {
+  return url.replace(/\/+$/, "");
+}
+
+/** github.com's API lives on its own host; GitHub Enterprise Server serves it under /api/v3. */
+export function defaultApiUrl(webUrl: string): string {
+  const url = new URL(webUrl);
+  return url.hostname === "github.com" || url.hostname === "www.github.com"
+    ? "https://api.github.com"
+    : `${trimSlash(webUrl)}/api/v3`;
+}
+
+export function resolveConfig(raw: RawConfig): Config {
+  const github: Record<string, GitHubConnection> = {};
+  for (const [name, connection] of Object.entries(raw.github)) {
+    github[name] = {
+      name,
+      url: trimSlash(connection.url),
+      api_url: trimSlash(connection.api_url ?? defaultApiUrl(connection.url)),
+      auth: connection.auth as AuthConfig,
+    };
+  }
+  const onlyConnection = Object.keys(github)[0] ?? "";
+  return {
+    controller_id: raw.controller_id,
+    state_dir: raw.state_dir,
+    max_runners: raw.max_runners,
+    resync_interval_ms: raw.resync_interval,
+    boot_timeout_ms: raw.boot_timeout,
+    job_timeout_ms: raw.job_timeout,
+    token_min_validity_ms: raw.token_min_validity,
+    spawn_concurrency: raw.spawn_concurrency,
+    log_level: raw.log_level,
+    lxd: {
+      socket: raw.lxd.socket,
+      url: raw.lxd.url,
+      client_cert: raw.lxd.client_cert,
+      client_key: raw.lxd.client_key,
+      server_cert: raw.lxd.server_cert,
+      project: raw.lxd.project,
+      storage_pool: raw.lxd.storage_pool,
+    },
+    github,
+    pools: raw.pools.map((pool) => resolvePool(pool, onlyConnection)),
+  };
+}
+
+function resolveScope(scope: RawPool["scope"]): Scope {
+  // checks.ts guarantees exactly one of repo and org.
+  if (scope.repo !== undefined) return { type: "repo", repo: scope.repo };
+  return { type: "org", org: scope.org ?? "", runner_group: scope.runner_group ?? "Default" };
+}
+
+function resolvePool(pool: RawPool, onlyConnection: string): PoolConfig {
+  return {
+    name: pool.name,
+    connection: pool.connection ?? onlyConnection,
+    scope: resolveScope(pool.scope),
+    labels: pool.labels,
+    runners: { idle: pool.runners.idle, max: pool.runners.max ?? pool.runners.idle },
+    image: pool.image,
+    name_prefix: pool.name_prefix,
+    instance: {
+      profiles: pool.instance.profiles,
+      cpu: pool.instance.cpu,
+      memory: pool.instance.memory,
+      disk: pool.instance.disk,
+      config: pool.instance.config,
+      devices: pool.instance.devices,
+    },
+  };
+}

@@ -1,0 +1,155 @@
+// The config file's zod schema: shapes, leaf constraints and defaults; cross-field rules live in
+// checks.ts and the resolution into the typed Config in resolve.ts.
+import { z } from "zod";
+import { parseDuration } from "./duration.js";
+import { checkConfig } from "./checks.js";
+import { resolveConfig } from "./resolve.js";
+import { OWNER_PATTERN, REPO_PATTERN } from "./scope.js";
+
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
+export const AUTH_TYPES = ["push", "app", "pat"] as const;
+export const SUPPORTED_AUTH_TYPES: readonly string[] = ["push"];
+
+const absolutePath = z.string().startsWith("/", { error: "must be an absolute path" });
+
+function duration(fallback: number) {
+  return z
+    .unknown()
+    .transform((value, ctx) => {
+      const ms = typeof value === "string" || typeof value === "number" ? parseDuration(value) : undefined;
+      if (ms === undefined || ms <= 0) {
+        ctx.addIssue({
+          code: "custom",
+          input: value,
+          message: `invalid duration ${JSON.stringify(value)}: use e.g. "500ms", "15s", "5m", "6h" or a number of seconds`,
+        });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .default(fallback);
+}
+
+// LXD takes every config value as a string; YAML's `true` or `2` mean the same thing to the
+// operator, so scalars are accepted and stringified rather than rejected.
+const lxdValue = z
+  .union([z.string(), z.number(), z.boolean()], { error: "must be a string (or number or boolean)" })
+  .transform(String);
+
+const sizePattern = /^\d+(\.\d+)?(B|kB|MB|GB|TB|PB|EB|KiB|MiB|GiB|TiB|PiB|EiB)?$/;
+const lxdSize = z.string().regex(sizePattern, { error: 'must be an LXD size such as "512MiB", "4GiB" or "20GB"' });
+const memory = z
+  .string()
+  .regex(new RegExp(`${sizePattern.source}|^\\d{1,3}%$`), { error: 'must be an LXD size such as "4GiB", or a percentage such as "50%"' });
+const cpu = z
+  .union([z.int().min(1), z.string().regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/)], {
+    error: 'must be a number of CPUs or a CPU set such as "0-3" or "0,2"',
+  })
+  .transform(String);
+
+const lxdSchema = z.strictObject({
+  socket: absolutePath.optional(),
+  url: z.url({ protocol: /^https$/, error: "must be an https:// URL" }).optional(),
+  client_cert: absolutePath.optional(),
+  client_key: absolutePath.optional(),
+  server_cert: absolutePath.optional(),
+  project: z.string().min(1).default("default"),
+  storage_pool: z.string().min(1).default("default"),
+});
+
+function unsupportedAuth(type: string) {
+  return (_: unknown, ctx: z.RefinementCtx) => {
+    ctx.addIssue({
+      code: "custom",
+      path: ["type"],
+      message: `auth type "${type}" is not supported yet; supported: ${SUPPORTED_AUTH_TYPES.join(", ")}`,
+    });
+  };
+}
+
+// Discriminated on `type` so that app and pat credentials slot in by deleting their refinement.
+const authSchema = z.discriminatedUnion(
+  "type",
+  [
+    z.strictObject({ type: z.literal("push") }),
+    z
+      .strictObject({ type: z.literal("app"), app_id: z.int().min(1), private_key_file: absolutePath })
+      .superRefine(unsupportedAuth("app")),
+    z.strictObject({ type: z.literal("pat"), token_file: absolutePath }).superRefine(unsupportedAuth("pat")),
+  ],
+  {
+    error: (issue) =>
+      issue.code === "invalid_union"
+        ? `auth type must be one of: ${AUTH_TYPES.join(", ")}`
+        : undefined,
+  },
+);
+
+const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" });
+
+const connectionSchema = z.strictObject({
+  url: httpUrl.default("https://github.com"),
+  api_url: httpUrl.optional(),
+  auth: authSchema,
+});
+
+const scopeSchema = z.strictObject({
+  repo: z.string().regex(REPO_PATTERN, { error: 'must be "owner/name"' }).optional(),
+  org: z.string().regex(OWNER_PATTERN, { error: "must be a GitHub organisation name" }).optional(),
+  runner_group: z.string().min(1).optional(),
+});
+
+const label = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { error: "labels are 1-64 letters, digits, '.', '_' or '-'" });
+
+const instanceSchema = z.strictObject({
+  profiles: z.array(z.string().min(1)).default(["default"]),
+  cpu: cpu.optional(),
+  memory: memory.optional(),
+  disk: lxdSize.optional(),
+  config: z.record(z.string(), lxdValue).default({}),
+  devices: z.record(z.string(), z.record(z.string(), lxdValue)).default({}),
+});
+
+const poolSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,19}$/, {
+    error: "must be 1-20 lower-case letters, digits or '-', not starting with '-'",
+  }),
+  connection: z.string().optional(),
+  scope: scopeSchema,
+  labels: z.array(label).default([]),
+  runners: z.strictObject({ idle: z.int().min(0).default(1), max: z.int().min(0).optional() }).prefault({}),
+  image: z.string().min(1),
+  name_prefix: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,39}$/, { error: "must be 1-40 lower-case letters, digits or '-', starting with a letter" })
+    .default("rd"),
+  instance: instanceSchema.prefault({}),
+});
+
+export const rawConfigSchema = z.strictObject({
+  controller_id: z
+    .string()
+    .regex(/^[a-z0-9-]{1,32}$/, { error: "must be 1-32 lower-case letters, digits or '-'" })
+    .default("runnerd"),
+  state_dir: absolutePath.default("/var/lib/runnerd"),
+  max_runners: z.int().min(1).default(10),
+  resync_interval: duration(15_000),
+  boot_timeout: duration(5 * 60_000),
+  job_timeout: duration(6 * 3_600_000),
+  token_min_validity: duration(5 * 60_000),
+  spawn_concurrency: z.int().min(1).default(4),
+  log_level: z.enum(LOG_LEVELS).default("info"),
+  lxd: lxdSchema.prefault({}),
+  github: z.record(
+    z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/, { error: "connection names are letters, digits, '_' or '-'" }),
+    connectionSchema,
+  ),
+  pools: z.array(poolSchema).min(1, { error: "at least one pool is required" }),
+});
+
+export type RawConfig = z.output<typeof rawConfigSchema>;
+
+/** The whole file: shape, cross-field rules (run even when other fields failed, so all problems surface), resolution. */
+export const configSchema = rawConfigSchema
+  .superRefine(checkConfig, { when: (payload) => typeof payload.value === "object" && payload.value !== null })
+  .transform(resolveConfig);

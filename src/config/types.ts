@@ -1,0 +1,107 @@
+// The typed, resolved configuration the rest of runnerd reads: every default applied, every
+// duration in milliseconds, every cross-reference (pool -> connection) checked and filled in.
+
+export type LogLevel = "trace" | "debug" | "info" | "warn" | "error";
+
+/** Where a pool's runners register. Names are as written in the file (GitHub matches them case-insensitively). */
+export type Scope = RepoScope | OrgScope;
+
+export interface RepoScope {
+  readonly type: "repo";
+  /** `owner/name`. */
+  readonly repo: string;
+}
+
+export interface OrgScope {
+  readonly type: "org";
+  readonly org: string;
+  /** Runner group the runners join; "Default" unless set. */
+  readonly runner_group: string;
+}
+
+/** The part of a scope that identifies it (a token is minted per repo or org, not per runner group). */
+export type ScopeRef = { readonly type: "repo"; readonly repo: string } | { readonly type: "org"; readonly org: string };
+
+export interface LxdConfig {
+  /** Unix socket path; when neither `socket` nor `url` is set, the LXD client auto-detects the socket. */
+  readonly socket: string | undefined;
+  /** HTTPS endpoint; when set, `client_cert` and `client_key` are set too and `socket` is not. */
+  readonly url: string | undefined;
+  readonly client_cert: string | undefined;
+  readonly client_key: string | undefined;
+  /** Server certificate to pin, if any. */
+  readonly server_cert: string | undefined;
+  readonly project: string;
+  readonly storage_pool: string;
+}
+
+/**
+ * How runnerd gets runner credentials for one connection. Only `push` is accepted by the loader
+ * today; `app` and `pat` are listed so code switching on `type` is written with them in mind.
+ */
+export type AuthConfig =
+  | { readonly type: "push" }
+  | { readonly type: "app"; readonly app_id: number; readonly private_key_file: string }
+  | { readonly type: "pat"; readonly token_file: string };
+
+export interface GitHubConnection {
+  /** The key under `github:` in the file. */
+  readonly name: string;
+  /** Web URL without a trailing slash, e.g. `https://github.com`; runners register against it. */
+  readonly url: string;
+  /** REST API base URL without a trailing slash. */
+  readonly api_url: string;
+  readonly auth: AuthConfig;
+}
+
+export interface InstanceConfig {
+  readonly profiles: readonly string[];
+  /** `limits.cpu` value (a count or a CPU set), if set. */
+  readonly cpu: string | undefined;
+  /** `limits.memory` value (LXD size string or percentage), if set. */
+  readonly memory: string | undefined;
+  /** Root disk size (LXD size string), if set. */
+  readonly disk: string | undefined;
+  /** Raw LXD config overrides; never contains `user.runnerd.*` keys. */
+  readonly config: Readonly<Record<string, string>>;
+  /** Raw LXD devices. */
+  readonly devices: Readonly<Record<string, Readonly<Record<string, string>>>>;
+}
+
+export interface PoolConfig {
+  readonly name: string;
+  /** Name of an entry of `Config.github`; always exists. */
+  readonly connection: string;
+  readonly scope: Scope;
+  /** Extra labels, in file order (GitHub adds `self-hosted`, OS and architecture itself). */
+  readonly labels: readonly string[];
+  /** Idle floor and ceiling; `max >= idle`. */
+  readonly runners: { readonly idle: number; readonly max: number };
+  /** LXD image alias or fingerprint runners are cloned from. */
+  readonly image: string;
+  /** Runner names are `<name_prefix>-<pool>-<random>` (see RUNNER_NAME_SUFFIX_LENGTH). */
+  readonly name_prefix: string;
+  readonly instance: InstanceConfig;
+}
+
+export interface Config {
+  /** Recorded in `user.runnerd.*` keys; runnerd touches only instances carrying it. */
+  readonly controller_id: string;
+  readonly state_dir: string;
+  /** Host-wide cap on runners across all pools. */
+  readonly max_runners: number;
+  readonly resync_interval_ms: number;
+  /** A runner not listening after this long is deleted. */
+  readonly boot_timeout_ms: number;
+  readonly job_timeout_ms: number;
+  /** Never start a runner with a registration token expiring sooner than this. */
+  readonly token_min_validity_ms: number;
+  /** Bound on concurrent LXD actions. */
+  readonly spawn_concurrency: number;
+  readonly log_level: LogLevel;
+  readonly lxd: LxdConfig;
+  /** Connections keyed by name; at least one. */
+  readonly github: Readonly<Record<string, GitHubConnection>>;
+  /** At least one, names unique. */
+  readonly pools: readonly PoolConfig[];
+}

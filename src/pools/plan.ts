@@ -1,0 +1,200 @@
+// The reconciler's decisions: a pure function from desired and observed state to actions.
+// No clock reads, randomness or I/O here; `now` comes in, actions go out, each with its reason.
+import type { Action, ObservedRunner, Plan, PlanSettings, PoolBlocker, PoolSpec, PoolStatus, Snapshot } from "./types.js";
+
+interface PoolTally {
+  spec: PoolSpec;
+  creating: number;
+  starting: ObservedRunner[];
+  idle: ObservedRunner[];
+  busy: number;
+  finishing: number;
+}
+
+const activePhases = new Set(["creating", "starting", "idle", "busy"]);
+
+export function plan(snapshot: Snapshot, settings: PlanSettings, now: number): Plan {
+  const actions: Action[] = [];
+  const deadlines: number[] = [];
+  const tallies = new Map<string, PoolTally>();
+  for (const spec of snapshot.pools) {
+    tallies.set(spec.name, { spec, creating: 0, starting: [], idle: [], busy: 0, finishing: 0 });
+  }
+
+  let hostActive = 0;
+  for (const runner of snapshot.runners) {
+    const tally = tallies.get(runner.pool);
+    const decided = tally ? judgeRunner(runner, tally, settings, now, deadlines) : drainRunner(runner);
+    if (decided) actions.push(decided);
+    // A runner being timed out or drained still holds its slot until it is gone.
+    if (activePhases.has(runner.phase)) hostActive++;
+  }
+
+  const statuses: PoolStatus[] = [];
+  const wants = new Map<string, number>();
+  const availableByPool = new Map<string, number>();
+  for (const tally of tallies.values()) {
+    const status = tallyStatus(tally, snapshot, now);
+    const available = tally.creating + tally.starting.length + tally.idle.length;
+    const active = available + tally.busy;
+    availableByPool.set(tally.spec.name, available);
+    const missing = Math.min(tally.spec.idle - available, tally.spec.max - active);
+    if (missing > 0) {
+      const blocked = spawnBlocker(tally.spec, snapshot, settings, now, deadlines);
+      if (blocked) status.blocked = blocked;
+      else wants.set(tally.spec.name, missing);
+    } else if (available > tally.spec.idle) {
+      actions.push(...trimSurplus(tally, available - tally.spec.idle));
+    }
+    statuses.push(status);
+  }
+
+  const granted = shareFreeSlots(tallies, wants, settings.maxRunners - hostActive);
+  for (const status of statuses) {
+    const want = wants.get(status.name) ?? 0;
+    const got = granted.get(status.name) ?? 0;
+    for (let i = 0; i < got; i++) {
+      const available = (availableByPool.get(status.name) ?? 0) + i;
+      actions.push({ kind: "spawn", pool: status.name, reason: `${available} of ${status.desiredIdle} idle runners available` });
+    }
+    if (got < want) status.blocked = "host-cap";
+  }
+
+  if (snapshot.runners.some((r) => r.phase === "starting")) deadlines.push(now + settings.startingPollMs);
+  const next = deadlines.length > 0 ? Math.min(...deadlines) : undefined;
+  const plan: Plan = { actions, pools: statuses };
+  if (next !== undefined) plan.requeueAfterMs = Math.max(0, next - now);
+  return plan;
+}
+
+/** Decides about one runner of a configured pool and counts it. */
+function judgeRunner(runner: ObservedRunner, tally: PoolTally, settings: PlanSettings, now: number, deadlines: number[]): Action | undefined {
+  const base = { pool: runner.pool, runner: runner.name };
+  switch (runner.phase) {
+    case "creating":
+      tally.creating++;
+      return undefined;
+    case "starting": {
+      const deadline = runner.createdAt + settings.bootTimeoutMs;
+      if (now >= deadline) {
+        tally.finishing++;
+        return { kind: "collect", ...base, forceStop: true, outcome: "boot-timeout", reason: `not listening ${formatMs(now - runner.createdAt)} after creation (boot timeout ${formatMs(settings.bootTimeoutMs)})` };
+      }
+      deadlines.push(deadline);
+      tally.starting.push(runner);
+      return undefined;
+    }
+    case "idle":
+      tally.idle.push(runner);
+      return undefined;
+    case "busy": {
+      const since = runner.phaseSince ?? runner.createdAt;
+      const deadline = since + settings.jobTimeoutMs;
+      if (now >= deadline) {
+        tally.finishing++;
+        return { kind: "collect", ...base, forceStop: true, outcome: "job-timeout", reason: `job ran for ${formatMs(now - since)} (job timeout ${formatMs(settings.jobTimeoutMs)})` };
+      }
+      deadlines.push(deadline);
+      tally.busy++;
+      return undefined;
+    }
+    case "stopped":
+      tally.finishing++;
+      return { kind: "collect", ...base, forceStop: false, reason: "instance stopped" };
+    case "deleting":
+      tally.finishing++;
+      return undefined;
+  }
+}
+
+/** A runner whose pool left the configuration: idle ones go, busy ones finish their job. */
+function drainRunner(runner: ObservedRunner): Action | undefined {
+  const base = { pool: runner.pool, runner: runner.name };
+  switch (runner.phase) {
+    case "stopped":
+      return { kind: "collect", ...base, forceStop: false, reason: "instance stopped (pool no longer configured)" };
+    case "starting":
+    case "idle":
+      return { kind: "delete", ...base, outcome: "pool-removed", reason: `pool ${runner.pool} is no longer configured` };
+    default:
+      return undefined;
+  }
+}
+
+function spawnBlocker(spec: PoolSpec, snapshot: Snapshot, settings: PlanSettings, now: number, deadlines: number[]): PoolBlocker | undefined {
+  if (snapshot.shuttingDown) return "shutting-down";
+  const expiry = snapshot.tokenExpiry.get(spec.scope);
+  if (expiry === undefined) return "token-missing";
+  if (expiry - now < settings.tokenMinValidityMs) return "token-expiring";
+  // Look again when the token becomes too old, so the pool's status changes on time.
+  deadlines.push(expiry - settings.tokenMinValidityMs);
+  const until = snapshot.backoffUntil.get(spec.name);
+  if (until !== undefined && until > now) {
+    deadlines.push(until);
+    return "backoff";
+  }
+  return undefined;
+}
+
+/** Removes runners above the idle floor, those not yet listening first (they cannot have a job). */
+function trimSurplus(tally: PoolTally, count: number): Action[] {
+  const candidates = [...tally.starting, ...[...tally.idle].sort((a, b) => b.createdAt - a.createdAt)];
+  return candidates.slice(0, count).map((runner) => ({
+    kind: "delete" as const,
+    pool: runner.pool,
+    runner: runner.name,
+    outcome: "surplus" as const,
+    reason: `above the idle floor of ${tally.spec.idle}`,
+  }));
+}
+
+/**
+ * Hands out the host's free slots one at a time, each to the pool that has the smallest share of
+ * its ceiling in use, so that no pool starves when the host-wide cap is reached.
+ */
+function shareFreeSlots(tallies: Map<string, PoolTally>, wants: Map<string, number>, free: number): Map<string, number> {
+  const granted = new Map<string, number>();
+  const remaining = new Map(wants);
+  const inUse = new Map<string, number>();
+  for (const [name, t] of tallies) inUse.set(name, t.creating + t.starting.length + t.idle.length + t.busy);
+  for (let slot = 0; slot < free; slot++) {
+    let best: string | undefined;
+    let bestShare = Infinity;
+    for (const [name, left] of remaining) {
+      if (left <= 0) continue;
+      const share = (inUse.get(name) ?? 0) / Math.max(1, tallies.get(name)?.spec.max ?? 1);
+      if (share < bestShare) {
+        best = name;
+        bestShare = share;
+      }
+    }
+    if (best === undefined) break;
+    granted.set(best, (granted.get(best) ?? 0) + 1);
+    remaining.set(best, (remaining.get(best) ?? 0) - 1);
+    inUse.set(best, (inUse.get(best) ?? 0) + 1);
+  }
+  return granted;
+}
+
+function tallyStatus(tally: PoolTally, snapshot: Snapshot, _now: number): PoolStatus {
+  const status: PoolStatus = {
+    name: tally.spec.name,
+    scope: tally.spec.scope,
+    idle: tally.idle.length,
+    busy: tally.busy,
+    starting: tally.creating + tally.starting.length,
+    finishing: tally.finishing,
+    desiredIdle: tally.spec.idle,
+    max: tally.spec.max,
+  };
+  const expiry = snapshot.tokenExpiry.get(tally.spec.scope);
+  if (expiry !== undefined) status.tokenExpiresAt = expiry;
+  return status;
+}
+
+export function formatMs(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 120_000) return `${Math.round(ms / 100) / 10}s`;
+  if (ms < 7_200_000) return `${Math.round(ms / 60_000)}m`;
+  return `${Math.round(ms / 360_000) / 10}h`;
+}

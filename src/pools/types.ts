@@ -1,0 +1,80 @@
+// The reconciler's vocabulary: what it observes, what it wants per pool, and the actions it plans.
+
+/** Where a runner is in its one life, as derived from LXD and the agent's status file. */
+export type RunnerPhase =
+  | "creating" // this process is creating and starting it
+  | "starting" // running, runner not yet listening
+  | "idle" // listening for a job
+  | "busy" // running its job
+  | "stopped" // powered off: waiting to be collected
+  | "deleting"; // this process is collecting or deleting it
+
+export interface ObservedRunner {
+  name: string;
+  pool: string;
+  phase: RunnerPhase;
+  /** ms since the epoch, from the instance's `user.runnerd.created-at` key. */
+  createdAt: number;
+  /** ms since the epoch when the current phase began, when known (listening, busy). */
+  phaseSince?: number;
+  job?: string;
+  image?: string;
+}
+
+/** What the planner needs to know of one configured pool. */
+export interface PoolSpec {
+  name: string;
+  scope: string;
+  idle: number;
+  max: number;
+}
+
+export interface PlanSettings {
+  maxRunners: number;
+  bootTimeoutMs: number;
+  jobTimeoutMs: number;
+  tokenMinValidityMs: number;
+  /** Poll interval while a runner is starting: how soon to look again for "listening". */
+  startingPollMs: number;
+}
+
+export interface Snapshot {
+  pools: readonly PoolSpec[];
+  runners: readonly ObservedRunner[];
+  /** Registration token expiry (ms since the epoch) per scope key; absent: no token. */
+  tokenExpiry: ReadonlyMap<string, number>;
+  /** Pools whose spawns failed recently wait until this time (ms since the epoch). */
+  backoffUntil: ReadonlyMap<string, number>;
+  /** True while the daemon shuts down: nothing new is spawned. */
+  shuttingDown: boolean;
+}
+
+export type Outcome = "boot-timeout" | "job-timeout" | "pool-removed" | "surplus";
+
+export type Action =
+  | { kind: "spawn"; pool: string; reason: string }
+  | { kind: "collect"; pool: string; runner: string; reason: string; forceStop: boolean; outcome?: Outcome }
+  | { kind: "delete"; pool: string; runner: string; reason: string; outcome: Outcome };
+
+/** Why a pool has fewer runners than it wants, if it does. */
+export type PoolBlocker = "token-missing" | "token-expiring" | "backoff" | "host-cap" | "shutting-down";
+
+export interface PoolStatus {
+  name: string;
+  scope: string;
+  idle: number;
+  busy: number;
+  starting: number;
+  finishing: number;
+  desiredIdle: number;
+  max: number;
+  blocked?: PoolBlocker;
+  tokenExpiresAt?: number;
+}
+
+export interface Plan {
+  actions: Action[];
+  pools: PoolStatus[];
+  /** Look again after this many ms even if nothing happens (deadlines, polling); absent: no need. */
+  requeueAfterMs?: number;
+}

@@ -1,0 +1,131 @@
+// The emulator's public data shapes: scopes, runner registrations, jobs, faults and options.
+
+/** Where a runner registers or a job runs: a repository (`owner/name`) or an organisation. */
+export type Scope = { repo: string } | { org: string };
+
+export interface RunnerLabel {
+  id: number;
+  name: string;
+  type: "read-only" | "custom";
+}
+
+/** One runner registration, as the emulator keeps it (a superset of the REST `runner`). */
+export interface RunnerRecord {
+  id: number;
+  name: string;
+  scope: Scope;
+  labels: RunnerLabel[];
+  ephemeral: boolean;
+  disableUpdate: boolean;
+  groupId: number;
+  /** Secret the fake runner sends as `Authorization: Bearer` on the runner protocol. */
+  credential: string;
+  os: string;
+  version: string | null;
+  busy: boolean;
+  /** Registered through generate-jitconfig rather than config.sh. */
+  jit: boolean;
+  registeredAt: number;
+  /** Last time a session was opened (`POST /_runner/sessions`), ms since the epoch. */
+  listeningAt: number | null;
+  lastPollAt: number | null;
+  deletedAt: number | null;
+  /** Every job ever assigned to this runner, in order. */
+  jobIds: number[];
+}
+
+export type RunnerStatus = "online" | "offline";
+
+export type JobStatus = "queued" | "in_progress" | "completed";
+export type JobConclusion = "success" | "failure" | null;
+
+export interface JobRecord {
+  id: number;
+  name: string;
+  scope: Scope;
+  /** `owner/name`; for an org-scoped job `<org>/<org>` unless given. */
+  repository: string;
+  labels: string[];
+  script: string;
+  status: JobStatus;
+  conclusion: JobConclusion;
+  exitCode: number | null;
+  runnerId: number | null;
+  runnerName: string | null;
+  queuedAt: number;
+  assignedAt: number | null;
+  startedAt: number | null;
+  completedAt: number | null;
+  /** How many times an assignment timed out and the job went back to the queue. */
+  requeues: number;
+  log: string;
+}
+
+export interface JobInput {
+  scope: Scope;
+  labels: string[];
+  script: string;
+  name?: string;
+  repository?: string;
+}
+
+export interface FaultSpec {
+  /** A string matches when the request path contains it. */
+  path?: RegExp | string;
+  method?: string;
+  /** Answer with this status instead of handling the request; omit to only delay or tamper. */
+  status?: number;
+  times?: number;
+  retryAfter?: number;
+  delayMs?: number;
+  /** Rewrite the handler's JSON body before validation, to prove drift is caught. */
+  mutateBody?: (body: unknown) => unknown;
+}
+
+export interface Violation {
+  at: number;
+  method: string;
+  path: string;
+  operationId: string;
+  direction: "request" | "response";
+  status?: number;
+  errors: string;
+}
+
+export interface RunnerApplication {
+  os: string;
+  architecture: string;
+  download_url: string;
+  filename: string;
+  sha256_checksum?: string;
+  temp_download_token?: string;
+}
+
+export interface RunnerGroup {
+  id: number;
+  name: string;
+  default: boolean;
+}
+
+export interface EmulatorOptions {
+  port?: number;
+  host?: string;
+  validate?: boolean;
+  longPollMs?: number;
+  assignTimeoutMs?: number;
+  /** Replaces the default runner-application list (a function gets the emulator URL). */
+  runnerApplications?: RunnerApplication[] | ((baseUrl: string) => RunnerApplication[]);
+  runnerVersion?: string;
+}
+
+export interface TokenGrant {
+  token: string;
+  expires_at: string;
+}
+
+export interface JitConfigGrant {
+  runner: RunnerRecord;
+  encoded_jit_config: string;
+}
+
+export type JobSelector = readonly number[] | ((job: JobRecord) => boolean);
