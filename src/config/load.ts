@@ -34,6 +34,9 @@ export function parseConfig(text: string, fileName: string): Config {
   } catch (err) {
     throw configError([{ file: fileName, line: 1, column: 1, path: "", message: (err as Error).message }]);
   }
+  if (data === null || data === undefined) {
+    throw configError([{ file: fileName, line: 1, column: 1, path: "", message: "the file is empty; at least github and pools are required" }]);
+  }
   const result = configSchema.safeParse(data, { error: requiredMessage });
   if (!result.success) {
     throw configError(result.error.issues.flatMap((issue) => placeIssue(issue, doc, lineCounter, fileName)));

@@ -1,0 +1,63 @@
+// A commented example config file, written by `runnerd init` and kept valid by a test.
+
+export function exampleConfig(): string {
+  return `# runnerd configuration. Durations: "500ms", "15s", "5m", "6h", or a number of seconds.
+
+# Marks the LXD instances this runnerd owns (recorded in user.runnerd.* keys); [a-z0-9-], at most 32.
+controller_id: runnerd
+# SQLite history and pushed registration tokens (kept mode 0600).
+state_dir: /var/lib/runnerd
+# Host-wide cap on runners across all pools.
+max_runners: 10
+# Safety-net reconcile pass; LXD events drive the normal case.
+resync_interval: 15s
+# A runner not listening for jobs after this long is deleted.
+boot_timeout: 5m
+job_timeout: 6h
+# Never start a runner with a registration token expiring sooner than this.
+token_min_validity: 5m
+# At most this many LXD actions at once.
+spawn_concurrency: 4
+log_level: info   # trace | debug | info | warn | error
+
+lxd:
+  # Leave out socket and url to use the local LXD or Incus socket.
+  # socket: /var/snap/lxd/common/lxd/unix.socket
+  # Or a remote (cluster) endpoint, with a trusted client certificate:
+  # url: https://lxd.example.com:8443
+  # client_cert: /etc/runnerd/client.crt
+  # client_key: /etc/runnerd/client.key
+  # server_cert: /etc/runnerd/server.crt
+  project: default
+  storage_pool: default   # btrfs or zfs, so Docker works inside runners
+
+github:
+  main:
+    url: https://github.com          # or your GitHub Enterprise Server
+    # api_url: https://api.github.com  # derived from url when left out
+    auth:
+      # push: no GitHub credential on this server; a scheduled workflow pushes registration
+      # tokens with \`runnerd token set\`.
+      type: push
+
+pools:
+  - name: web                        # [a-z0-9-], at most 20
+    # connection: main               # needed only with more than one connection
+    scope:
+      repo: my-org/my-repo           # or: org: my-org (with optional runner_group: Default)
+    labels: [linux, docker]          # runs-on: [self-hosted, linux, docker]
+    runners:
+      idle: 2                        # runners kept waiting for a job
+      max: 4
+    image: runnerd/default           # built by \`runnerd image build\`
+    name_prefix: rd                  # runner names: rd-web-<random>
+    instance:
+      profiles: [default]
+      cpu: 2
+      memory: 4GiB
+      disk: 20GiB
+      config:
+        security.nesting: "true"     # Docker inside the runner
+      devices: {}
+`;
+}

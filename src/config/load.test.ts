@@ -1,0 +1,287 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError } from "../errors.js";
+import type { ConfigIssue } from "../errors.js";
+import { loadConfig, parseConfig } from "./load.js";
+
+const minimal = `github:
+  main:
+    auth: { type: push }
+pools:
+  - name: web
+    scope: { repo: owner/name }
+    image: runnerd/default
+`;
+
+function issuesOf(text: string): ConfigIssue[] {
+  try {
+    parseConfig(text, "runnerd.yaml");
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.issues];
+    throw err;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+/** The issues as `line:col path: message` strings, to assert positions and paths at a glance. */
+function placed(text: string): string[] {
+  return issuesOf(text).map((i) => `${i.line}:${i.column} ${i.path}: ${i.message}`);
+}
+
+describe("parseConfig", () => {
+  it("applies every default to a minimal file", () => {
+    const config = parseConfig(minimal, "runnerd.yaml");
+    expect(config).toEqual({
+      controller_id: "runnerd",
+      state_dir: "/var/lib/runnerd",
+      max_runners: 10,
+      resync_interval_ms: 15_000,
+      boot_timeout_ms: 300_000,
+      job_timeout_ms: 21_600_000,
+      token_min_validity_ms: 300_000,
+      spawn_concurrency: 4,
+      log_level: "info",
+      lxd: {
+        socket: undefined,
+        url: undefined,
+        client_cert: undefined,
+        client_key: undefined,
+        server_cert: undefined,
+        project: "default",
+        storage_pool: "default",
+      },
+      github: {
+        main: { name: "main", url: "https://github.com", api_url: "https://api.github.com", auth: { type: "push" } },
+      },
+      pools: [
+        {
+          name: "web",
+          connection: "main",
+          scope: { type: "repo", repo: "owner/name" },
+          labels: [],
+          runners: { idle: 1, max: 1 },
+          image: "runnerd/default",
+          name_prefix: "rd",
+          instance: { profiles: ["default"], cpu: undefined, memory: undefined, disk: undefined, config: {}, devices: {} },
+        },
+      ],
+    });
+  });
+
+  it("freezes the result deeply", () => {
+    const config = parseConfig(minimal, "runnerd.yaml");
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.pools[0]?.instance.profiles)).toBe(true);
+    expect(Object.isFrozen(config.github.main?.auth)).toBe(true);
+  });
+
+  it("resolves durations, GHES API URLs, org scopes and runner ceilings", () => {
+    const config = parseConfig(
+      `resync_interval: 500ms
+boot_timeout: 90
+job_timeout: 2h
+token_min_validity: 1.5m
+lxd: { url: "https://lxd:8443", client_cert: /c.crt, client_key: /c.key }
+github:
+  ghes: { url: "https://ghe.example.com/", auth: { type: push } }
+  dotcom: { auth: { type: push }, api_url: "http://127.0.0.1:9000" }
+pools:
+  - name: build
+    connection: ghes
+    scope: { org: acme }
+    runners: { idle: 0, max: 5 }
+    image: img
+    instance: { cpu: 2, memory: 50%, config: { security.nesting: true } }
+`,
+      "runnerd.yaml",
+    );
+    expect(config.resync_interval_ms).toBe(500);
+    expect(config.boot_timeout_ms).toBe(90_000);
+    expect(config.job_timeout_ms).toBe(7_200_000);
+    expect(config.token_min_validity_ms).toBe(90_000);
+    expect(config.github.ghes).toMatchObject({ url: "https://ghe.example.com", api_url: "https://ghe.example.com/api/v3" });
+    expect(config.github.dotcom?.api_url).toBe("http://127.0.0.1:9000");
+    const pool = config.pools[0];
+    expect(pool?.scope).toEqual({ type: "org", org: "acme", runner_group: "Default" });
+    expect(pool?.runners).toEqual({ idle: 0, max: 5 });
+    expect(pool?.instance).toMatchObject({ cpu: "2", memory: "50%", config: { "security.nesting": "true" } });
+  });
+
+  it("reports an unknown key deep in the file at the key", () => {
+    expect(placed(minimal + "    instance:\n      profiles: [a]\n      cpus: 2\n")).toEqual([
+      '10:7 pools[0].instance.cpus: unknown key "cpus"',
+    ]);
+  });
+
+  it("reports a wrong type at the value", () => {
+    expect(placed("max_runners: many\n" + minimal)).toEqual([
+      "1:14 max_runners: Invalid input: expected number, received string",
+    ]);
+  });
+
+  it("reports a missing required key at its parent map", () => {
+    expect(placed(minimal.replace("    image: runnerd/default\n", ""))).toEqual(["5:5 pools[0].image: required"]);
+  });
+
+  it("reports a bad duration", () => {
+    expect(placed("boot_timeout: 5 minutes\n" + minimal)).toEqual([
+      '1:15 boot_timeout: invalid duration "5 minutes": use e.g. "500ms", "15s", "5m", "6h" or a number of seconds',
+    ]);
+  });
+
+  it("refuses both an LXD socket and URL", () => {
+    const text = "lxd:\n  socket: /var/lib/lxd/unix.socket\n  url: https://h:8443\n  client_cert: /c\n  client_key: /k\n" + minimal;
+    expect(placed(text)).toEqual([
+      "3:8 lxd.url: socket and url are exclusive: set one, or neither to auto-detect the local socket",
+    ]);
+  });
+
+  it("requires the client certificate and key with an LXD URL", () => {
+    expect(placed("lxd:\n  url: https://h:8443\n" + minimal)).toEqual([
+      "2:3 lxd.client_cert: required when url is set",
+      "2:3 lxd.client_key: required when url is set",
+    ]);
+  });
+
+  it("reports duplicate pool names at the second one", () => {
+    const text = minimal + "  - name: web\n    scope: { org: acme }\n    image: x\n";
+    expect(placed(text)).toEqual(['8:11 pools[1].name: duplicate pool name "web" (first used by pools[0])']);
+  });
+
+  it("reports an unknown connection and a missing one when several exist", () => {
+    const text = `github:
+  a: { auth: { type: push } }
+  b: { auth: { type: push } }
+pools:
+  - name: one
+    connection: c
+    scope: { repo: o/r }
+    image: x
+  - name: two
+    scope: { repo: o/r }
+    image: x
+`;
+    expect(placed(text)).toEqual([
+      '6:17 pools[0].connection: unknown connection "c"; defined: a, b',
+      "9:5 pools[1].connection: required when more than one connection is defined (a, b)",
+    ]);
+  });
+
+  it("checks label format", () => {
+    expect(placed(minimal + "    labels: [linux, 'has space']\n")).toEqual([
+      "8:21 pools[0].labels[1]: labels are 1-64 letters, digits, '.', '_' or '-'",
+    ]);
+  });
+
+  it("forbids overriding user.runnerd. keys, pointing at the key", () => {
+    const text = minimal + '    instance:\n      config:\n        limits.processes: "500"\n        user.runnerd.pool: other\n';
+    expect(placed(text)).toEqual([
+      '11:9 pools[0].instance.config["user.runnerd.pool"]: keys starting with "user.runnerd." are reserved for runnerd',
+    ]);
+  });
+
+  it("explains unknown and unsupported auth types", () => {
+    const text = `github:
+  a: { auth: { type: oauth } }
+  b: { auth: { type: app, app_id: 1, private_key_file: /k.pem } }
+  c: { auth: { type: pat, token_file: /t } }
+pools:
+  - { name: p, connection: a, scope: { repo: o/r }, image: x }
+`;
+    expect(placed(text)).toEqual([
+      "2:22 github.a.auth.type: auth type must be one of: push, app, pat",
+      '3:22 github.b.auth.type: auth type "app" is not supported yet; supported: push',
+      '4:22 github.c.auth.type: auth type "pat" is not supported yet; supported: push',
+    ]);
+  });
+
+  it("checks scope, runner ceilings and runner name length", () => {
+    const text = `github: { main: { auth: { type: push } } }
+pools:
+  - name: abcdefghijklmnopqrst
+    name_prefix: abcdefghijabcdefghijabcdefghijabcdefghij
+    scope: { repo: o/r, runner_group: g }
+    runners: { idle: 3, max: 2 }
+    image: x
+  - name: other
+    scope: {}
+    image: x
+`;
+    expect(placed(text)).toEqual([
+      '3:11 pools[0].name: runner names "abcdefghijabcdefghijabcdefghijabcdefghij-abcdefghijklmnopqrst-" plus 8 random characters would be 70 characters; the limit is 63 (shorten the pool name or name_prefix)',
+      "5:25 pools[0].scope.runner_group: runner_group is only valid with org",
+      "6:30 pools[0].runners.max: must be at least idle (3)",
+      "9:12 pools[1].scope: give exactly one of repo or org",
+    ]);
+  });
+
+  it("reports every problem at once, in file order", () => {
+    const text = `controller_id: My_Server
+lxd:
+  socket: /s
+  url: https://h:8443
+  client_cert: /c
+  client_key: /k
+github:
+  main:
+    auth: { type: push }
+    token: abc
+pools:
+  - name: web
+    connection: other
+    scope: { repo: owner/name }
+    labels: [ok, "bad label"]
+    image: img
+    instance:
+      config: { user.runnerd.controller: x }
+  - name: web
+    scope: { repo: owner/name }
+`;
+    const issues = issuesOf(text);
+    expect(issues.map((i) => `${i.file}:${i.line}:${i.column} ${i.path}`)).toEqual([
+      "runnerd.yaml:1:16 controller_id",
+      "runnerd.yaml:4:8 lxd.url",
+      "runnerd.yaml:10:5 github.main.token",
+      "runnerd.yaml:13:17 pools[0].connection",
+      "runnerd.yaml:15:18 pools[0].labels[1]",
+      'runnerd.yaml:18:17 pools[0].instance.config["user.runnerd.controller"]',
+      "runnerd.yaml:19:5 pools[1].image",
+      "runnerd.yaml:19:11 pools[1].name",
+    ]);
+  });
+
+  it("formats the error message as one line per problem", () => {
+    expect(() => parseConfig("max_runners: 0\n" + minimal, "/etc/runnerd.yaml")).toThrow(
+      "/etc/runnerd.yaml:1:14: max_runners: Too small: expected number to be >=1",
+    );
+  });
+
+  it("reports YAML syntax errors with their position", () => {
+    expect(placed("github:\n  main: { auth: [push\npools: []\n")).toEqual([
+      "3:1 : YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]",
+      "3:1 : YAML syntax error: Flow map in block collection must be sufficiently indented and end with a }",
+    ]);
+    expect(placed("a: 1\na: 2\n")).toEqual(["2:1 : YAML syntax error: Map keys must be unique"]);
+  });
+
+  it("reports an empty file", () => {
+    expect(placed("# nothing yet\n")).toEqual(["1:1 : the file is empty; at least github and pools are required"]);
+  });
+});
+
+describe("loadConfig", () => {
+  it("reads a file and names it in issues", () => {
+    const dir = mkdtempSync(join(tmpdir(), "runnerd-config-"));
+    const file = join(dir, "runnerd.yaml");
+    writeFileSync(file, minimal);
+    expect(loadConfig(file).pools[0]?.name).toBe("web");
+    writeFileSync(file, "log_level: loud\n" + minimal);
+    expect(() => loadConfig(file)).toThrow(`${file}:1:12: log_level:`);
+  });
+
+  it("reports a missing file as a ConfigError", () => {
+    expect(() => loadConfig("/nonexistent/runnerd.yaml")).toThrow(ConfigError);
+  });
+});

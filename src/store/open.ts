@@ -1,0 +1,60 @@
+// Opens the state database: a record of tokens, runner history and events. LXD, not this file,
+// is the source of truth about which runners exist.
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { createEventTable } from "./events.js";
+import type { EventTable } from "./events.js";
+import { migrate } from "./migrations.js";
+import { createRunnerTable } from "./runners.js";
+import type { RunnerTable } from "./runners.js";
+import { createTokenTable } from "./tokens.js";
+import type { TokenTable } from "./tokens.js";
+
+export const DATABASE_FILE = "runnerd.db";
+
+export interface StoreOptions {
+  /** Clock for times the store fills in itself (token updatedAt, event at). */
+  now?: () => Date;
+  /** How long a write waits for another connection's lock (the CLI and the daemon share the file). */
+  busyTimeoutMs?: number;
+}
+
+export interface Store extends TokenTable, RunnerTable, EventTable {
+  /** Path of the database file. */
+  readonly file: string;
+  close(): void;
+}
+
+export function openStore(stateDir: string, options: StoreOptions = {}): Store {
+  const now = options.now ?? (() => new Date());
+  // The database holds registration tokens: nobody but runnerd's user may read it.
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const file = join(stateDir, DATABASE_FILE);
+  closeSync(openSync(file, "a", 0o600));
+  chmodSync(file, 0o600);
+
+  const db = new Database(file);
+  try {
+    db.pragma("journal_mode = WAL");
+    db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
+    // WAL makes NORMAL durable against process crashes; only a power cut can lose the last commits.
+    db.pragma("synchronous = NORMAL");
+    migrate(db, file);
+    // SQLite gives these the database file's mode already; this covers files left by an older set-up.
+    for (const suffix of ["-wal", "-shm"]) {
+      if (existsSync(file + suffix)) chmodSync(file + suffix, 0o600);
+    }
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+
+  return {
+    file,
+    ...createTokenTable(db, now),
+    ...createRunnerTable(db),
+    ...createEventTable(db, now),
+    close: () => db.close(),
+  };
+}
