@@ -1,0 +1,104 @@
+// Observe: one read-only snapshot of the world — runnerd's instances in LXD, what their agents
+// report, and the registration tokens on hand. LXD is the source of truth; memory only caches.
+import { parseAgentStatus, type AgentStatus } from "./agent-status.js";
+import { keys, paths } from "./ownership.js";
+import type { LxdPort, TokenPort } from "./ports.js";
+import type { ObservedRunner } from "./types.js";
+
+export interface InFlight {
+  kind: "spawn" | "collect" | "delete";
+  pool: string;
+  startedAt: number;
+}
+
+export interface Observation {
+  runners: ObservedRunner[];
+  tokenExpiry: Map<string, number>;
+  /** Agent status changes seen in this pass, for the history. */
+  transitions: { runner: string; status: AgentStatus }[];
+}
+
+export async function observe(
+  lxd: LxdPort,
+  tokens: TokenPort,
+  controllerId: string,
+  inFlight: ReadonlyMap<string, InFlight>,
+  statusCache: Map<string, AgentStatus>,
+): Promise<Observation> {
+  const instances = await lxd.listInstances({ configKey: keys.controller, value: controllerId });
+  const runners: ObservedRunner[] = [];
+  const transitions: Observation["transitions"] = [];
+  const seen = new Set<string>();
+
+  await Promise.all(
+    instances.map(async (instance) => {
+      seen.add(instance.name);
+      const pool = instance.config[keys.pool] ?? "";
+      const createdAt = Date.parse(instance.config[keys.createdAt] ?? "") || 0;
+      const runner: ObservedRunner = { name: instance.name, pool, createdAt, phase: "starting" };
+      const image = instance.config["volatile.base_image"];
+      if (image) runner.image = image;
+      const flight = inFlight.get(instance.name);
+      if (flight) {
+        runner.phase = flight.kind === "spawn" ? "creating" : "deleting";
+      } else if (instance.status === "Stopped") {
+        runner.phase = "stopped";
+      } else if (instance.status === "Running") {
+        const status = await readStatus(lxd, instance.name, statusCache, transitions);
+        applyStatus(runner, status);
+      }
+      runners.push(runner);
+    }),
+  );
+
+  // Spawns whose instance LXD does not list yet still count, or the planner would spawn twice.
+  for (const [name, flight] of inFlight) {
+    if (flight.kind === "spawn" && !seen.has(name)) {
+      runners.push({ name, pool: flight.pool, phase: "creating", createdAt: flight.startedAt });
+    }
+  }
+  for (const name of statusCache.keys()) if (!seen.has(name)) statusCache.delete(name);
+
+  const tokenExpiry = new Map<string, number>();
+  for (const token of tokens.listTokens()) tokenExpiry.set(token.scope, token.expiresAt.getTime());
+  runners.sort((a, b) => a.createdAt - b.createdAt || a.name.localeCompare(b.name));
+  return { runners, tokenExpiry, transitions };
+}
+
+/** A busy runner stays busy until it stops, so its status file need not be read again. */
+async function readStatus(lxd: LxdPort, name: string, cache: Map<string, AgentStatus>, transitions: Observation["transitions"]): Promise<AgentStatus | undefined> {
+  const cached = cache.get(name);
+  if (cached && (cached.state === "busy" || cached.state === "finished")) return cached;
+  let status: AgentStatus | null = null;
+  try {
+    status = parseAgentStatus(await lxd.pullFile(name, paths.status));
+  } catch {
+    // The instance may be stopping right now; the next pass sees it stopped.
+    return cached;
+  }
+  if (!status) return cached;
+  if (!cached || cached.state !== status.state) transitions.push({ runner: name, status });
+  cache.set(name, status);
+  return status;
+}
+
+function applyStatus(runner: ObservedRunner, status: AgentStatus | undefined): void {
+  if (!status) return;
+  switch (status.state) {
+    case "listening":
+      runner.phase = "idle";
+      runner.phaseSince = status.since;
+      break;
+    case "busy":
+      runner.phase = "busy";
+      runner.phaseSince = status.since;
+      if (status.job) runner.job = status.job;
+      break;
+    case "finished":
+      // Its result is written and it is powering off: collect it now rather than wait for LXD.
+      runner.phase = "stopped";
+      break;
+    default:
+      break;
+  }
+}

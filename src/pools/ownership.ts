@@ -1,0 +1,31 @@
+// The instance config keys that mark an instance as one of runnerd's runners (never secrets).
+
+export const keys = {
+  controller: "user.runnerd.controller",
+  pool: "user.runnerd.pool",
+  scope: "user.runnerd.scope",
+  createdAt: "user.runnerd.created-at",
+  image: "user.runnerd.image",
+} as const;
+
+export function ownershipConfig(controller: string, pool: string, scope: string, image: string, createdAt: Date): Record<string, string> {
+  return {
+    [keys.controller]: controller,
+    [keys.pool]: pool,
+    [keys.scope]: scope,
+    [keys.image]: image,
+    [keys.createdAt]: createdAt.toISOString(),
+  };
+}
+
+/** Where the agent and its in-instance files live (see the instance contract). */
+export const paths = {
+  agentDir: "/opt/runnerd",
+  agent: "/opt/runnerd/runner-agent.sh",
+  runnerConfig: "/opt/runnerd/runner.json",
+  varDir: "/var/lib/runnerd",
+  status: "/var/lib/runnerd/status",
+  result: "/var/lib/runnerd/result.json",
+  diagDir: "/var/lib/runnerd/diag",
+  logs: ["/var/lib/runnerd/agent.log", "/var/lib/runnerd/runner.log"],
+} as const;

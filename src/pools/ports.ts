@@ -1,0 +1,44 @@
+// The narrow interfaces the reconciler acts through; the LXD client and the store satisfy them,
+// and tests can hand in their own.
+import type { RunnerOutcome } from "./runner-record.js";
+
+export interface InstanceSummary {
+  name: string;
+  status: string;
+  config: Record<string, string>;
+}
+
+export interface CreateInstanceRequest {
+  name: string;
+  source: { alias: string } | { fingerprint: string };
+  config: Record<string, string>;
+  devices: Record<string, Record<string, string>>;
+  profiles: string[];
+}
+
+export interface LxdPort {
+  listInstances(filter: { configKey: string; value: string }): Promise<InstanceSummary[]>;
+  createInstance(request: CreateInstanceRequest): Promise<void>;
+  startInstance(name: string): Promise<void>;
+  stopInstance(name: string, options: { force: boolean; timeoutSeconds?: number }): Promise<void>;
+  deleteInstance(name: string): Promise<void>;
+  makeDirectory(instance: string, path: string, options: { mode: number; parents?: boolean }): Promise<void>;
+  pushFile(instance: string, path: string, content: Buffer | string, options: { mode: number; uid?: number; gid?: number }): Promise<void>;
+  pullFile(instance: string, path: string): Promise<Buffer | null>;
+  listDirectory(instance: string, path: string): Promise<string[] | null>;
+}
+
+export interface TokenPort {
+  getToken(scope: string): { token: string; expiresAt: Date } | null;
+  listTokens(): { scope: string; expiresAt: Date }[];
+}
+
+export interface HistoryPort {
+  recordRunnerCreated(entry: { name: string; pool: string; scope: string; image: string; createdAt: Date }): void;
+  markRunnerListening(name: string, at: Date): void;
+  markRunnerBusy(name: string, at: Date, jobName?: string): void;
+  markRunnerStopped(name: string, at: Date): void;
+  recordRunnerResult(name: string, result: { exitCode: number | null; jobSeen: boolean; outcome: RunnerOutcome; detail?: string; finishedAt: Date }): void;
+  markRunnerDeleted(name: string, at: Date): void;
+  addEvent(event: { level: "info" | "warn" | "error"; kind: string; pool?: string; runner?: string; message: string }): void;
+}

@@ -1,0 +1,291 @@
+// The reconcile loop: events, timers and commands only ask for a pass; passes never overlap and
+// requests arriving during a pass are merged into one more. Each pass observes, plans (pure) and
+// dispatches actions, which run in the background under a concurrency bound and ask for another
+// pass when they finish.
+import type { Logger } from "pino";
+import { describeError } from "../errors.js";
+import type { AgentStatus } from "./agent-status.js";
+import { collectRunner, deleteRunner } from "./collect.js";
+import { Limiter } from "./limiter.js";
+import { newRunnerName } from "./names.js";
+import { observe, type InFlight } from "./observe.js";
+import { plan } from "./plan.js";
+import type { HistoryPort, LxdPort, TokenPort } from "./ports.js";
+import type { ReconcilerSettings } from "./settings.js";
+import { spawnRunner } from "./spawn.js";
+import type { Action, ObservedRunner, PoolBlocker, PoolStatus } from "./types.js";
+
+export interface ReconcilerDeps {
+  lxd: LxdPort;
+  tokens: TokenPort;
+  history: HistoryPort;
+  logger: Logger;
+  now: () => number;
+  agentScript: string;
+  /** Called after every pass with what runnerd now believes; the daemon publishes it. */
+  onStatus?: (status: ReconcilerStatus) => void;
+  newName?: (prefix: string, pool: string) => string;
+}
+
+export interface PoolReport extends PoolStatus {
+  lastError?: { message: string; at: number };
+}
+
+export interface ReconcilerStatus {
+  at: number;
+  pools: PoolReport[];
+  runners: ObservedRunner[];
+  lastPassError?: string;
+}
+
+const backoffBaseMs = 1000;
+const backoffMaxMs = 60_000;
+
+export class Reconciler {
+  private settings: ReconcilerSettings;
+  private limiter: Limiter;
+  private readonly inFlight = new Map<string, InFlight>();
+  private readonly tasks = new Set<Promise<void>>();
+  private readonly statusCache = new Map<string, AgentStatus>();
+  private readonly failures = new Map<string, { count: number; until: number; message: string; at: number }>();
+  private readonly lastBlocked = new Map<string, PoolBlocker | undefined>();
+  private running = false;
+  private pending = false;
+  private shuttingDown = false;
+  private stopped = false;
+  private passCount = 0;
+  private requeueTimer: NodeJS.Timeout | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private idleWaiters: (() => void)[] = [];
+  private lastStatus: ReconcilerStatus | undefined;
+
+  constructor(
+    private readonly deps: ReconcilerDeps,
+    settings: ReconcilerSettings,
+  ) {
+    this.settings = settings;
+    this.limiter = new Limiter(settings.spawnConcurrency);
+  }
+
+  start(): void {
+    this.scheduleResync();
+    this.requestPass("start");
+  }
+
+  /** A new configuration, already validated; the next pass drains pools that left it. */
+  updateSettings(settings: ReconcilerSettings): void {
+    this.settings = settings;
+    this.limiter = new Limiter(settings.spawnConcurrency);
+    this.scheduleResync();
+    this.requestPass("config reloaded");
+  }
+
+  requestPass(reason: string): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.pending = true;
+      return;
+    }
+    this.running = true;
+    void this.loop(reason);
+  }
+
+  status(): ReconcilerStatus | undefined {
+    return this.lastStatus;
+  }
+
+  /** Stop spawning, let actions under way finish, leave running runners alone. */
+  async shutdown(timeoutMs = 30_000): Promise<void> {
+    this.shuttingDown = true;
+    clearInterval(this.resyncTimer);
+    clearTimeout(this.requeueTimer);
+    const drained = Promise.allSettled([...this.tasks]);
+    await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+    this.stopped = true;
+  }
+
+  /** Resolves once no pass is running or queued and no action is under way (tests, demo). */
+  async settled(): Promise<void> {
+    while (this.running || this.tasks.size > 0) {
+      if (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
+      else await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    }
+  }
+
+  private async loop(reason: string): Promise<void> {
+    try {
+      do {
+        this.pending = false;
+        await this.pass(reason);
+        reason = "merged request";
+      } while (this.pending && !this.stopped);
+    } finally {
+      this.running = false;
+      for (const wake of this.idleWaiters.splice(0)) wake();
+    }
+  }
+
+  private async pass(reason: string): Promise<void> {
+    const passId = ++this.passCount;
+    const log = this.deps.logger.child({ pass: passId });
+    const now = this.deps.now();
+    let observation;
+    try {
+      observation = await observe(this.deps.lxd, this.deps.tokens, this.settings.controllerId, this.inFlight, this.statusCache);
+    } catch (err) {
+      log.error({ err: describeError(err), reason }, "observing LXD failed; retrying at the next resync");
+      this.publish({ at: now, pools: this.lastStatus?.pools ?? [], runners: this.lastStatus?.runners ?? [], lastPassError: describeError(err) });
+      return;
+    }
+    this.recordTransitions(observation.transitions);
+
+    const backoffUntil = new Map<string, number>();
+    for (const [pool, f] of this.failures) backoffUntil.set(pool, f.until);
+    const result = plan(
+      {
+        pools: this.settings.pools.map((p) => p.spec),
+        runners: observation.runners,
+        tokenExpiry: observation.tokenExpiry,
+        backoffUntil,
+        shuttingDown: this.shuttingDown,
+      },
+      this.settings.plan,
+      now,
+    );
+    if (result.actions.length > 0) log.debug({ reason, actions: result.actions }, "planned actions");
+    this.reportBlockers(result.pools, log);
+    for (const action of result.actions) this.dispatch(action, log);
+
+    clearTimeout(this.requeueTimer);
+    if (result.requeueAfterMs !== undefined && !this.shuttingDown) {
+      this.requeueTimer = setTimeout(() => this.requestPass("deadline"), Math.max(50, result.requeueAfterMs));
+    }
+    const pools: PoolReport[] = result.pools.map((p) => {
+      const f = this.failures.get(p.name);
+      return f ? { ...p, lastError: { message: f.message, at: f.at } } : p;
+    });
+    this.publish({ at: now, pools, runners: observation.runners });
+  }
+
+  private publish(status: ReconcilerStatus): void {
+    this.lastStatus = status;
+    this.deps.onStatus?.(status);
+  }
+
+  private dispatch(action: Action, log: Logger): void {
+    const now = this.deps.now();
+    const name = action.kind === "spawn" ? (this.deps.newName ?? newRunnerName)(this.poolRuntime(action.pool)?.namePrefix ?? "rd", action.pool) : action.runner;
+    if (this.inFlight.has(name)) return;
+    this.inFlight.set(name, { kind: action.kind, pool: action.pool, startedAt: now });
+    const task = this.limiter
+      .run(() => this.execute(action, name, log))
+      .catch((err: unknown) => log.error({ err: describeError(err), runner: name }, "action failed unexpectedly"))
+      .finally(() => {
+        this.inFlight.delete(name);
+        this.tasks.delete(task);
+        this.requestPass(`${action.kind} ${name} finished`);
+      });
+    this.tasks.add(task);
+  }
+
+  private async execute(action: Action, name: string, log: Logger): Promise<void> {
+    const alog = log.child({ pool: action.pool, runner: name });
+    switch (action.kind) {
+      case "spawn":
+        return this.spawn(action.pool, name, alog);
+      case "collect":
+        return this.collect(action, alog);
+      case "delete":
+        return this.remove(action, alog);
+    }
+  }
+
+  private async spawn(poolName: string, name: string, log: Logger): Promise<void> {
+    const pool = this.poolRuntime(poolName);
+    if (!pool || this.shuttingDown) return;
+    const token = this.deps.tokens.getToken(pool.spec.scope);
+    if (!token) return;
+    const createdAt = new Date(this.deps.now());
+    const started = performance.now();
+    try {
+      this.deps.history.recordRunnerCreated({ name, pool: poolName, scope: pool.spec.scope, image: pool.image, createdAt });
+      await spawnRunner(this.deps.lxd, { name, pool, controllerId: this.settings.controllerId, token: token.token, agentScript: this.deps.agentScript, createdAt });
+      this.failures.delete(poolName);
+      log.info({ ms: Math.round(performance.now() - started) }, "runner spawned");
+    } catch (err) {
+      const message = describeError(err);
+      const previous = this.failures.get(poolName);
+      const count = (previous?.count ?? 0) + 1;
+      const now = this.deps.now();
+      const delay = Math.min(backoffMaxMs, backoffBaseMs * 2 ** (count - 1));
+      this.failures.set(poolName, { count, until: now + delay, message, at: now });
+      this.deps.history.recordRunnerResult(name, { exitCode: null, jobSeen: false, outcome: "spawn-failed", detail: message, finishedAt: new Date(now) });
+      this.deps.history.addEvent({ level: "error", kind: "spawn-failed", pool: poolName, runner: name, message });
+      log.error({ err: message, retryInMs: delay, failures: count }, "spawn failed; half-made instance removed");
+    }
+  }
+
+  private async collect(action: Extract<Action, { kind: "collect" }>, log: Logger): Promise<void> {
+    const started = performance.now();
+    this.deps.history.markRunnerStopped(action.runner, new Date(this.deps.now()));
+    const collected = await collectRunner(this.deps.lxd, action.runner, this.settings.logsDir, action.forceStop);
+    const outcome = action.outcome ?? collected.outcome;
+    const detail = action.outcome ? action.reason : collected.detail;
+    const finishedAt = new Date(this.deps.now());
+    this.deps.history.recordRunnerResult(action.runner, {
+      exitCode: collected.result?.exit_code ?? null,
+      jobSeen: collected.result?.job_seen ?? false,
+      outcome,
+      ...(detail ? { detail } : {}),
+      finishedAt,
+    });
+    this.deps.history.markRunnerDeleted(action.runner, finishedAt);
+    const level = outcome === "succeeded" ? "info" : "warn";
+    if (level === "warn") this.deps.history.addEvent({ level, kind: outcome, pool: action.pool, runner: action.runner, message: detail ?? action.reason });
+    log[level]({ outcome, job: collected.result?.job_name || undefined, exitCode: collected.result?.exit_code, ms: Math.round(performance.now() - started), reason: action.reason }, "runner collected");
+  }
+
+  private async remove(action: Extract<Action, { kind: "delete" }>, log: Logger): Promise<void> {
+    await deleteRunner(this.deps.lxd, action.runner);
+    const at = new Date(this.deps.now());
+    this.deps.history.recordRunnerResult(action.runner, { exitCode: null, jobSeen: false, outcome: action.outcome, detail: action.reason, finishedAt: at });
+    this.deps.history.markRunnerDeleted(action.runner, at);
+    log.info({ reason: action.reason }, "runner deleted");
+  }
+
+  private recordTransitions(transitions: { runner: string; status: AgentStatus }[]): void {
+    for (const { runner, status } of transitions) {
+      const at = new Date(status.since);
+      if (status.state === "listening") this.deps.history.markRunnerListening(runner, at);
+      else if (status.state === "busy") this.deps.history.markRunnerBusy(runner, at, status.job);
+    }
+  }
+
+  /** Logs a pool's blocker once per change, not on every pass. */
+  private reportBlockers(pools: PoolStatus[], log: Logger): void {
+    for (const pool of pools) {
+      const before = this.lastBlocked.get(pool.name);
+      if (before === pool.blocked) continue;
+      this.lastBlocked.set(pool.name, pool.blocked);
+      if (pool.blocked === "token-missing" || pool.blocked === "token-expiring") {
+        const message = pool.blocked === "token-missing" ? `no registration token for ${pool.scope}: push one with 'runnerd token set ${pool.scope}'` : `the registration token for ${pool.scope} expires too soon to start runners`;
+        log.warn({ pool: pool.name, scope: pool.scope }, `pool waiting for token: ${message}`);
+        this.deps.history.addEvent({ level: "warn", kind: "waiting-for-token", pool: pool.name, message });
+      } else if (before === "token-missing" || before === "token-expiring") {
+        log.info({ pool: pool.name }, "pool has a fresh token; spawning resumed");
+        this.deps.history.addEvent({ level: "info", kind: "token-fresh", pool: pool.name, message: "fresh token: spawning resumed" });
+      } else if (pool.blocked === "host-cap") {
+        log.info({ pool: pool.name }, "pool held back by the host-wide runner cap");
+      }
+    }
+  }
+
+  private poolRuntime(name: string) {
+    return this.settings.pools.find((p) => p.spec.name === name);
+  }
+
+  private scheduleResync(): void {
+    clearInterval(this.resyncTimer);
+    this.resyncTimer = setInterval(() => this.requestPass("resync"), this.settings.resyncIntervalMs);
+  }
+}

@@ -1,0 +1,25 @@
+// The reconciler's view of the configuration: what it needs per pool, already resolved.
+import type { PlanSettings, PoolSpec } from "./types.js";
+
+export interface PoolRuntime {
+  spec: PoolSpec;
+  /** Where runners register: `<github url>/<owner>/<repo>` or `<github url>/<org>`. */
+  registrationUrl: string;
+  labels: string[];
+  runnerGroup?: string;
+  /** LXD image alias or fingerprint. */
+  image: string;
+  namePrefix: string;
+  profiles: string[];
+  instanceConfig: Record<string, string>;
+  devices: Record<string, Record<string, string>>;
+}
+
+export interface ReconcilerSettings {
+  controllerId: string;
+  logsDir: string;
+  plan: PlanSettings;
+  resyncIntervalMs: number;
+  spawnConcurrency: number;
+  pools: PoolRuntime[];
+}

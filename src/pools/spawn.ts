@@ -1,0 +1,61 @@
+// Spawn: create one runner instance from its pool's image, hand it the agent and its one-time
+// configuration through the LXD file API (never config keys), and start it. A failed spawn
+// removes what it made.
+import { LxdError, describeError } from "../errors.js";
+import { ownershipConfig, paths } from "./ownership.js";
+import type { CreateInstanceRequest, LxdPort } from "./ports.js";
+import { renderRunnerConfig } from "./runner-config.js";
+import type { PoolRuntime } from "./settings.js";
+
+export interface SpawnInput {
+  name: string;
+  pool: PoolRuntime;
+  controllerId: string;
+  token: string;
+  agentScript: string;
+  createdAt: Date;
+}
+
+export function instanceRequest(input: SpawnInput): CreateInstanceRequest {
+  const { pool } = input;
+  const image = pool.image;
+  const source = /^[0-9a-f]{12,64}$/.test(image) ? { fingerprint: image } : { alias: image };
+  return {
+    name: input.name,
+    source,
+    profiles: [...pool.profiles],
+    // Operator overrides first: runnerd's ownership keys must win.
+    config: { ...pool.instanceConfig, ...ownershipConfig(input.controllerId, pool.spec.name, pool.spec.scope, image, input.createdAt) },
+    devices: pool.devices,
+  };
+}
+
+export async function spawnRunner(lxd: LxdPort, input: SpawnInput): Promise<void> {
+  await lxd.createInstance(instanceRequest(input));
+  try {
+    const runnerConfig = renderRunnerConfig({
+      url: input.pool.registrationUrl,
+      name: input.name,
+      labels: input.pool.labels,
+      ...(input.pool.runnerGroup ? { runnerGroup: input.pool.runnerGroup } : {}),
+      token: input.token,
+    });
+    await lxd.makeDirectory(input.name, paths.agentDir, { mode: 0o755, parents: true });
+    await lxd.pushFile(input.name, paths.agent, input.agentScript, { mode: 0o755, uid: 0, gid: 0 });
+    await lxd.pushFile(input.name, paths.runnerConfig, runnerConfig, { mode: 0o600, uid: 0, gid: 0 });
+    await lxd.startInstance(input.name);
+  } catch (err) {
+    await removeHalfMade(lxd, input.name, err);
+    throw err;
+  }
+}
+
+async function removeHalfMade(lxd: LxdPort, name: string, original: unknown): Promise<void> {
+  try {
+    await lxd.stopInstance(name, { force: true, timeoutSeconds: 10 }).catch(() => undefined);
+    await lxd.deleteInstance(name);
+  } catch (cleanupErr) {
+    // The periodic pass finds it stopped and collects it; keep the first error as the story.
+    throw new LxdError(`spawn ${name} failed (${describeError(original)}) and removing it failed too: ${describeError(cleanupErr)}`, 0, { cause: original });
+  }
+}
