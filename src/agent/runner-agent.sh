@@ -96,9 +96,13 @@ as_runner() {
   if command -v runuser >/dev/null 2>&1; then
     runuser -u "$RUNNER_USER" -- env HOME="$(runner_home)" "$@"
   else
-    su -s /bin/sh "$RUNNER_USER" -c 'cd "$0" && exec env "$@"' "$RUNNER_DIR" HOME="$(runner_home)" "$@"
+    # busybox su would take the runner's own flags as its options: pass one quoted command.
+    cmd="cd $(shell_quote "$RUNNER_DIR") && exec env HOME=$(shell_quote "$(runner_home)")"
+    for arg in "$@"; do cmd="$cmd $(shell_quote "$arg")"; done
+    su -s /bin/sh -c "$cmd" "$RUNNER_USER"
   fi
 }
+shell_quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 runner_home() { awk -F: -v u="$RUNNER_USER" '$1 == u { print $6 }' /etc/passwd; }
 
 cd "$RUNNER_DIR" || fail "cannot enter $RUNNER_DIR"

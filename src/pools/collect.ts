@@ -26,12 +26,16 @@ export async function collectRunner(lxd: LxdPort, name: string, logsDir: string,
 
 /** Stops (if needed) and deletes; an instance that is already gone counts as deleted. */
 export async function deleteRunner(lxd: LxdPort, name: string): Promise<void> {
-  try {
-    await lxd.deleteInstance(name);
-  } catch {
-    // Most likely still running (it was finishing when we looked): stop it and try once more.
-    await lxd.stopInstance(name, { force: true, timeoutSeconds: 30 }).catch(() => undefined);
-    await lxd.deleteInstance(name);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await lxd.deleteInstance(name);
+      return;
+    } catch (err) {
+      // Most likely still running, or busy powering itself off: stop it and try again.
+      if (attempt >= 4) throw err;
+      await lxd.stopInstance(name, { force: true, timeoutSeconds: 30 }).catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 150 * attempt));
+    }
   }
 }
 

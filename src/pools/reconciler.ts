@@ -45,6 +45,10 @@ export class Reconciler {
   private settings: ReconcilerSettings;
   private limiter: Limiter;
   private readonly inFlight = new Map<string, InFlight>();
+  /** Action sequence number at which each runner's last action finished (see dispatch). */
+  private readonly finishedSeq = new Map<string, number>();
+  private actionSeq = 0;
+  private loopDone: Promise<void> = Promise.resolve();
   private readonly tasks = new Set<Promise<void>>();
   private readonly statusCache = new Map<string, AgentStatus>();
   private readonly failures = new Map<string, { count: number; until: number; message: string; at: number }>();
@@ -87,7 +91,7 @@ export class Reconciler {
       return;
     }
     this.running = true;
-    void this.loop(reason);
+    this.loopDone = this.loop(reason);
   }
 
   status(): ReconcilerStatus | undefined {
@@ -97,11 +101,14 @@ export class Reconciler {
   /** Stop spawning, let actions under way finish, leave running runners alone. */
   async shutdown(timeoutMs = 30_000): Promise<void> {
     this.shuttingDown = true;
+    this.stopped = true;
     clearInterval(this.resyncTimer);
     clearTimeout(this.requeueTimer);
-    const drained = Promise.allSettled([...this.tasks]);
+    const drained = (async () => {
+      await this.loopDone;
+      while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
+    })();
     await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
-    this.stopped = true;
   }
 
   /** Resolves once no pass is running or queued and no action is under way (tests, demo). */
@@ -129,6 +136,7 @@ export class Reconciler {
     const passId = ++this.passCount;
     const log = this.deps.logger.child({ pass: passId });
     const now = this.deps.now();
+    const seqAtObserve = this.actionSeq;
     let observation;
     try {
       observation = await observe(this.deps.lxd, this.deps.tokens, this.settings.controllerId, this.inFlight, this.statusCache);
@@ -154,7 +162,8 @@ export class Reconciler {
     );
     if (result.actions.length > 0) log.debug({ reason, actions: result.actions }, "planned actions");
     this.reportBlockers(result.pools, log);
-    for (const action of result.actions) this.dispatch(action, log);
+    for (const action of result.actions) this.dispatch(action, log, seqAtObserve);
+    this.forgetFinished(observation.runners);
 
     clearTimeout(this.requeueTimer);
     if (result.requeueAfterMs !== undefined && !this.shuttingDown) {
@@ -167,20 +176,31 @@ export class Reconciler {
     this.publish({ at: now, pools, runners: observation.runners });
   }
 
+  /** Keeps finish marks only for runners LXD still lists (or lists again); the rest can go. */
+  private forgetFinished(runners: readonly ObservedRunner[]): void {
+    if (this.finishedSeq.size < 256) return;
+    const present = new Set(runners.map((r) => r.name));
+    for (const name of this.finishedSeq.keys()) if (!present.has(name) && !this.inFlight.has(name)) this.finishedSeq.delete(name);
+  }
+
   private publish(status: ReconcilerStatus): void {
     this.lastStatus = status;
     this.deps.onStatus?.(status);
   }
 
-  private dispatch(action: Action, log: Logger): void {
+  private dispatch(action: Action, log: Logger, seqAtObserve: number): void {
+    if (this.stopped) return;
     const now = this.deps.now();
     const name = action.kind === "spawn" ? (this.deps.newName ?? newRunnerName)(this.poolRuntime(action.pool)?.namePrefix ?? "rd", action.pool) : action.runner;
     if (this.inFlight.has(name)) return;
+    // An action on this runner finished after the snapshot was taken: the plan is stale for it.
+    if ((this.finishedSeq.get(name) ?? -1) >= seqAtObserve) return;
     this.inFlight.set(name, { kind: action.kind, pool: action.pool, startedAt: now });
     const task = this.limiter
       .run(() => this.execute(action, name, log))
       .catch((err: unknown) => log.error({ err: describeError(err), runner: name }, "action failed unexpectedly"))
       .finally(() => {
+        this.finishedSeq.set(name, this.actionSeq++);
         this.inFlight.delete(name);
         this.tasks.delete(task);
         this.requestPass(`${action.kind} ${name} finished`);

@@ -21,7 +21,7 @@ command -v gcc >/dev/null 2>&1 && [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || {
 [ -x /bin/busybox ] || { log "busybox-static is missing: run scripts/setup-lxd.sh"; exit 1; }
 
 recipe=$( { cat "$0" "$here/sudo-shim.c"; sha256sum /bin/busybox; \
-  (cd "$fake_runner" && find . -type f ! -name '*.test.ts' ! -name '*.md' | LC_ALL=C sort | xargs sha256sum); } \
+  (cd "$fake_runner" && find . -type f ! -name '*.ts' ! -name '*.md' | LC_ALL=C sort | xargs sha256sum); } \
   | sha256sum | cut -c1-16)
 
 current=$(lxc image list "$alias" --format csv -c f 2>/dev/null | head -n1 || true)
@@ -53,17 +53,18 @@ GROUP
 echo "runner-image" >"$rootfs/etc/hostname"
 # busybox init: mount what LXD does not, then start the agent once; it powers the instance off.
 cat >"$rootfs/etc/inittab" <<'INITTAB'
-::sysinit:/bin/mount -t tmpfs -o mode=1777 tmpfs /tmp
-::sysinit:/bin/hostname -F /etc/hostname
+::sysinit:/bin/busybox mount -t tmpfs -o mode=1777 tmpfs /tmp
+::sysinit:/bin/busybox hostname -F /etc/hostname
+::sysinit:/bin/busybox ip link set lo up
 ::once:/opt/runnerd/runner-agent.sh
-::shutdown:/bin/sync
+::shutdown:/bin/busybox sync
 INITTAB
 
 gcc -static -Os -o "$rootfs/usr/bin/sudo" "$here/sudo-shim.c"
 chmod 4755 "$rootfs/usr/bin/sudo"
 
 mkdir -p "$rootfs/opt/actions-runner"
-(cd "$fake_runner" && find . -type f ! -name '*.test.ts' ! -name '*.md' -print0 | xargs -0 -I{} cp --parents {} "$rootfs/opt/actions-runner/")
+(cd "$fake_runner" && find . -type f ! -name '*.ts' ! -name '*.md' -print0 | xargs -0 -I{} cp --parents {} "$rootfs/opt/actions-runner/")
 chmod 755 "$rootfs"/opt/actions-runner/*.sh 2>/dev/null || true
 chown -R 1001:1001 "$rootfs/opt/actions-runner" "$rootfs/home/runner"
 

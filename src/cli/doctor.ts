@@ -1,0 +1,125 @@
+// `runnerd doctor`: checks everything runnerd depends on and says what to fix, one line each.
+import type { Command } from "commander";
+import type { Config } from "../config/index.js";
+import { connectLxd, type ConnectedLxd } from "../daemon/lxd-connection.js";
+import { poolScopeKey, reconcilerSettings } from "../daemon/reconciler-settings.js";
+import { runningDaemonPid } from "../daemon/state-files.js";
+import { describeError } from "../errors.js";
+import { instanceRequest } from "../pools/spawn.js";
+import { openStore } from "../store/index.js";
+import { loadCliConfig, type GlobalOptions } from "./context.js";
+import { humanDuration } from "./output.js";
+
+type Level = "ok" | "warn" | "fail";
+interface Check {
+  level: Level;
+  message: string;
+}
+
+export function registerDoctorCommand(program: Command): void {
+  program
+    .command("doctor")
+    .description("check LXD, the storage pool, images, instance settings, tokens and the daemon")
+    .action(async () => {
+      const { path, config } = loadCliConfig(program.opts<GlobalOptions>());
+      const checks: Check[] = [{ level: "ok", message: `configuration ${path} is valid (${config.pools.length} pool(s))` }];
+      await runChecks(config, checks);
+      for (const c of checks) console.log(`${c.level === "ok" ? "ok  " : c.level === "warn" ? "warn" : "FAIL"}  ${c.message}`);
+      const failed = checks.filter((c) => c.level === "fail").length;
+      const warned = checks.filter((c) => c.level === "warn").length;
+      console.log(`\n${failed} problem(s), ${warned} warning(s)`);
+      if (failed > 0) process.exitCode = 1;
+    });
+}
+
+async function runChecks(config: Config, checks: Check[]): Promise<void> {
+  let lxd: ConnectedLxd;
+  try {
+    lxd = await connectLxd(config.lxd);
+  } catch (err) {
+    checks.push({ level: "fail", message: `LXD is not reachable: ${describeError(err)} (is the daemon running? 'lxd waitready' / 'systemctl start lxd')` });
+    return;
+  }
+  try {
+    const info = await lxd.client.serverInfo();
+    checks.push({ level: info.auth === "trusted" ? "ok" : "fail", message: `LXD ${info.serverVersion} at ${lxd.description} (${info.driver}, kernel ${info.kernelVersion}${info.clustered ? ", clustered" : ""}, ${info.auth})` });
+    await checkStoragePool(lxd, config, checks);
+    await checkPools(lxd, config, checks);
+  } finally {
+    await lxd.client.close();
+  }
+  checkTokens(config, checks);
+  const pid = runningDaemonPid(config.state_dir);
+  checks.push(pid ? { level: "ok", message: `daemon running (pid ${pid})` } : { level: "warn", message: "daemon not running: start it with 'runnerd up' or 'systemctl start runnerd'" });
+}
+
+async function checkStoragePool(lxd: ConnectedLxd, config: Config, checks: Check[]): Promise<void> {
+  const name = config.lxd.storage_pool;
+  const pool = await lxd.client.getStoragePool(name);
+  if (!pool) {
+    checks.push({ level: "fail", message: `storage pool ${name} does not exist: create one, e.g. 'lxc storage create ${name} btrfs size=100GiB'` });
+    return;
+  }
+  const fast = pool.driver === "btrfs" || pool.driver === "zfs";
+  checks.push({
+    level: fast ? "ok" : "warn",
+    message: fast
+      ? `storage pool ${name} uses ${pool.driver}: copy-on-write clones`
+      : `storage pool ${name} uses ${pool.driver}: every runner is a full copy of its image (slow spawns); use btrfs or zfs`,
+  });
+  try {
+    const res = await lxd.client.storagePoolResources(name);
+    const freeRatio = res.space.total > 0 ? 1 - res.space.used / res.space.total : 1;
+    checks.push({ level: freeRatio < 0.1 ? "warn" : "ok", message: `storage pool ${name}: ${gib(res.space.used)} used of ${gib(res.space.total)}` });
+  } catch {
+    // Not every driver reports usage; not a problem in itself.
+  }
+}
+
+async function checkPools(lxd: ConnectedLxd, config: Config, checks: Check[]): Promise<void> {
+  const settings = reconcilerSettings(config);
+  for (const pool of settings.pools) {
+    const image = /^[0-9a-f]{12,64}$/.test(pool.image) ? await lxd.client.getImage(pool.image) : await lxd.client.getImageAlias(pool.image);
+    if (!image) {
+      checks.push({ level: "fail", message: `pool ${pool.spec.name}: image ${pool.image} not found in LXD ('lxc image list')` });
+      continue;
+    }
+    checks.push({ level: "ok", message: `pool ${pool.spec.name}: image ${pool.image} present` });
+    // Creating (not starting) a throwaway instance proves LXD accepts the pool's profiles,
+    // config (security.nesting among them), devices and storage pool.
+    const name = `rd-doctor-${process.pid}`;
+    try {
+      const request = instanceRequest({ name, pool, controllerId: `${config.controller_id}-doctor`, token: "", agentScript: "", createdAt: new Date() });
+      request.config["security.nesting"] ??= "true";
+      await lxd.client.createInstance(request);
+      checks.push({ level: "ok", message: `pool ${pool.spec.name}: LXD accepts its instance settings (with security.nesting=true)` });
+    } catch (err) {
+      checks.push({ level: "fail", message: `pool ${pool.spec.name}: LXD refuses its instance settings: ${describeError(err)}` });
+    } finally {
+      await lxd.client.deleteInstance(name).catch(() => undefined);
+    }
+  }
+}
+
+function checkTokens(config: Config, checks: Check[]): void {
+  const store = openStore(config.state_dir);
+  try {
+    const now = Date.now();
+    for (const scope of new Set(config.pools.map(poolScopeKey))) {
+      const token = store.listTokens().find((t) => t.scope === scope);
+      if (!token) {
+        checks.push({ level: "fail", message: `no registration token for ${scope}: push one with 'runnerd token set ${scope}' (see deploy/github/renew-runner-token.yml)` });
+        continue;
+      }
+      const left = token.expiresAt.getTime() - now;
+      if (left <= config.token_min_validity_ms) checks.push({ level: "fail", message: `registration token for ${scope} ${left > 0 ? `expires in ${humanDuration(left)}` : "has expired"}: no runners start until a fresh one is pushed` });
+      else checks.push({ level: "ok", message: `registration token for ${scope} valid for ${humanDuration(left)} (pushed ${humanDuration(now - token.updatedAt.getTime())} ago via ${token.source})` });
+    }
+  } finally {
+    store.close();
+  }
+}
+
+function gib(bytes: number): string {
+  return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+}

@@ -1,0 +1,40 @@
+// runnerd's command line: one file per command group; errors become messages and exit codes
+// (2: bad configuration or input, 1: anything else).
+import { Command, CommanderError } from "commander";
+import { ConfigError, describeError } from "../errors.js";
+import { registerConfigCommands } from "./config-check.js";
+import { defaultConfigPath } from "./context.js";
+import { registerDemoCommand } from "./demo.js";
+import { registerDoctorCommand } from "./doctor.js";
+import { registerStatusCommands } from "./status.js";
+import { registerTokenCommands } from "./token.js";
+import { registerUpCommand } from "./up.js";
+
+export function buildProgram(): Command {
+  const program = new Command("runnerd")
+    .description("ephemeral self-hosted GitHub Actions runners in LXD/Incus containers, one job each")
+    .option("-c, --config <file>", `configuration file (default: $RUNNERD_CONFIG or ${defaultConfigPath})`)
+    .showHelpAfterError()
+    .exitOverride();
+  registerUpCommand(program);
+  registerStatusCommands(program);
+  registerTokenCommands(program);
+  registerConfigCommands(program);
+  registerDoctorCommand(program);
+  registerDemoCommand(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) process.exit(err.exitCode);
+    if (err instanceof ConfigError) {
+      console.error(`runnerd: ${err.message}`);
+      process.exit(2);
+    }
+    console.error(`runnerd: ${describeError(err)}`);
+    process.exit(1);
+  }
+}

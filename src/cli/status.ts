@@ -1,0 +1,111 @@
+// `runnerd status` and `runnerd runners list|delete`: pools and runners, as a table or JSON.
+import type { Command } from "commander";
+import type { Config } from "../config/index.js";
+import { connectLxd } from "../daemon/lxd-connection.js";
+import { liveStatus, type LiveStatus } from "../daemon/live-status.js";
+import { nudgeDaemon } from "../daemon/state-files.js";
+import { ConfigError } from "../errors.js";
+import { deleteRunner } from "../pools/collect.js";
+import { keys } from "../pools/ownership.js";
+import type { PoolReport } from "../pools/reconciler.js";
+import { openStore } from "../store/index.js";
+import { loadCliConfig, type GlobalOptions } from "./context.js";
+import { humanDuration, printJson, table } from "./output.js";
+
+export function registerStatusCommands(program: Command): void {
+  program
+    .command("status")
+    .option("--json", "machine-readable output")
+    .description("pools (idle, busy, starting, finishing, token expiry) and runners (state, age)")
+    .action(async (opts: { json?: boolean }) => {
+      const { config } = loadCliConfig(program.opts<GlobalOptions>());
+      const status = await withStatus(config);
+      if (opts.json) printJson(status);
+      else console.log(renderStatus(status));
+    });
+
+  const runners = program.command("runners").description("list or delete runners");
+  runners
+    .command("list")
+    .option("--json", "machine-readable output")
+    .description("runner instances with their pool, state and age")
+    .action(async (opts: { json?: boolean }) => {
+      const { config } = loadCliConfig(program.opts<GlobalOptions>());
+      const status = await withStatus(config);
+      if (opts.json) printJson(status.runners);
+      else console.log(renderRunners(status));
+    });
+  runners
+    .command("delete")
+    .argument("<name>", "runner (instance) name")
+    .description("stop and delete one runner now; the daemon replaces it")
+    .action(async (name: string) => {
+      const { config } = loadCliConfig(program.opts<GlobalOptions>());
+      const lxd = await connectLxd(config.lxd);
+      try {
+        const instance = await lxd.client.getInstance(name);
+        if (!instance) throw new ConfigError(`runners delete: no instance named ${name}`);
+        if (instance.config[keys.controller] !== config.controller_id) {
+          throw new ConfigError(`runners delete: ${name} is not a runner of this runnerd (controller ${config.controller_id}); not touching it`);
+        }
+        await deleteRunner(lxd.port, name);
+        const store = openStore(config.state_dir);
+        store.recordRunnerResult(name, { exitCode: null, jobSeen: false, outcome: "deleted", detail: "deleted by runnerd runners delete", finishedAt: new Date() });
+        store.markRunnerDeleted(name, new Date());
+        store.close();
+      } finally {
+        await lxd.client.close();
+      }
+      nudgeDaemon(config.state_dir);
+      console.log(`deleted ${name}`);
+    });
+}
+
+async function withStatus(config: Config): Promise<LiveStatus> {
+  const lxd = await connectLxd(config.lxd);
+  const store = openStore(config.state_dir);
+  try {
+    return await liveStatus(config, lxd, store);
+  } finally {
+    store.close();
+    await lxd.client.close();
+  }
+}
+
+const blockerText: Record<string, string> = {
+  "token-missing": "waiting for token (none pushed)",
+  "token-expiring": "waiting for token (expires too soon)",
+  backoff: "spawn failing; retrying",
+  "host-cap": "held back by max_runners",
+  "shutting-down": "shutting down",
+};
+
+export function renderStatus(status: LiveStatus): string {
+  const d = status.daemon;
+  const daemonLine = d.running
+    ? `daemon: running (pid ${d.pid}${d.startedAt ? `, up ${humanDuration(status.at - d.startedAt)}` : ""}${d.lastPassAt ? `, last pass ${humanDuration(status.at - d.lastPassAt)} ago` : ""})`
+    : "daemon: not running";
+  const poolRows = status.pools.map((p) => [p.name, p.scope, String(p.idle), String(p.busy), String(p.starting), String(p.finishing), `${p.desiredIdle}/${p.max}`, tokenText(p, status.at), poolState(p)]);
+  const parts = [daemonLine];
+  if (d.lastPassError) parts.push(`last pass failed: ${d.lastPassError}`);
+  parts.push("", table(["POOL", "SCOPE", "IDLE", "BUSY", "STARTING", "FINISHING", "FLOOR/MAX", "TOKEN", "STATE"], poolRows));
+  for (const p of status.pools) if (p.lastError) parts.push(`  ${p.name}: last spawn failure ${humanDuration(status.at - p.lastError.at)} ago: ${p.lastError.message}`);
+  parts.push("", renderRunners(status));
+  return parts.join("\n");
+}
+
+function renderRunners(status: LiveStatus): string {
+  if (status.runners.length === 0) return "no runners";
+  const rows = status.runners.map((r) => [r.name, r.pool, r.phase, humanDuration(status.at - r.createdAt), r.job ?? ""]);
+  return table(["RUNNER", "POOL", "STATE", "AGE", "JOB"], rows);
+}
+
+function tokenText(pool: PoolReport, now: number): string {
+  if (pool.tokenExpiresAt === undefined) return "none";
+  const left = pool.tokenExpiresAt - now;
+  return left > 0 ? `expires in ${humanDuration(left)}` : `expired ${humanDuration(left)} ago`;
+}
+
+function poolState(pool: PoolReport): string {
+  return pool.blocked ? (blockerText[pool.blocked] ?? pool.blocked) : "ok";
+}

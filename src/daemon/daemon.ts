@@ -1,0 +1,120 @@
+// Wiring: builds the parts from the configuration, starts the reconcile loop and the LXD event
+// subscription, and handles reload and shutdown. Signals are mapped to these by `runnerd up`.
+import type { Logger } from "pino";
+import { readAgentScript } from "../agent/index.js";
+import { loadConfig, type Config } from "../config/index.js";
+import { describeError } from "../errors.js";
+import { createLogger } from "../log.js";
+import { Reconciler } from "../pools/reconciler.js";
+import { openStore, type Store } from "../store/index.js";
+import { connectLxd, type ConnectedLxd } from "./lxd-connection.js";
+import { reconcilerSettings } from "./reconciler-settings.js";
+import { claimPidFile, releasePidFile, writeStatusFile } from "./state-files.js";
+
+export interface DaemonOptions {
+  configPath: string;
+  logger?: Logger;
+  now?: () => number;
+}
+
+export interface Daemon {
+  readonly reconciler: Reconciler;
+  readonly store: Store;
+  readonly logger: Logger;
+  config(): Config;
+  /** Loads the file again; an invalid file is refused and logged, the old config keeps running. */
+  reload(): boolean;
+  shutdown(): Promise<void>;
+}
+
+const stopActions = new Set(["instance-stopped", "instance-shutdown", "instance-deleted"]);
+
+export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
+  let config = loadConfig(options.configPath);
+  const logger = options.logger ?? createLogger(config.log_level);
+  const now = options.now ?? Date.now;
+  claimPidFile(config.state_dir);
+  const startedAt = now();
+  let store: Store | undefined;
+  let lxd: ConnectedLxd | undefined;
+  try {
+    store = openStore(config.state_dir);
+    lxd = await connectLxd(config.lxd);
+    logger.info({ lxd: lxd.description, pools: config.pools.map((p) => p.name) }, "connected to LXD");
+  } catch (err) {
+    store?.close();
+    releasePidFile(config.state_dir);
+    throw err;
+  }
+  const openedStore = store;
+  const client = lxd;
+
+  const reconciler = new Reconciler(
+    {
+      lxd: client.port,
+      tokens: openedStore,
+      history: openedStore,
+      logger,
+      now,
+      agentScript: readAgentScript(),
+      onStatus: (status) => {
+        try {
+          writeStatusFile(config.state_dir, { version: 1, pid: process.pid, startedAt, configPath: options.configPath, ...status });
+        } catch (err) {
+          logger.warn({ err: describeError(err) }, "writing status.json failed");
+        }
+      },
+    },
+    reconcilerSettings(config),
+  );
+
+  const events = client.client.subscribeEvents({
+    types: ["lifecycle"],
+    onEvent: (event) => {
+      const action = (event.metadata as { action?: string } | undefined)?.action;
+      if (action && stopActions.has(action)) reconciler.requestPass(action);
+    },
+    onError: (err) => logger.warn({ err: describeError(err) }, "LXD event stream failed; reconnecting"),
+    // Events may have been missed while disconnected: look at the whole world again.
+    onReconnect: () => reconciler.requestPass("event stream reconnected"),
+  });
+  reconciler.start();
+  openedStore.addEvent({ level: "info", kind: "daemon-started", message: `runnerd started with ${config.pools.length} pool(s)` });
+
+  return {
+    reconciler,
+    store: openedStore,
+    logger,
+    config: () => config,
+    reload: () => {
+      let next: Config;
+      try {
+        next = loadConfig(options.configPath);
+      } catch (err) {
+        logger.error({ err: describeError(err) }, "new configuration refused; the old one keeps running");
+        openedStore.addEvent({ level: "error", kind: "config-refused", message: describeError(err) });
+        return false;
+      }
+      if (next.state_dir !== config.state_dir || next.controller_id !== config.controller_id) {
+        logger.error({}, "new configuration refused: state_dir and controller_id cannot change while running (restart runnerd)");
+        return false;
+      }
+      config = next;
+      logger.level = next.log_level;
+      reconciler.updateSettings(reconcilerSettings(next));
+      logger.info({ pools: next.pools.map((p) => p.name) }, "configuration reloaded");
+      openedStore.addEvent({ level: "info", kind: "config-reloaded", message: `configuration reloaded: ${next.pools.length} pool(s)` });
+      return true;
+    },
+    shutdown: async () => {
+      logger.info({}, "shutting down: no new runners; running runners are left alone");
+      await reconciler.shutdown();
+      events.close();
+      openedStore.addEvent({ level: "info", kind: "daemon-stopped", message: "runnerd stopped" });
+      openedStore.close();
+      await client.client.close?.();
+      releasePidFile(config.state_dir);
+      logger.info({}, "stopped");
+    },
+  };
+}

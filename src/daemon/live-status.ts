@@ -1,0 +1,49 @@
+// What `runnerd status` shows: the world as LXD and the store see it now (the same observe and
+// plan the daemon runs, without acting), plus what only the running daemon knows (last errors).
+import type { Config } from "../config/index.js";
+import type { AgentStatus } from "../pools/agent-status.js";
+import { observe } from "../pools/observe.js";
+import { plan } from "../pools/plan.js";
+import type { PoolReport } from "../pools/reconciler.js";
+import type { ObservedRunner } from "../pools/types.js";
+import type { Store } from "../store/index.js";
+import type { ConnectedLxd } from "./lxd-connection.js";
+import { reconcilerSettings } from "./reconciler-settings.js";
+import { readStatusFile, runningDaemonPid } from "./state-files.js";
+
+export interface LiveStatus {
+  at: number;
+  daemon: { running: boolean; pid?: number; startedAt?: number; lastPassAt?: number; lastPassError?: string };
+  pools: PoolReport[];
+  runners: ObservedRunner[];
+}
+
+export async function liveStatus(config: Config, lxd: ConnectedLxd, store: Store, now = Date.now()): Promise<LiveStatus> {
+  const settings = reconcilerSettings(config);
+  const observation = await observe(lxd.port, store, config.controller_id, new Map(), new Map<string, AgentStatus>());
+  const daemonFile = readStatusFile(config.state_dir);
+  const pid = runningDaemonPid(config.state_dir);
+  const result = plan(
+    { pools: settings.pools.map((p) => p.spec), runners: observation.runners, tokenExpiry: observation.tokenExpiry, backoffUntil: new Map(), shuttingDown: false },
+    settings.plan,
+    now,
+  );
+  const pools: PoolReport[] = result.pools.map((pool) => {
+    const known = pid !== undefined ? daemonFile?.pools.find((p) => p.name === pool.name) : undefined;
+    // Backoff and host-cap are the daemon's view; token state is the same from here.
+    const report: PoolReport = { ...pool };
+    if (known?.blocked === "backoff") report.blocked = "backoff";
+    if (known?.lastError) report.lastError = known.lastError;
+    return report;
+  });
+  const daemon: LiveStatus["daemon"] = { running: pid !== undefined };
+  if (pid !== undefined) {
+    daemon.pid = pid;
+    if (daemonFile) {
+      daemon.startedAt = daemonFile.startedAt;
+      daemon.lastPassAt = daemonFile.at;
+      if (daemonFile.lastPassError) daemon.lastPassError = daemonFile.lastPassError;
+    }
+  }
+  return { at: now, daemon, pools, runners: observation.runners };
+}

@@ -1,0 +1,59 @@
+// Turns the loaded configuration into what the reconciler needs: scope keys, registration URLs,
+// and the LXD config and devices of each pool's instances.
+import { join } from "node:path";
+import { scopeKey, type Config, type PoolConfig } from "../config/index.js";
+import type { PoolRuntime, ReconcilerSettings } from "../pools/settings.js";
+
+/** How often a starting runner's status file is read until it listens. */
+const startingPollMs = 500;
+
+export function reconcilerSettings(config: Config): ReconcilerSettings {
+  return {
+    controllerId: config.controller_id,
+    logsDir: join(config.state_dir, "logs"),
+    resyncIntervalMs: config.resync_interval_ms,
+    spawnConcurrency: config.spawn_concurrency,
+    plan: {
+      maxRunners: config.max_runners,
+      bootTimeoutMs: config.boot_timeout_ms,
+      jobTimeoutMs: config.job_timeout_ms,
+      tokenMinValidityMs: config.token_min_validity_ms,
+      startingPollMs,
+    },
+    pools: config.pools.map((pool) => poolRuntime(config, pool)),
+  };
+}
+
+export function poolScopeKey(pool: PoolConfig): string {
+  return scopeKey(pool.scope.type === "repo" ? { type: "repo", repo: pool.scope.repo } : { type: "org", org: pool.scope.org });
+}
+
+function poolRuntime(config: Config, pool: PoolConfig): PoolRuntime {
+  const connection = config.github[pool.connection];
+  if (!connection) throw new Error(`pool ${pool.name}: connection ${pool.connection} is not configured`);
+  const registrationUrl = pool.scope.type === "repo" ? `${connection.url}/${pool.scope.repo}` : `${connection.url}/${pool.scope.org}`;
+  const instanceConfig: Record<string, string> = {};
+  if (pool.instance.cpu !== undefined) instanceConfig["limits.cpu"] = pool.instance.cpu;
+  if (pool.instance.memory !== undefined) instanceConfig["limits.memory"] = pool.instance.memory;
+  Object.assign(instanceConfig, pool.instance.config);
+
+  const root: Record<string, string> = { type: "disk", path: "/", pool: config.lxd.storage_pool };
+  if (pool.instance.disk !== undefined) root.size = pool.instance.disk;
+  const devices: Record<string, Record<string, string>> = { root };
+  for (const [name, device] of Object.entries(pool.instance.devices)) {
+    devices[name] = name === "root" ? { ...root, ...device } : { ...device };
+  }
+
+  const runtime: PoolRuntime = {
+    spec: { name: pool.name, scope: poolScopeKey(pool), idle: pool.runners.idle, max: pool.runners.max },
+    registrationUrl,
+    labels: [...pool.labels],
+    image: pool.image,
+    namePrefix: pool.name_prefix,
+    profiles: [...pool.instance.profiles],
+    instanceConfig,
+    devices,
+  };
+  if (pool.scope.type === "org") runtime.runnerGroup = pool.scope.runner_group;
+  return runtime;
+}

@@ -1,0 +1,95 @@
+// Files inside instances: push, pull, list, mkdir, delete. LXD serves these on stopped instances too.
+import { LxdError } from "../errors.js";
+import { isNotFound, parseMetadata } from "./response.js";
+import { stringListSchema } from "./schema.js";
+import { instancePath } from "./instances.js";
+import type { Transport } from "./transport.js";
+
+export interface FileOwnership {
+  /** Permission bits, e.g. 0o600. */
+  mode?: number;
+  uid?: number;
+  gid?: number;
+}
+
+export interface MakeDirectoryOptions extends FileOwnership {
+  /** Also create missing parents (LXD itself does not), with the same mode and owner. */
+  parents?: boolean;
+}
+
+/** Writes (replaces) a file; the parent directory must exist (see `makeDirectory`). */
+export async function pushFile(t: Transport, instance: string, path: string, content: Buffer | string, opts: FileOwnership = {}): Promise<void> {
+  await t.request("POST", filesPath(instance), {
+    what: `push file ${path} to instance ${instance}`,
+    query: { path },
+    rawBody: content,
+    headers: { ...ownershipHeaders(opts, 0o644), "content-type": "application/octet-stream", "x-lxd-type": "file", "x-lxd-write": "overwrite" },
+  });
+}
+
+/** Creates a directory; an existing directory is left as it is, which makes this idempotent. */
+export async function makeDirectory(t: Transport, instance: string, path: string, opts: MakeDirectoryOptions = {}): Promise<void> {
+  const dirs = opts.parents ? ancestorsAndSelf(path) : [path];
+  for (const dir of dirs) {
+    await t.request("POST", filesPath(instance), {
+      what: `make directory ${dir} in instance ${instance}`,
+      query: { path: dir },
+      headers: { ...ownershipHeaders(opts, 0o755), "x-lxd-type": "directory" },
+    });
+  }
+}
+
+/** The file's bytes, or null when it does not exist. A symlink answers with its target. */
+export async function pullFile(t: Transport, instance: string, path: string): Promise<Buffer | null> {
+  const what = `pull file ${path} from instance ${instance}`;
+  try {
+    const res = await t.requestRaw("GET", filesPath(instance), { what, query: { path } });
+    if (res.headers["x-lxd-type"] === "directory") throw new LxdError(`${what}: it is a directory`, 400);
+    return res.body;
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw err;
+  }
+}
+
+/** Entry names of a directory, or null when it does not exist. */
+export async function listDirectory(t: Transport, instance: string, path: string): Promise<string[] | null> {
+  const what = `list directory ${path} in instance ${instance}`;
+  try {
+    const res = await t.requestRaw("GET", filesPath(instance), { what, query: { path } });
+    // A directory comes back as a JSON envelope whose metadata lists the entries; a file as raw bytes.
+    if (res.headers["x-lxd-type"] !== "directory") throw new LxdError(`${what}: it is a ${res.headers["x-lxd-type"] ?? "file"}, not a directory`, 400);
+    const envelope = JSON.parse(res.body.toString("utf8")) as { metadata?: unknown };
+    return parseMetadata(what, stringListSchema, envelope.metadata) ?? [];
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw err;
+  }
+}
+
+/** Deletes a file or empty directory; 404 counts as done. Needs the `file_delete` extension. */
+export async function deleteFile(t: Transport, instance: string, path: string): Promise<void> {
+  try {
+    await t.request("DELETE", filesPath(instance), { what: `delete file ${path} in instance ${instance}`, query: { path } });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}
+
+function filesPath(instance: string): string {
+  return `${instancePath(instance)}/files`;
+}
+
+function ownershipHeaders(opts: FileOwnership, defaultMode: number): Record<string, string> {
+  return {
+    "x-lxd-mode": (opts.mode ?? defaultMode).toString(8).padStart(4, "0"),
+    "x-lxd-uid": String(opts.uid ?? 0),
+    "x-lxd-gid": String(opts.gid ?? 0),
+  };
+}
+
+/** "/a/b/c" → ["/a", "/a/b", "/a/b/c"]. */
+export function ancestorsAndSelf(path: string): string[] {
+  const parts = path.split("/").filter(Boolean);
+  return parts.map((_, i) => `/${parts.slice(0, i + 1).join("/")}`);
+}

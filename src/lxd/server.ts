@@ -1,0 +1,34 @@
+// Reads what the LXD server is and can do (`GET /1.0`).
+import { parseMetadata } from "./response.js";
+import { serverSchema } from "./schema.js";
+import type { Transport } from "./transport.js";
+
+export interface ServerInfo {
+  apiExtensions: string[];
+  serverVersion: string;
+  serverName: string;
+  storageDrivers: { name: string; version: string }[];
+  /** Instance drivers, e.g. "lxc" or "lxc | qemu". */
+  driver: string;
+  kernelVersion: string;
+  /** "trusted" when runnerd may act; "untrusted" when the client certificate is not accepted. */
+  auth: string;
+  clustered: boolean;
+}
+
+export async function getServerInfo(transport: Transport): Promise<ServerInfo> {
+  const what = "read LXD server info";
+  const res = await transport.request("GET", "/1.0", { what });
+  const body = parseMetadata(what, serverSchema, res.kind === "sync" ? res.metadata : undefined);
+  const env = body.environment ?? {};
+  return {
+    apiExtensions: body.api_extensions,
+    serverVersion: env.server_version ?? "",
+    serverName: env.server_name ?? "",
+    storageDrivers: (env.storage_supported_drivers ?? []).map((d) => ({ name: d.name ?? d.Name ?? "", version: d.version ?? d.Version ?? "" })),
+    driver: env.driver ?? "",
+    kernelVersion: env.kernel_version ?? "",
+    auth: body.auth,
+    clustered: env.server_clustered ?? false,
+  };
+}

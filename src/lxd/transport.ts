@@ -1,0 +1,171 @@
+// The one way runnerd talks HTTP to LXD: unix socket or pinned-certificate HTTPS, JSON envelopes, timeouts.
+import { X509Certificate } from "node:crypto";
+import type { Readable } from "node:stream";
+import type { PeerCertificate } from "node:tls";
+import { Agent } from "undici";
+import { LxdError } from "../errors.js";
+import { errorFromRawAnswer, parseEnvelope, unreachableError } from "./response.js";
+import type { LxdResult } from "./response.js";
+
+export interface TransportOptions {
+  /** Unix socket of the local daemon; wins over `url`. */
+  socketPath?: string;
+  /** `https://host:8443` of a remote daemon. */
+  url?: string;
+  clientCert?: string;
+  clientKey?: string;
+  /** PEM of the server's certificate: exactly this certificate is accepted, whatever its names. */
+  serverCert?: string;
+  project?: string;
+  /** Per-request timeout; operations have their own, longer deadline. */
+  timeoutMs?: number;
+}
+
+export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+export type Query = Record<string, string | number | boolean | undefined>;
+
+export interface RequestOptions {
+  /** Names the operation and object for error messages, e.g. "delete instance rd-web-1f". */
+  what?: string;
+  query?: Query;
+  /** Sent as JSON. */
+  body?: unknown;
+  /** Sent as-is (file content, image tarball); excludes `body`. */
+  rawBody?: Buffer | string | Readable;
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+export interface RawAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+export interface WebSocketTarget {
+  url: string;
+  tls: TlsOptions | undefined;
+}
+
+export interface Transport {
+  readonly endpoint: string;
+  readonly project: string | undefined;
+  /** JSON request; resolves to the sync metadata or the async operation, throws LxdError otherwise. */
+  request(method: HttpMethod, path: string, opts?: RequestOptions): Promise<LxdResult>;
+  /** Request whose successful answer is not a JSON envelope (file contents, logs). */
+  requestRaw(method: HttpMethod, path: string, opts?: RequestOptions): Promise<RawAnswer>;
+  websocketTarget(path: string, query?: Query): WebSocketTarget;
+  close(): Promise<void>;
+}
+
+interface TlsOptions {
+  cert?: string;
+  key?: string;
+  ca?: string;
+  checkServerIdentity?: (host: string, cert: PeerCertificate) => Error | undefined;
+}
+
+const defaultTimeoutMs = 30_000;
+
+export function createTransport(opts: TransportOptions): Transport {
+  const timeoutMs = opts.timeoutMs ?? defaultTimeoutMs;
+  const { origin, endpoint, agent, tls } = connect(opts);
+
+  async function send(method: HttpMethod, path: string, ro: RequestOptions): Promise<{ status: number; headers: Record<string, string>; body: Buffer; what: string }> {
+    const what = ro.what ?? `${method} ${path}`;
+    const limit = ro.timeoutMs ?? timeoutMs;
+    const headers: Record<string, string> = { ...ro.headers };
+    let body: Buffer | string | Readable | undefined = ro.rawBody;
+    if (ro.body !== undefined) {
+      body = JSON.stringify(ro.body);
+      headers["content-type"] = "application/json";
+    }
+    try {
+      const res = await agent.request({
+        origin,
+        path: withQuery(path, ro.query, opts.project),
+        method,
+        headers,
+        body,
+        signal: AbortSignal.timeout(limit),
+        headersTimeout: limit,
+        bodyTimeout: limit,
+      });
+      const chunks: Buffer[] = [];
+      for await (const chunk of res.body) chunks.push(chunk as Buffer);
+      return { status: res.statusCode, headers: flattenHeaders(res.headers), body: Buffer.concat(chunks), what };
+    } catch (err) {
+      if (err instanceof LxdError) throw err;
+      const timedOut = (err as { name?: string } | null)?.name === "TimeoutError";
+      throw unreachableError(what, endpoint, timedOut ? new Error(`no answer within ${limit} ms`, { cause: err }) : err);
+    }
+  }
+
+  return {
+    endpoint,
+    project: opts.project,
+    async request(method, path, ro = {}) {
+      const res = await send(method, path, ro);
+      return parseEnvelope(res.what, res.status, res.body.toString("utf8"));
+    },
+    async requestRaw(method, path, ro = {}) {
+      const res = await send(method, path, ro);
+      if (res.status >= 400) throw errorFromRawAnswer(res.what, res.status, res.body.toString("utf8"));
+      return { status: res.status, headers: res.headers, body: res.body };
+    },
+    websocketTarget(path, query) {
+      const full = withQuery(path, query, opts.project);
+      const url = opts.socketPath ? `ws+unix://${opts.socketPath}:${full}` : `${origin.replace(/^http/, "ws")}${full}`;
+      return { url, tls };
+    },
+    close: () => agent.close(),
+  };
+}
+
+function connect(opts: TransportOptions): { origin: string; endpoint: string; agent: Agent; tls: TlsOptions | undefined } {
+  if (opts.socketPath) {
+    // The host part is ignored on a unix socket; LXD only looks at the path.
+    return { origin: "http://lxd", endpoint: opts.socketPath, agent: new Agent({ connect: { socketPath: opts.socketPath } }), tls: undefined };
+  }
+  if (!opts.url) throw new LxdError("connect to LXD: neither socketPath nor url given", 0);
+  const url = new URL(opts.url);
+  if (url.protocol !== "https:") throw new LxdError(`connect to LXD at ${opts.url}: only https:// URLs are supported`, 0);
+  const tls = tlsOptions(opts);
+  return { origin: url.origin, endpoint: url.origin, agent: new Agent({ connect: { ...tls, rejectUnauthorized: true } }), tls };
+}
+
+/**
+ * LXD servers use self-signed certificates whose names rarely match the address used, so the pin
+ * replaces the hostname check: the pinned PEM is the only trusted root and the peer must be exactly it.
+ */
+function tlsOptions(opts: TransportOptions): TlsOptions {
+  const tls: TlsOptions = { cert: opts.clientCert, key: opts.clientKey };
+  if (opts.serverCert) {
+    const pinned = new X509Certificate(opts.serverCert).fingerprint256;
+    tls.ca = opts.serverCert;
+    tls.checkServerIdentity = (_host, cert) =>
+      cert.fingerprint256 === pinned ? undefined : new Error(`LXD server certificate ${cert.fingerprint256} is not the pinned ${pinned}`);
+  }
+  return tls;
+}
+
+/** Adds the query and the configured project, keeping any query the path already carries. */
+export function withQuery(path: string, query: Query | undefined, project: string | undefined): string {
+  const [base = "", existing = ""] = path.split("?", 2);
+  const params = new URLSearchParams(existing);
+  for (const [key, value] of Object.entries(query ?? {})) {
+    if (value !== undefined) params.set(key, String(value));
+  }
+  if (project && !params.has("project")) params.set("project", project);
+  const qs = params.toString();
+  return qs ? `${base}?${qs}` : base;
+}
+
+function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const flat: Record<string, string> = {};
+  for (const [key, value] of Object.entries(headers)) {
+    if (value !== undefined) flat[key.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  return flat;
+}

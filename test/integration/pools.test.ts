@@ -1,0 +1,80 @@
+// End to end against the real LXD and the GitHub emulator: runners are created, run exactly one
+// job each, are collected and replaced, and leave nothing behind.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDaemon, type Daemon } from "../../src/daemon/daemon.js";
+import { createLogger } from "../../src/log.js";
+import { createTestWorld, ensureTestImage, lxdOrSkip, waitFor, type TestWorld } from "../support/lxd-harness.js";
+
+const lxd = await lxdOrSkip();
+
+describe.skipIf(lxd.skip)("pools on a real LXD", () => {
+  let world: TestWorld;
+  let daemon: Daemon | undefined;
+
+  beforeAll(async () => {
+    await ensureTestImage();
+    world = await createTestWorld();
+  });
+
+  afterAll(async () => {
+    await daemon?.shutdown();
+    await world?.cleanup();
+  });
+
+  it("runs 30 jobs on two pools, each exactly once, each runner at most one job, then returns to the floor and frees its disk", async () => {
+    const baseline = await world.storageUsed();
+    world.writeConfig([
+      { name: "web", repo: "acme/web", idle: 3 },
+      { name: "api", repo: "acme/api", idle: 3 },
+    ]);
+    world.pushToken({ repo: "acme/web" });
+    world.pushToken({ repo: "acme/api" });
+    daemon = await startDaemon({ configPath: world.configPath, logger: createLogger(process.env.RUNNERD_TEST_LOG_LEVEL ?? "warn") });
+
+    await waitFor("3 listening runners per pool", () => {
+      const listening = world.emulator.runners().filter((r) => r.listeningAt !== null);
+      return listening.length >= 6 ? listening : undefined;
+    }, 60_000);
+
+    const jobs = [];
+    for (let i = 0; i < 30; i++) {
+      const repo = i % 2 === 0 ? "acme/web" : "acme/api";
+      jobs.push(world.emulator.enqueueJob({ scope: { repo }, labels: ["self-hosted"], name: `job-${i}`, script: `echo "job ${i} on $RUNNER_NAME"; sleep 0.2` }));
+    }
+    const done = await world.emulator.waitForJobs(jobs.map((j) => j.id), 240_000);
+
+    expect(done.map((j) => j.conclusion)).toEqual(Array(30).fill("success"));
+    // Each job ran exactly once, and no runner ever took a second job.
+    for (const job of done) expect(job.requeues).toBe(0);
+    const history = world.emulator.runnerHistory();
+    for (const runner of history) expect(runner.jobIds.length).toBeLessThanOrEqual(1);
+    const ranBy = new Set(done.map((j) => j.runnerName));
+    expect(ranBy.size).toBe(30);
+    for (const job of done) expect(job.log).toContain(`job ${job.name.slice(4)} on ${job.runnerName}`);
+
+    // Back to the floor: 3 idle runners per pool, and every finished instance deleted.
+    const settled = await waitFor("the floor again with no finished instances left", async () => {
+      const instances = await world.instances();
+      const running = instances.filter((i) => i.status === "Running");
+      const listening = world.emulator.runners().filter((r) => r.listeningAt !== null && r.jobIds.length === 0);
+      return instances.length === 6 && running.length === 6 && listening.length === 6 ? instances : undefined;
+    }, 60_000);
+    expect(settled.filter((i) => i.pool === "web")).toHaveLength(3);
+    expect(settled.filter((i) => i.pool === "api")).toHaveLength(3);
+
+    // The history recorded every runner that ran a job, with its outcome.
+    const recorded = daemon.store.listRunners({ limit: 100 }).filter((r) => r.outcome === "succeeded");
+    expect(recorded.length).toBeGreaterThanOrEqual(30);
+
+    // Stop everything: the storage pool's used space returns to where it was.
+    await daemon.shutdown();
+    daemon = undefined;
+    await world.removeInstances();
+    const after = await waitFor("storage back to baseline", async () => {
+      const used = await world.storageUsed();
+      return used - baseline < 8 * 2 ** 20 ? used : undefined;
+    }, 30_000, 1000);
+    expect(after - baseline).toBeLessThan(8 * 2 ** 20);
+    expect(world.emulator.violations).toEqual([]);
+  });
+});
