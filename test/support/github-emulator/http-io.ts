@@ -43,8 +43,10 @@ export function errorBody(message: string): { message: string; documentation_url
 export function writeReply(res: ServerResponse, reply: Reply): void {
   if (res.headersSent || res.destroyed) return;
   const headers: Record<string, string> = { ...reply.headers };
-  let payload = "";
-  if (typeof reply.body === "string") {
+  let payload: string | Buffer = "";
+  if (Buffer.isBuffer(reply.body)) {
+    payload = reply.body;
+  } else if (typeof reply.body === "string") {
     payload = reply.body;
     headers["content-type"] ??= "text/plain; charset=utf-8";
   } else if (reply.body !== undefined) {

@@ -1,0 +1,243 @@
+// Runs the real fake-runner scripts (busybox sh when present) against a started emulator.
+import { mkdtemp, readFile, readdir, rm, chmod, stat } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { startGitHubEmulator } from "../github-emulator/index.js";
+import type { GitHubEmulator } from "../github-emulator/index.js";
+import { installFakeRunner, runFakeRunnerScript as startScript } from "./index.js";
+import type { RunScriptOptions, RunningScript } from "./index.js";
+
+// Non-root when we can drop privileges, so the real "must not run as root" rule is exercised.
+const isRoot = process.getuid?.() === 0;
+const canDrop = isRoot && existsSync("/usr/bin/setpriv");
+const NOBODY = { uid: 65534, gid: 65534 };
+
+let emu: GitHubEmulator;
+const started: RunningScript[] = [];
+
+// Tracks every script so a failed test does not leave a runner polling in the background.
+function runFakeRunnerScript(...args: Parameters<typeof startScript>): RunningScript {
+  const script = startScript(...args);
+  started.push(script);
+  return script;
+}
+let root: string;
+let tmp: string;
+
+function scriptOpts(extra: RunScriptOptions = {}): RunScriptOptions {
+  const base: RunScriptOptions = canDrop ? { user: NOBODY } : { env: { RUNNER_ALLOW_RUNASROOT: "1" } };
+  return { ...base, ...extra, env: { ...base.env, TMPDIR: tmp, ...extra.env } };
+}
+
+async function configure(args: string[], extra?: RunScriptOptions): Promise<{ code: number | null; output: string }> {
+  return runFakeRunnerScript(root, "config.sh", args, scriptOpts(extra)).exited;
+}
+
+beforeEach(async () => {
+  emu = await startGitHubEmulator({ longPollMs: 2000 });
+  tmp = await mkdtemp(join(tmpdir(), "fake-runner-tmp-"));
+  root = await mkdtemp(join(tmpdir(), "fake-runner-root-"));
+  await installFakeRunner(root, canDrop ? NOBODY : undefined);
+  if (canDrop) {
+    await chmod(tmp, 0o1777);
+    await chmod(root, 0o755);
+  }
+});
+
+afterEach(async () => {
+  for (const script of started.splice(0)) script.kill("SIGKILL");
+  await emu.close();
+  await rm(root, { recursive: true, force: true });
+  await rm(tmp, { recursive: true, force: true });
+});
+
+const repoUrl = (): string => `${emu.url}/octo/app`;
+
+describe("fake runner", () => {
+  it("configures, listens, runs one job, reports it, deregisters and exits 0", async () => {
+    const { token } = emu.mintRegistrationToken({ repo: "octo/app" });
+    const cfg = await configure(["--url", repoUrl(), "--token", token, "--name", "rd-1", "--labels", "gpu",
+      "--ephemeral", "--unattended", "--disableupdate"]);
+    expect(cfg.output).toContain("√ Runner successfully added");
+    expect(cfg.output).toContain("√ Settings Saved.");
+    expect(cfg.code).toBe(0);
+    const settings = await readFile(join(root, ".runner"), "utf8");
+    expect(JSON.parse(settings)).toMatchObject({ agentName: "rd-1", ephemeral: true, disableUpdate: true, workFolder: "_work", gitHubUrl: repoUrl() });
+    expect((await stat(join(root, ".credentials_rsaparams"))).mode & 0o777).toBe(0o600);
+    const [reg] = emu.runners();
+    expect(reg?.labels.map((l) => l.name)).toEqual(["self-hosted", "Linux", "X64", "gpu"]);
+
+    const run = runFakeRunnerScript(root, "run.sh", [], scriptOpts());
+    await run.waitForOutput(/Listening for Jobs/, 10_000);
+    expect(emu.runners()[0]?.listeningAt).not.toBeNull();
+    const job = emu.enqueueJob({ scope: { repo: "octo/app" }, labels: ["self-hosted", "gpu"], name: "build",
+      script: 'echo "hello from $RUNNER_NAME in $GITHUB_WORKSPACE ci=$CI"\npwd\n' });
+    const second = emu.enqueueJob({ scope: { repo: "octo/app" }, labels: ["self-hosted"], name: "second", script: "true" });
+    const [done] = await emu.waitForJobs([job.id], 15_000);
+    const exit = await run.exited;
+    expect(exit.code).toBe(0);
+    expect(exit.output).toContain("Running job: build");
+    expect(exit.output).toContain("Job build completed with result: Succeeded");
+    expect(done?.conclusion).toBe("success");
+    expect(done?.runnerName).toBe("rd-1");
+    expect(done?.log).toContain(`hello from rd-1 in ${root}/_work/app/app ci=true`);
+    // Ephemeral: registration gone, local config gone, and the second job never came to it.
+    expect(emu.runners()).toEqual([]);
+    expect(emu.runnerHistory()[0]?.deletedAt).not.toBeNull();
+    expect(existsSync(join(root, ".runner"))).toBe(false);
+    expect(existsSync(join(root, ".credentials"))).toBe(false);
+    expect(emu.job(second.id)?.status).toBe("queued");
+    expect(emu.job(second.id)?.runnerId).toBeNull();
+    const diag = await readdir(join(root, "_diag"));
+    expect(diag.some((f) => /^Runner_\d{8}-\d{6}-utc\.log$/.test(f))).toBe(true);
+    expect(diag.some((f) => f.startsWith("Worker_"))).toBe(true);
+    expect(emu.violations).toEqual([]);
+  }, 30_000);
+
+  it("reports a failing script as Failed", async () => {
+    const { encoded_jit_config } = emu.mintJitConfig({ repo: "octo/app" }, { name: "jit-1", labels: ["self-hosted", "linux"] });
+    const run = runFakeRunnerScript(root, "run.sh", ["--jitconfig", encoded_jit_config], scriptOpts());
+    await run.waitForOutput(/Listening for Jobs/, 10_000);
+    const job = emu.enqueueJob({ scope: { repo: "octo/app" }, labels: ["linux"], name: "fails", script: "echo boom >&2\nexit 3" });
+    const exit = await run.exited;
+    expect(exit.code).toBe(0);
+    expect(exit.output).toContain("Job fails completed with result: Failed");
+    expect(emu.job(job.id)).toMatchObject({ status: "completed", conclusion: "failure", exitCode: 3, runnerName: "jit-1" });
+    expect(emu.job(job.id)?.log).toContain("boom");
+    expect(emu.runners()).toEqual([]);
+  }, 30_000);
+
+  it("fails configure with exit 1 when the registration token expired", async () => {
+    const { token } = emu.mintRegistrationToken({ repo: "octo/app" });
+    emu.expireRegistrationTokens();
+    const cfg = await configure(["--url", repoUrl(), "--token", token, "--unattended"]);
+    expect(cfg.code).toBe(1);
+    expect(cfg.output).toMatch(/Unauthorized/);
+    expect(existsSync(join(root, ".runner"))).toBe(false);
+  }, 20_000);
+
+  it("fails configure for a token of another scope", async () => {
+    const { token } = emu.mintRegistrationToken({ repo: "octo/other" });
+    const cfg = await configure(["--url", repoUrl(), "--token", token, "--unattended"]);
+    expect(cfg.code).toBe(1);
+    expect(cfg.output).toMatch(/Forbidden/);
+  }, 20_000);
+
+  it("refuses a duplicate name without --replace and replaces with it", async () => {
+    const first = emu.mintRegistrationToken({ repo: "octo/app" }).token;
+    expect((await configure(["--url", repoUrl(), "--token", first, "--name", "dup", "--unattended"])).code).toBe(0);
+    await rm(join(root, ".runner"));
+    const again = await configure(["--url", repoUrl(), "--token", first, "--name", "dup", "--unattended"]);
+    expect(again.code).toBe(1);
+    expect(again.output).toContain("A runner exists with the same name");
+    const replaced = await configure(["--url", repoUrl(), "--token", first, "--name", "dup", "--unattended", "--replace"]);
+    expect(replaced.code).toBe(0);
+    expect(emu.runners().map((r) => r.name)).toEqual(["dup"]);
+    expect(emu.runnerHistory()).toHaveLength(2);
+  }, 20_000);
+
+  it("refuses to configure twice, and to configure as root without RUNNER_ALLOW_RUNASROOT", async () => {
+    const { token } = emu.mintRegistrationToken({ repo: "octo/app" });
+    expect((await configure(["--url", repoUrl(), "--token", token, "--unattended"])).code).toBe(0);
+    const twice = await configure(["--url", repoUrl(), "--token", token, "--unattended"]);
+    expect(twice.code).toBe(1);
+    expect(twice.output).toContain("remove' first");
+    if (isRoot) {
+      const asRoot = await runFakeRunnerScript(root, "config.sh", ["--url", repoUrl(), "--token", token], { env: { TMPDIR: tmp } }).exited;
+      expect(asRoot.code).toBe(1);
+      expect(asRoot.output).toContain("Must not run with sudo");
+    }
+  }, 20_000);
+
+  it("takes options from ACTIONS_RUNNER_INPUT_* variables", async () => {
+    const { token } = emu.mintRegistrationToken({ org: "octo" });
+    emu.addRunnerGroup("octo", "ci");
+    const cfg = await configure([], { env: {
+      ACTIONS_RUNNER_INPUT_URL: `${emu.url}/octo`, ACTIONS_RUNNER_INPUT_TOKEN: token, ACTIONS_RUNNER_INPUT_NAME: "from-env",
+      ACTIONS_RUNNER_INPUT_RUNNERGROUP: "ci", ACTIONS_RUNNER_INPUT_EPHEMERAL: "true", ACTIONS_RUNNER_INPUT_UNATTENDED: "1",
+      ACTIONS_RUNNER_INPUT_LABELS: "a,b", ACTIONS_RUNNER_INPUT_NO_DEFAULT_LABELS: "true",
+    } });
+    expect(cfg.code).toBe(0);
+    const [reg] = emu.runners();
+    expect(reg).toMatchObject({ name: "from-env", ephemeral: true, scope: { org: "octo" } });
+    expect(reg?.groupId).not.toBe(1);
+    expect(reg?.labels.map((l) => l.name)).toEqual(["a", "b"]);
+  }, 20_000);
+
+  it("rejects an unknown runner group with exit 1", async () => {
+    const { token } = emu.mintRegistrationToken({ org: "octo" });
+    const cfg = await configure(["--url", `${emu.url}/octo`, "--token", token, "--runnergroup", "nope", "--unattended"]);
+    expect(cfg.code).toBe(1);
+    expect(cfg.output).toContain('Could not find any self-hosted runner group named "nope".');
+  }, 20_000);
+
+  it("exits 0 and cleans up when its registration is deleted while listening", async () => {
+    const { encoded_jit_config, runner } = emu.mintJitConfig({ org: "octo" }, { name: "gone", labels: ["self-hosted"] });
+    const run = runFakeRunnerScript(root, "run.sh", ["--jitconfig", encoded_jit_config], scriptOpts());
+    await run.waitForOutput(/Listening for Jobs/, 10_000);
+    emu.deleteRunner(runner.id);
+    const exit = await run.exited;
+    expect(exit.code).toBe(0);
+    expect(exit.output).toContain("The runner no longer exists on the server. Cleaning up local configuration.");
+    expect(existsSync(join(root, ".runner"))).toBe(false);
+  }, 20_000);
+
+  it("exits 1 when not configured or given a bad jitconfig", async () => {
+    const bare = await runFakeRunnerScript(root, "run.sh", [], scriptOpts()).exited;
+    expect(bare.code).toBe(1);
+    expect(bare.output).toContain("Not configured");
+    const bad = await runFakeRunnerScript(root, "run.sh", ["--jitconfig", "%%%not-base64"], scriptOpts()).exited;
+    expect(bad.code).toBe(1);
+    const notJson = await runFakeRunnerScript(root, "run.sh", ["--jitconfig", Buffer.from("hello").toString("base64")], scriptOpts()).exited;
+    expect(notJson.code).toBe(1);
+  }, 20_000);
+
+  it("rides out transient 5xx and 429 answers while polling", async () => {
+    const { encoded_jit_config } = emu.mintJitConfig({ repo: "octo/app" }, { name: "flaky", labels: ["self-hosted"] });
+    emu.failNext({ path: "/_runner/sessions", status: 503 });
+    const run = runFakeRunnerScript(root, "run.sh", ["--jitconfig", encoded_jit_config], scriptOpts());
+    await run.waitForOutput(/Listening for Jobs/, 15_000);
+    emu.failNext({ path: "/_runner/message", status: 502, times: 2 });
+    emu.failNext({ path: /\/complete$/, status: 429, retryAfter: 1 });
+    const job = emu.enqueueJob({ scope: { repo: "octo/app" }, labels: [], script: "echo ok" });
+    const exit = await run.exited;
+    expect(exit.code).toBe(0);
+    expect(emu.job(job.id)?.conclusion).toBe("success");
+  }, 30_000);
+
+  it("works with config.sh remove", async () => {
+    const { token } = emu.mintRegistrationToken({ repo: "octo/app" });
+    expect((await configure(["--url", repoUrl(), "--token", token, "--name", "rm-me", "--unattended"])).code).toBe(0);
+    const removeToken = emu.mintRemoveToken({ repo: "octo/app" }).token;
+    const removed = await runFakeRunnerScript(root, "config.sh", ["remove", "--token", removeToken], scriptOpts()).exited;
+    expect(removed.code).toBe(0);
+    expect(removed.output).toContain("√ Runner removed successfully");
+    expect(emu.runners()).toEqual([]);
+    expect(existsSync(join(root, ".runner"))).toBe(false);
+  }, 20_000);
+});
+
+// The scripts must also work where /bin/sh is dash or bash, and never reach for curl or jq.
+const otherShells = [["/usr/bin/dash"], ["/usr/bin/bash", "--posix"]].filter(([sh]) => sh !== undefined && existsSync(sh));
+
+describe("fake runner under other shells", () => {
+  it.each(otherShells)("runs a job end to end under %s", async (...shell: string[]) => {
+    const { encoded_jit_config } = emu.mintJitConfig({ repo: "octo/app" }, { name: "shells", labels: ["self-hosted"] });
+    const run = runFakeRunnerScript(root, "run.sh", ["--jitconfig", encoded_jit_config], scriptOpts({ shell }));
+    await run.waitForOutput(/Listening for Jobs/, 10_000);
+    const job = emu.enqueueJob({ scope: { repo: "octo/app" }, labels: [], script: "echo via $0" });
+    const exit = await run.exited;
+    expect(exit.code).toBe(0);
+    expect(emu.job(job.id)?.conclusion).toBe("success");
+  }, 20_000);
+
+  it("uses no curl, jq or bash-only syntax", async () => {
+    const files = ["config.sh", "run.sh", "env.sh", "bin/runner-lib.sh", "bin/configure.sh", "bin/listener.sh"];
+    for (const file of files) {
+      const text = (await readFile(join(root, file), "utf8")).split("\n").filter((l) => !/^\s*#/.test(l)).join("\n");
+      expect(text, file).not.toMatch(/\bcurl\b|\bjq\b|\[\[|\$\{[A-Za-z_]+\/\/|\bfunction\b/);
+    }
+  });
+});

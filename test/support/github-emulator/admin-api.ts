@@ -1,0 +1,93 @@
+// A thin JSON API over the emulator's test helpers, so another process (the demo) can drive it.
+import { HttpError } from "./http-io.js";
+import type { Reply } from "./http-io.js";
+import { param } from "./routes.js";
+import type { Route, RouteContext } from "./routes.js";
+import { parseScopeInput } from "./scope.js";
+import type { JitConfigGrant, JobInput, JobRecord, RunnerRecord, Scope, TokenGrant, Violation } from "./types.js";
+
+/** The slice of the emulator facade the admin API needs. */
+export interface AdminFacade {
+  enqueueJob(input: JobInput): JobRecord;
+  jobs(): JobRecord[];
+  job(id: number): JobRecord | undefined;
+  runners(): RunnerRecord[];
+  runnerHistory(): RunnerRecord[];
+  mintRegistrationToken(scope: Scope, opts?: { expiresInSeconds?: number }): TokenGrant;
+  mintJitConfig(scope: Scope, opts: { name: string; labels: string[]; runnerGroupId?: number }): JitConfigGrant;
+  expireRegistrationTokens(): void;
+  addPat(pat: string): void;
+  readonly violations: readonly Violation[];
+}
+
+function requireScope(body: unknown): Scope {
+  const scope = parseScopeInput((body as { scope?: unknown } | undefined)?.scope);
+  if (scope === null) throw new HttpError(422, 'scope must be {"repo":"owner/name"} or {"org":"name"}');
+  return scope;
+}
+
+function stringList(value: unknown, field: string): string[] {
+  if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) throw new HttpError(422, `${field} must be an array of strings`);
+  return value as string[];
+}
+
+function optionalString(value: unknown): string | undefined {
+  return typeof value === "string" ? value : undefined;
+}
+
+function enqueue(facade: AdminFacade, ctx: RouteContext): Reply {
+  const body = (ctx.body ?? {}) as Record<string, unknown>;
+  if (typeof body.script !== "string") throw new HttpError(422, "script must be a string");
+  const job = facade.enqueueJob({
+    scope: requireScope(body),
+    labels: stringList(body.labels, "labels"),
+    script: body.script,
+    name: optionalString(body.name),
+    repository: optionalString(body.repository),
+  });
+  return { status: 201, body: job };
+}
+
+export function adminRoutes(facade: AdminFacade): Route[] {
+  const route = (method: string, path: string, handle: (ctx: RouteContext) => Reply): Route => ({
+    method, pattern: new RegExp(`^/_admin${path}$`), auth: "none", body: "json", handle,
+  });
+  return [
+    route("POST", "/jobs", (ctx) => enqueue(facade, ctx)),
+    route("GET", "/jobs", () => ({ status: 200, body: facade.jobs() })),
+    route("GET", "/jobs/(\\d+)", (ctx) => {
+      const job = facade.job(Number(param(ctx, 0)));
+      if (job === undefined) throw new HttpError(404, "Not Found");
+      return { status: 200, body: job };
+    }),
+    route("GET", "/runners", (ctx) => ({
+      status: 200, body: ctx.query.get("history") === null ? facade.runners() : facade.runnerHistory(),
+    })),
+    route("POST", "/registration-token", (ctx) => {
+      const seconds = (ctx.body as { expiresInSeconds?: unknown } | undefined)?.expiresInSeconds;
+      const opts = typeof seconds === "number" ? { expiresInSeconds: seconds } : {};
+      return { status: 201, body: facade.mintRegistrationToken(requireScope(ctx.body), opts) };
+    }),
+    route("POST", "/jitconfig", (ctx) => {
+      const body = (ctx.body ?? {}) as Record<string, unknown>;
+      if (typeof body.name !== "string") throw new HttpError(422, "name must be a string");
+      const grant = facade.mintJitConfig(requireScope(body), {
+        name: body.name,
+        labels: stringList(body.labels, "labels"),
+        runnerGroupId: typeof body.runner_group_id === "number" ? body.runner_group_id : undefined,
+      });
+      return { status: 201, body: grant };
+    }),
+    route("POST", "/expire-tokens", () => {
+      facade.expireRegistrationTokens();
+      return { status: 204 };
+    }),
+    route("POST", "/pats", (ctx) => {
+      const pat = (ctx.body as { pat?: unknown } | undefined)?.pat;
+      if (typeof pat !== "string" || pat === "") throw new HttpError(422, "pat must be a non-empty string");
+      facade.addPat(pat);
+      return { status: 204 };
+    }),
+    route("GET", "/violations", () => ({ status: 200, body: facade.violations })),
+  ];
+}

@@ -1,0 +1,143 @@
+// The GitHub emulator's facade: start the server, and the helpers tests use to drive and inspect it.
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { adminRoutes } from "./admin-api.js";
+import { createFaultList } from "./faults.js";
+import { dispatchJobs, enqueueJob, snapshotJob, waitForJobs, waitUntil } from "./job-queue.js";
+import { encodeJitConfig } from "./jit-config.js";
+import { loadSchemaCatalog } from "./openapi-validator.js";
+import { restRoutes } from "./rest-api.js";
+import { defaultRunnerApplications, packFakeRunner } from "./runner-downloads.js";
+import { deleteRunner, registerRunner, runnerStatus, snapshotRunner } from "./runner-registry.js";
+import { runnerRoutes } from "./runner-protocol.js";
+import { createRequestHandler } from "./server.js";
+import { addRunnerGroup, createState, randomToken } from "./state.js";
+import { expireAllTokens, mintToken } from "./tokens.js";
+import type {
+  EmulatorOptions, FaultSpec, JitConfigGrant, JobInput, JobRecord, JobSelector, RunnerGroup,
+  RunnerApplication, RunnerRecord, RunnerStatus, Scope, TokenGrant, Violation,
+} from "./types.js";
+
+export type * from "./types.js";
+
+export interface GitHubEmulator {
+  /** `http://127.0.0.1:<port>`; runner URLs are `${url}/owner/repo` or `${url}/org`. */
+  readonly url: string;
+  /** `${url}/api/v3`, the GHES-style API base the fake runner derives from a runner URL. */
+  readonly apiUrl: string;
+  readonly port: number;
+  /** A PAT the REST API accepts from the start. */
+  readonly pat: string;
+  /** Schema mismatches seen so far; tests should expect this to stay empty. */
+  readonly violations: Violation[];
+  addPat(pat: string): void;
+  mintRegistrationToken(scope: Scope, opts?: { expiresInSeconds?: number }): TokenGrant;
+  mintRemoveToken(scope: Scope, opts?: { expiresInSeconds?: number }): TokenGrant;
+  /** Same as the REST generate-jitconfig call, without auth. */
+  mintJitConfig(scope: Scope, opts: { name: string; labels: string[]; runnerGroupId?: number; workFolder?: string }): JitConfigGrant;
+  expireRegistrationTokens(): void;
+  addRunnerGroup(org: string, name: string): RunnerGroup;
+  setRunnerApplications(apps: RunnerApplication[] | null): void;
+  failNext(spec: FaultSpec): void;
+  clearFaults(): void;
+  enqueueJob(input: JobInput): JobRecord;
+  jobs(): JobRecord[];
+  job(id: number): JobRecord | undefined;
+  /** Resolves with the selected jobs once all completed; a filter must match at least one job. */
+  waitForJobs(select: JobSelector, timeoutMs: number): Promise<JobRecord[]>;
+  /** Resolves once `check` holds, re-checked on every state change (registrations, sessions, jobs). */
+  waitUntil(check: () => boolean, timeoutMs: number, what?: string): Promise<void>;
+  /** Live registrations across all scopes. */
+  runners(): RunnerRecord[];
+  /** Every registration ever made, deleted ones included (`deletedAt` set). */
+  runnerHistory(): RunnerRecord[];
+  runnerStatus(id: number): RunnerStatus | undefined;
+  deleteRunner(id: number): void;
+  close(): Promise<void>;
+}
+
+export async function startGitHubEmulator(opts: EmulatorOptions = {}): Promise<GitHubEmulator> {
+  const version = opts.runnerVersion ?? "2.330.0";
+  const state = createState({ longPollMs: opts.longPollMs ?? 20_000, assignTimeoutMs: opts.assignTimeoutMs ?? 60_000, runnerVersion: version });
+  const [catalog, tarball] = await Promise.all([opts.validate === false ? null : loadSchemaCatalog(), packFakeRunner()]);
+  const faults = createFaultList();
+  const violations: Violation[] = [];
+  let applications = opts.runnerApplications ?? null;
+  const runnerApplications = (origin: string): RunnerApplication[] => {
+    if (applications === null) return defaultRunnerApplications(origin, version, tarball?.sha256);
+    return typeof applications === "function" ? applications(origin) : applications;
+  };
+  const pat = randomToken("ghp_", 18);
+  state.pats.add(pat);
+
+  const history = (): RunnerRecord[] => [...state.runners.values()].map(snapshotRunner);
+  const emulator: Omit<GitHubEmulator, "url" | "apiUrl" | "port" | "close"> = {
+    pat,
+    violations,
+    addPat: (value) => void state.pats.add(value),
+    mintRegistrationToken: (scope, o) => mintToken(state, scope, "registration", o?.expiresInSeconds),
+    mintRemoveToken: (scope, o) => mintToken(state, scope, "remove", o?.expiresInSeconds),
+    mintJitConfig(scope, o) {
+      const runner = registerRunner(state, {
+        scope, name: o.name, labels: o.labels, ephemeral: true, disableUpdate: false, replace: false, groupId: o.runnerGroupId, jit: true,
+      });
+      return { runner: snapshotRunner(runner), encoded_jit_config: encodeJitConfig(runner, url, o.workFolder ?? "_work") };
+    },
+    expireRegistrationTokens: () => expireAllTokens(state),
+    addRunnerGroup: (org, name) => ({ ...addRunnerGroup(state, org, name) }),
+    setRunnerApplications: (apps) => {
+      applications = apps;
+    },
+    failNext: (spec) => faults.arm(spec),
+    clearFaults: () => faults.clear(),
+    enqueueJob: (input) => snapshotJob(enqueueJob(state, input)),
+    jobs: () => [...state.jobs.values()].map(snapshotJob),
+    job: (id) => {
+      const job = state.jobs.get(id);
+      return job === undefined ? undefined : snapshotJob(job);
+    },
+    waitForJobs: (select, timeoutMs) => waitForJobs(state, select, timeoutMs),
+    waitUntil: (check, timeoutMs, what) => waitUntil(state, check, timeoutMs, what),
+    runners: () => history().filter((r) => r.deletedAt === null),
+    runnerHistory: history,
+    runnerStatus: (id) => {
+      const runner = state.runners.get(id);
+      return runner === undefined ? undefined : runnerStatus(state, runner);
+    },
+    deleteRunner: (id) => {
+      deleteRunner(state, id);
+      dispatchJobs(state);
+    },
+  };
+
+  const server = createServer(createRequestHandler({
+    state, faults, catalog, violations, runnerApplications, tarball,
+    routes: [...restRoutes, ...runnerRoutes],
+    adminRoutes: adminRoutes(emulator),
+  }));
+  // Long polls outlive Node's default request timeout when tests raise longPollMs.
+  server.requestTimeout = 0;
+  const host = opts.host ?? "127.0.0.1";
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+
+  return {
+    ...emulator,
+    url,
+    apiUrl: `${url}/api/v3`,
+    port,
+    async close() {
+      for (const waiter of [...state.waiters.values()]) waiter.answer("timeout");
+      for (const timer of state.timers) clearTimeout(timer);
+      state.timers.clear();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}

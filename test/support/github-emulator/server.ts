@@ -1,0 +1,169 @@
+// Request dispatch: path prefixes, faults, PAT auth, schema checks on the way in and out.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { faultMessage } from "./faults.js";
+import type { FaultList } from "./faults.js";
+import { HttpError, bearerToken, errorBody, parseJsonBody, readBody, sleep, writeReply } from "./http-io.js";
+import type { Reply } from "./http-io.js";
+import type { SchemaCatalog } from "./openapi-validator.js";
+import type { RunnerTarball } from "./runner-downloads.js";
+import type { Route, RouteContext } from "./routes.js";
+import type { EmulatorState } from "./state.js";
+import type { FaultSpec, RunnerApplication, Violation } from "./types.js";
+
+export interface ServerDeps {
+  state: EmulatorState;
+  routes: readonly Route[];
+  adminRoutes: readonly Route[];
+  faults: FaultList;
+  catalog: SchemaCatalog | null;
+  violations: Violation[];
+  runnerApplications(origin: string): RunnerApplication[];
+  tarball: RunnerTarball | null;
+}
+
+export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    handle(deps, req, res).catch((err: unknown) => {
+      writeReply(res, { status: 500, body: errorBody(`emulator bug: ${err instanceof Error ? err.stack ?? err.message : String(err)}`) });
+    });
+  };
+}
+
+/** GHES serves the API under /api/v3; github.com at the root. Both lead to the same routes. */
+function apiPath(pathname: string): string {
+  if (pathname === "/api/v3") return "/";
+  return pathname.startsWith("/api/v3/") ? pathname.slice("/api/v3".length) : pathname;
+}
+
+async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? "/", "http://emulator");
+  const path = apiPath(url.pathname);
+  const method = (req.method ?? "GET").toUpperCase();
+  const controller = new AbortController();
+  res.on("close", () => {
+    if (!res.writableEnded) controller.abort();
+  });
+  const ctxBase = {
+    state: deps.state, req, query: url.searchParams, signal: controller.signal,
+    origin: `http://${req.headers.host ?? "127.0.0.1"}`, runnerApplications: deps.runnerApplications,
+  };
+
+  if (path.startsWith("/_admin/")) {
+    const match = findRoute(deps.adminRoutes, method, path);
+    const reply = match === null ? notFound() : await run(match, { ...ctxBase, params: match.params, body: await readJson(req) });
+    writeReply(res, reply);
+    return;
+  }
+  if (path.startsWith("/_downloads/") && method === "GET") {
+    writeReply(res, download(deps, path));
+    return;
+  }
+
+  const fault = deps.faults.take(method, url.pathname);
+  if (fault?.delayMs !== undefined) await sleep(fault.delayMs);
+  if (fault?.status !== undefined) {
+    await readBody(req);
+    writeReply(res, faultReply(fault, fault.status));
+    return;
+  }
+
+  const match = findRoute(deps.routes, method, path);
+  if (match === null) {
+    await readBody(req);
+    writeReply(res, notFound());
+    return;
+  }
+  writeReply(res, await answer(deps, match, { ...ctxBase, params: match.params }, method, url.pathname, fault));
+}
+
+async function answer(
+  deps: ServerDeps,
+  match: Route & { params: string[] },
+  ctx: Omit<RouteContext, "body">,
+  method: string,
+  pathname: string,
+  fault: FaultSpec | undefined,
+): Promise<Reply> {
+  const text = await readBody(ctx.req);
+  const op = match.operationId !== undefined && deps.catalog !== null ? deps.catalog.operation(match.operationId) : null;
+  const record = (direction: Violation["direction"], errors: string, status?: number): void => {
+    deps.violations.push({ at: Date.now(), method, path: pathname, operationId: match.operationId ?? "", direction, status, errors });
+  };
+
+  let reply: Reply;
+  try {
+    if (match.auth === "pat") requirePat(deps, ctx.req);
+    const body = match.body === "json" ? parseJsonBody(text) : text;
+    const requestErrors = op?.checkRequest(body) ?? null;
+    if (requestErrors !== null) {
+      record("request", requestErrors);
+      // GitHub rejects malformed input with 422; the violation is kept so the test still fails.
+      throw new HttpError(422, `Invalid request (emulator schema check): ${requestErrors}`);
+    }
+    reply = await match.handle({ ...ctx, body });
+  } catch (err) {
+    if (!(err instanceof HttpError)) throw err;
+    reply = { status: err.status, body: errorBody(err.message), headers: err.headers };
+  }
+
+  if (fault?.mutateBody !== undefined) reply = { ...reply, body: fault.mutateBody(reply.body) };
+  if (op !== null && reply.status !== 204) {
+    const responseErrors = op.checkResponse(reply.status, reply.body);
+    if (responseErrors !== null) {
+      record("response", responseErrors, reply.status);
+      return { status: 500, body: errorBody(`Emulator response does not match the OpenAPI schema (${match.operationId}): ${responseErrors}`) };
+    }
+  }
+  return reply;
+}
+
+function requirePat(deps: ServerDeps, req: IncomingMessage): void {
+  if (req.headers.authorization === undefined) throw new HttpError(401, "Requires authentication");
+  const pat = bearerToken(req, ["bearer", "token"]);
+  if (pat === null || !deps.state.pats.has(pat)) throw new HttpError(401, "Bad credentials");
+}
+
+function findRoute(routes: readonly Route[], method: string, path: string): (Route & { params: string[] }) | null {
+  for (const route of routes) {
+    if (route.method !== method) continue;
+    const m = route.pattern.exec(path);
+    if (m !== null) return { ...route, params: m.slice(1).map((p) => p ?? "") };
+  }
+  return null;
+}
+
+async function run(route: Route & { params: string[] }, ctx: RouteContext): Promise<Reply> {
+  try {
+    return await route.handle(ctx);
+  } catch (err) {
+    if (err instanceof HttpError) return { status: err.status, body: errorBody(err.message) };
+    throw err;
+  }
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  try {
+    return parseJsonBody(await readBody(req));
+  } catch {
+    return undefined;
+  }
+}
+
+function notFound(): Reply {
+  return { status: 404, body: errorBody("Not Found") };
+}
+
+function faultReply(fault: FaultSpec, status: number): Reply {
+  const headers: Record<string, string> = {};
+  if (fault.retryAfter !== undefined) headers["retry-after"] = String(fault.retryAfter);
+  if (status === 429 || status === 403) {
+    headers["x-ratelimit-remaining"] = "0";
+    headers["x-ratelimit-reset"] = String(Math.floor(Date.now() / 1000) + (fault.retryAfter ?? 60));
+  }
+  return { status, headers, body: errorBody(faultMessage(status)) };
+}
+
+function download(deps: ServerDeps, path: string): Reply {
+  if (deps.tarball === null || !/^\/_downloads\/actions-runner-linux-[a-z0-9]+-[0-9.]+\.tar\.gz$/.test(path)) return notFound();
+  return { status: 200, body: deps.tarball.data, headers: { "content-type": "application/gzip" } };
+}

@@ -1,0 +1,102 @@
+// The emulator's in-memory world: tokens, runner registrations, groups and jobs, plus change listeners.
+import { randomBytes } from "node:crypto";
+import type { JobRecord, RunnerGroup, RunnerRecord, Scope } from "./types.js";
+
+export interface IssuedToken {
+  token: string;
+  scope: Scope;
+  kind: "registration" | "remove";
+  expiresAt: number;
+}
+
+export interface AdminToken {
+  token: string;
+  scope: Scope;
+  runnerEvent: "register" | "remove";
+  expiresAt: number;
+}
+
+/** A runner's open long poll, answered with a job id, nothing (timeout) or "gone" (deleted). */
+export interface PollWaiter {
+  runnerId: number;
+  answer(outcome: number | "timeout" | "gone"): void;
+}
+
+export interface EmulatorState {
+  now(): number;
+  longPollMs: number;
+  assignTimeoutMs: number;
+  runnerVersion: string;
+  pats: Set<string>;
+  tokens: Map<string, IssuedToken>;
+  adminTokens: Map<string, AdminToken>;
+  runners: Map<number, RunnerRecord>;
+  /** Keyed by lower-case org name; every org has the "Default" group with id 1. */
+  groups: Map<string, RunnerGroup[]>;
+  jobs: Map<number, JobRecord>;
+  waiters: Map<number, PollWaiter>;
+  timers: Set<NodeJS.Timeout>;
+  listeners: Set<() => void>;
+  nextRunnerId: number;
+  nextJobId: number;
+  nextGroupId: number;
+  labelIds: Map<string, number>;
+}
+
+export function createState(opts: { longPollMs: number; assignTimeoutMs: number; runnerVersion: string }): EmulatorState {
+  return {
+    now: () => Date.now(),
+    longPollMs: opts.longPollMs,
+    assignTimeoutMs: opts.assignTimeoutMs,
+    runnerVersion: opts.runnerVersion,
+    pats: new Set(),
+    tokens: new Map(),
+    adminTokens: new Map(),
+    runners: new Map(),
+    groups: new Map(),
+    jobs: new Map(),
+    waiters: new Map(),
+    timers: new Set(),
+    listeners: new Set(),
+    nextRunnerId: 1,
+    nextJobId: 1,
+    nextGroupId: 2,
+    labelIds: new Map(),
+  };
+}
+
+export function notifyChange(state: EmulatorState): void {
+  for (const listener of state.listeners) listener();
+}
+
+export function randomToken(prefix: string, bytes = 20): string {
+  return prefix + randomBytes(bytes).toString("hex").toUpperCase();
+}
+
+export function runnerGroupsOf(state: EmulatorState, org: string): RunnerGroup[] {
+  const key = org.toLowerCase();
+  let groups = state.groups.get(key);
+  if (groups === undefined) {
+    groups = [{ id: 1, name: "Default", default: true }];
+    state.groups.set(key, groups);
+  }
+  return groups;
+}
+
+export function addRunnerGroup(state: EmulatorState, org: string, name: string): RunnerGroup {
+  const groups = runnerGroupsOf(state, org);
+  const existing = groups.find((g) => g.name.toLowerCase() === name.toLowerCase());
+  if (existing !== undefined) return existing;
+  const group = { id: state.nextGroupId++, name, default: false };
+  groups.push(group);
+  return group;
+}
+
+export function later(state: EmulatorState, ms: number, fn: () => void): void {
+  const timer = setTimeout(() => {
+    state.timers.delete(timer);
+    fn();
+  }, ms);
+  timer.unref();
+  state.timers.add(timer);
+}
