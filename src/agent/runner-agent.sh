@@ -61,8 +61,9 @@ finish() {
   log "finished: outcome=$outcome exit_code=$exit_code ${error:+error=$error}"
   sync
   if [ "$POWEROFF" = 1 ]; then
-    # Whatever happened, the instance must stop: runnerd collects and deletes it then.
-    poweroff 2>/dev/null || kill -USR2 1 2>/dev/null || halt -f
+    # Whatever happened, the instance must stop: runnerd collects and deletes it then. Forced:
+    # nothing in it is worth a clean shutdown, and a clean one keeps LXD busy for seconds.
+    poweroff -f 2>/dev/null || poweroff 2>/dev/null || kill -USR2 1 2>/dev/null || halt -f
   fi
   exit 0
 }

@@ -32,9 +32,9 @@ export async function deleteRunner(lxd: LxdPort, name: string): Promise<void> {
       return;
     } catch (err) {
       // Most likely still running, or busy powering itself off: stop it and try again.
-      if (attempt >= 4) throw err;
+      if (attempt >= 6) throw err;
       await lxd.stopInstance(name, { force: true, timeoutSeconds: 30 }).catch(() => undefined);
-      await new Promise((resolve) => setTimeout(resolve, 150 * attempt));
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
     }
   }
 }
