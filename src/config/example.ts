@@ -1,4 +1,4 @@
-// A commented example config file, written by `runnerd init` and kept valid by a test.
+// A commented example config file, printed by `runnerd config example` and kept valid by a test.
 
 export function exampleConfig(): string {
   return `# runnerd configuration. Durations: "500ms", "15s", "5m", "6h", or a number of seconds.
@@ -49,7 +49,7 @@ pools:
     runners:
       idle: 2                        # runners kept waiting for a job
       max: 4
-    image: runnerd/default           # built by \`runnerd image build\`
+    image: runnerd/default           # LXD image alias or fingerprint (README: "A base image")
     name_prefix: rd                  # runner names: rd-web-<random>
     instance:
       profiles: [default]
