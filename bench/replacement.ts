@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   await events.ready;
   let daemon: ChildProcess | undefined;
   try {
-    world.writeConfig([{ name: "bench", repo: "acme/bench", idle: 1, max: 1 }], { log_level: "warn" });
+    world.writeConfig([{ name: "bench", repo: "acme/bench", idle: 1, max: 1 }], { log_level: process.env.RUNNERD_BENCH_LOG_LEVEL ?? "warn" });
     world.pushToken({ repo: "acme/bench" });
     daemon = startDaemon(world);
     const pid = daemon.pid ?? 0;

@@ -59,7 +59,8 @@ finish() {
   mv -f "$VAR/result.json.tmp" "$VAR/result.json"
   set_status finished
   log "finished: outcome=$outcome exit_code=$exit_code ${error:+error=$error}"
-  sync
+  # No sync: runnerd reads these files through the same host kernel, page cache included, and
+  # a global sync would wait for every dirty page on the host.
   if [ "$POWEROFF" = 1 ]; then
     # Whatever happened, the instance must stop: runnerd collects and deletes it then. Forced:
     # nothing in it is worth a clean shutdown, and a clean one keeps LXD busy for seconds.
