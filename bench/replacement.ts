@@ -49,6 +49,7 @@ async function main(): Promise<void> {
   if (unavailable) throw new Error(`the benchmark needs LXD: ${unavailable} (run scripts/setup-lxd.sh)`);
   await ensureTestImage();
   const world = await createTestWorld({ longPollMs: 5000 });
+  process.stderr.write(`state dir ${world.stateDir}\n`);
   const stops = new Map<string, number>();
   const events = world.lxd.subscribeEvents({
     types: ["lifecycle"],

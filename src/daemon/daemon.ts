@@ -9,6 +9,10 @@ import { Reconciler } from "../pools/reconciler.js";
 import { openStore, type Store } from "../store/index.js";
 import { connectLxd, type ConnectedLxd } from "./lxd-connection.js";
 import { reconcilerSettings } from "./reconciler-settings.js";
+import { agentKey, loadOrCreateAgentSecret, startAgentStatusServer } from "../http/agent-status-server.js";
+import type { AgentNotify } from "../pools/spawn.js";
+import type { Server } from "node:http";
+import { join } from "node:path";
 import { claimPidFile, releasePidFile, writeStatusFile } from "./state-files.js";
 
 export interface DaemonOptions {
@@ -49,6 +53,19 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const openedStore = store;
   const client = lxd;
 
+  // Agents can report to us directly only when LXD runs on this machine: the proxy device's
+  // host end is a unix socket in state_dir.
+  let agentServer: Server | undefined;
+  let agentNotify: AgentNotify | undefined;
+  let reconcilerRef: Reconciler | undefined;
+  if (client.description.startsWith("unix:")) {
+    const secret = loadOrCreateAgentSecret(join(config.state_dir, "agent.key"));
+    const socketPath = join(config.state_dir, "agent.sock");
+    agentServer = await startAgentStatusServer(socketPath, secret, (report) => reconcilerRef?.agentReported(report.runner, report.status));
+    agentNotify = { socketPath, keyFor: (instance) => agentKey(secret, instance) };
+  }
+  const settingsFor = (c: Config) => reconcilerSettings(c, { agentReports: agentNotify !== undefined });
+
   const reconciler = new Reconciler(
     {
       lxd: client.port,
@@ -57,6 +74,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       logger,
       now,
       agentScript: readAgentScript(),
+      ...(agentNotify ? { agentNotify } : {}),
       onStatus: (status) => {
         try {
           writeStatusFile(config.state_dir, { version: 1, pid: process.pid, startedAt, configPath: options.configPath, ...status });
@@ -65,8 +83,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         }
       },
     },
-    reconcilerSettings(config),
+    settingsFor(config),
   );
+  reconcilerRef = reconciler;
 
   const events = client.client.subscribeEvents({
     types: ["lifecycle"],
@@ -96,12 +115,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         return false;
       }
       if (next.state_dir !== config.state_dir || next.controller_id !== config.controller_id) {
-        logger.error({}, "new configuration refused: state_dir and controller_id cannot change while running (restart runnerd)");
+        const message = "state_dir and controller_id cannot change while running (restart runnerd)";
+        logger.error({}, `new configuration refused: ${message}`);
+        openedStore.addEvent({ level: "error", kind: "config-refused", message });
         return false;
       }
       config = next;
       logger.level = next.log_level;
-      reconciler.updateSettings(reconcilerSettings(next));
+      reconciler.updateSettings(settingsFor(next));
       logger.info({ pools: next.pools.map((p) => p.name) }, "configuration reloaded");
       openedStore.addEvent({ level: "info", kind: "config-reloaded", message: `configuration reloaded: ${next.pools.length} pool(s)` });
       return true;
@@ -110,6 +131,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       logger.info({}, "shutting down: no new runners; running runners are left alone");
       await reconciler.shutdown();
       events.close();
+      await new Promise((resolve) => (agentServer ? agentServer.close(resolve) : resolve(undefined)));
       openedStore.addEvent({ level: "info", kind: "daemon-stopped", message: "runnerd stopped" });
       openedStore.close();
       await client.client.close?.();

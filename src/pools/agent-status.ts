@@ -11,6 +11,13 @@ export interface AgentStatus {
 
 const states = new Set<string>(["booting", "configuring", "listening", "busy", "finished"]);
 
+const order: Record<AgentState, number> = { booting: 0, configuring: 1, listening: 2, busy: 3, finished: 4 };
+
+/** States only move forward; a report or file read that arrives late must not undo a newer one. */
+export function isNewerStatus(candidate: AgentStatus, current: AgentStatus): boolean {
+  return order[candidate.state] > order[current.state];
+}
+
 export function parseAgentStatus(raw: Buffer | string | null): AgentStatus | null {
   if (raw === null) return null;
   const fields = new Map<string, string>();

@@ -1,6 +1,6 @@
 // Observe: one read-only snapshot of the world — runnerd's instances in LXD, what their agents
 // report, and the registration tokens on hand. LXD is the source of truth; memory only caches.
-import { parseAgentStatus, type AgentStatus } from "./agent-status.js";
+import { isNewerStatus, parseAgentStatus, type AgentStatus } from "./agent-status.js";
 import { keys, paths } from "./ownership.js";
 import type { LxdPort, TokenPort } from "./ports.js";
 import type { ObservedRunner } from "./types.js";
@@ -24,6 +24,8 @@ export async function observe(
   controllerId: string,
   inFlight: ReadonlyMap<string, InFlight>,
   statusCache: Map<string, AgentStatus>,
+  /** False when agents report their state themselves: use what they said, read no files. */
+  readStatusFiles = true,
 ): Promise<Observation> {
   const instances = await lxd.listInstances({ configKey: keys.controller, value: controllerId });
   const runners: ObservedRunner[] = [];
@@ -44,7 +46,7 @@ export async function observe(
       } else if (instance.status === "Stopped") {
         runner.phase = "stopped";
       } else if (instance.status === "Running") {
-        const status = await readStatus(lxd, instance.name, statusCache, transitions);
+        const status = readStatusFiles ? await readStatus(lxd, instance.name, statusCache, transitions) : statusCache.get(instance.name);
         applyStatus(runner, status);
       }
       runners.push(runner);
@@ -76,8 +78,8 @@ async function readStatus(lxd: LxdPort, name: string, cache: Map<string, AgentSt
     // The instance may be stopping right now; the next pass sees it stopped.
     return cached;
   }
-  if (!status) return cached;
-  if (!cached || cached.state !== status.state) transitions.push({ runner: name, status });
+  if (!status || (cached && !isNewerStatus(status, cached))) return cached;
+  transitions.push({ runner: name, status });
   cache.set(name, status);
   return status;
 }
@@ -95,8 +97,9 @@ function applyStatus(runner: ObservedRunner, status: AgentStatus | undefined): v
       if (status.job) runner.job = status.job;
       break;
     case "finished":
-      // Its result is written and it is powering off: collect it now rather than wait for LXD.
-      runner.phase = "stopped";
+      // Its result is written and it is powering itself off.
+      runner.phase = "finishing";
+      runner.phaseSince = status.since;
       break;
     default:
       break;

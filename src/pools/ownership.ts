@@ -18,6 +18,9 @@ export function ownershipConfig(controller: string, pool: string, scope: string,
   };
 }
 
+/** The agent reports its state to 127.0.0.1:<this port> inside its instance (an LXD proxy device). */
+export const agentNotifyPort = 47011;
+
 /** Where the agent and its in-instance files live (see the instance contract). */
 export const paths = {
   agentDir: "/opt/runnerd",

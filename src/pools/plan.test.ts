@@ -10,6 +10,7 @@ const settings: PlanSettings = {
   jobTimeoutMs: 360 * minute,
   tokenMinValidityMs: 5 * minute,
   startingPollMs: 500,
+  finishingTimeoutMs: minute,
 };
 const web: PoolSpec = { name: "web", scope: "repo:acme/web", idle: 2, max: 2 };
 const api: PoolSpec = { name: "api", scope: "repo:acme/api", idle: 3, max: 3 };
@@ -63,6 +64,20 @@ describe("plan", () => {
     expect(kinds(result.actions)).toEqual([`collect ${stopped.name}`, "spawn web"]);
     expect(result.actions[0]).toMatchObject({ forceStop: false, reason: "instance stopped" });
     expect(result.pools[0]).toMatchObject({ finishing: 1, idle: 1 });
+  });
+
+  it("replaces a runner whose agent finished at once, and collects it only once it has stopped", () => {
+    const finishing = runner("finishing", { phaseSince: now - 2000 });
+    const result = plan(snapshot({ runners: [finishing, runner("idle")] }), settings, now);
+    expect(kinds(result.actions)).toEqual(["spawn web"]);
+    expect(result.pools[0]).toMatchObject({ finishing: 1, idle: 1 });
+    expect(result.requeueAfterMs).toBe(minute - 2000);
+  });
+
+  it("stops a runner that finished but never powered off", () => {
+    const stuck = runner("finishing", { phaseSince: now - 2 * minute });
+    const result = plan(snapshot({ runners: [stuck, runner("idle")] }), settings, now);
+    expect(result.actions[0]).toMatchObject({ kind: "collect", runner: stuck.name, forceStop: true });
   });
 
   it("does not touch runners this process is already deleting", () => {

@@ -98,6 +98,16 @@ function judgeRunner(runner: ObservedRunner, tally: PoolTally, settings: PlanSet
       tally.busy++;
       return undefined;
     }
+    case "finishing": {
+      // Its replacement is already wanted (it no longer counts as available); collecting waits
+      // for LXD to finish the stop the agent began, so the two do not compete.
+      tally.finishing++;
+      const since = runner.phaseSince ?? runner.createdAt;
+      const deadline = since + settings.finishingTimeoutMs;
+      if (now >= deadline) return { kind: "collect", ...base, forceStop: true, reason: `agent finished ${formatMs(now - since)} ago but the instance is still running` };
+      deadlines.push(deadline);
+      return undefined;
+    }
     case "stopped":
       tally.finishing++;
       return { kind: "collect", ...base, forceStop: false, reason: "instance stopped" };
@@ -113,6 +123,8 @@ function drainRunner(runner: ObservedRunner): Action | undefined {
   switch (runner.phase) {
     case "stopped":
       return { kind: "collect", ...base, forceStop: false, reason: "instance stopped (pool no longer configured)" };
+    case "finishing":
+      return undefined;
     case "starting":
     case "idle":
       return { kind: "delete", ...base, outcome: "pool-removed", reason: `pool ${runner.pool} is no longer configured` };

@@ -4,7 +4,7 @@
 // pass when they finish.
 import type { Logger } from "pino";
 import { describeError } from "../errors.js";
-import type { AgentStatus } from "./agent-status.js";
+import { isNewerStatus, type AgentStatus } from "./agent-status.js";
 import { collectRunner, deleteRunner } from "./collect.js";
 import { Limiter } from "./limiter.js";
 import { newRunnerName } from "./names.js";
@@ -12,7 +12,7 @@ import { observe, type InFlight } from "./observe.js";
 import { plan } from "./plan.js";
 import type { HistoryPort, LxdPort, TokenPort } from "./ports.js";
 import type { ReconcilerSettings } from "./settings.js";
-import { spawnRunner } from "./spawn.js";
+import { spawnRunner, type AgentNotify } from "./spawn.js";
 import type { Action, ObservedRunner, PoolBlocker, PoolStatus } from "./types.js";
 
 export interface ReconcilerDeps {
@@ -25,6 +25,8 @@ export interface ReconcilerDeps {
   /** Called after every pass with what runnerd now believes; the daemon publishes it. */
   onStatus?: (status: ReconcilerStatus) => void;
   newName?: (prefix: string, pool: string) => string;
+  /** The agents' back channel, when LXD is local (see http/agent-status-server.ts). */
+  agentNotify?: AgentNotify;
 }
 
 export interface PoolReport extends PoolStatus {
@@ -39,6 +41,7 @@ export interface ReconcilerStatus {
 }
 
 const backoffBaseMs = 1000;
+const statusFileFallbackMs = 3000;
 const backoffMaxMs = 60_000;
 
 export class Reconciler {
@@ -58,6 +61,7 @@ export class Reconciler {
   private shuttingDown = false;
   private stopped = false;
   private passCount = 0;
+  private lastFileRead = 0;
   private requeueTimer: NodeJS.Timeout | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private idleWaiters: (() => void)[] = [];
@@ -92,6 +96,18 @@ export class Reconciler {
     }
     this.running = true;
     this.loopDone = this.loop(reason);
+  }
+
+  /**
+   * An agent reported a new state: remember it and look at the world now. A "finished" report
+   * lets the runner be replaced before LXD has even finished stopping its instance.
+   */
+  agentReported(runner: string, status: AgentStatus): void {
+    const cached = this.statusCache.get(runner);
+    if (cached && !isNewerStatus(status, cached)) return;
+    this.statusCache.set(runner, status);
+    this.recordTransitions([{ runner, status }]);
+    this.requestPass(`agent ${status.state}`);
   }
 
   status(): ReconcilerStatus | undefined {
@@ -139,7 +155,11 @@ export class Reconciler {
     const seqAtObserve = this.actionSeq;
     let observation;
     try {
-      observation = await observe(this.deps.lxd, this.deps.tokens, this.settings.controllerId, this.inFlight, this.statusCache);
+      // With agents reporting, status files are only a fallback for lost reports: read them at
+      // most every few seconds instead of on every pass.
+      const readFiles = !this.deps.agentNotify || now - this.lastFileRead >= statusFileFallbackMs;
+      if (readFiles) this.lastFileRead = now;
+      observation = await observe(this.deps.lxd, this.deps.tokens, this.settings.controllerId, this.inFlight, this.statusCache, readFiles);
     } catch (err) {
       log.error({ err: describeError(err), reason }, "observing LXD failed; retrying at the next resync");
       this.publish({ at: now, pools: this.lastStatus?.pools ?? [], runners: this.lastStatus?.runners ?? [], lastPassError: describeError(err) });
@@ -229,9 +249,17 @@ export class Reconciler {
     const started = performance.now();
     try {
       this.deps.history.recordRunnerCreated({ name, pool: poolName, scope: pool.spec.scope, image: pool.image, createdAt });
-      await spawnRunner(this.deps.lxd, { name, pool, controllerId: this.settings.controllerId, token: token.token, agentScript: this.deps.agentScript, createdAt });
+      const timings = await spawnRunner(this.deps.lxd, {
+        name,
+        pool,
+        controllerId: this.settings.controllerId,
+        token: token.token,
+        agentScript: this.deps.agentScript,
+        createdAt,
+        ...(this.deps.agentNotify ? { notify: this.deps.agentNotify } : {}),
+      });
       this.failures.delete(poolName);
-      log.info({ ms: Math.round(performance.now() - started) }, "runner spawned");
+      log.info({ ms: Math.round(performance.now() - started), ...timings }, "runner spawned");
     } catch (err) {
       const message = describeError(err);
       const previous = this.failures.get(poolName);
@@ -252,6 +280,11 @@ export class Reconciler {
     const outcome = action.outcome ?? collected.outcome;
     const detail = action.outcome ? action.reason : collected.detail;
     const finishedAt = new Date(this.deps.now());
+    // The agent's own times fill what no pass saw: a job shorter than the poll interval, or
+    // phases that passed while runnerd was down. Recorded times that exist are kept.
+    const result = collected.result;
+    if (result?.listening_at != null) this.deps.history.markRunnerListening(action.runner, new Date(result.listening_at * 1000));
+    if (result?.job_seen && result.job_started_at != null) this.deps.history.markRunnerBusy(action.runner, new Date(result.job_started_at * 1000), result.job_name || undefined);
     this.deps.history.recordRunnerResult(action.runner, {
       exitCode: collected.result?.exit_code ?? null,
       jobSeen: collected.result?.job_seen ?? false,

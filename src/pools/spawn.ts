@@ -2,7 +2,7 @@
 // configuration through the LXD file API (never config keys), and start it. A failed spawn
 // removes what it made.
 import { LxdError, describeError } from "../errors.js";
-import { ownershipConfig, paths } from "./ownership.js";
+import { agentNotifyPort, ownershipConfig, paths } from "./ownership.js";
 import type { CreateInstanceRequest, LxdPort } from "./ports.js";
 import { renderRunnerConfig } from "./runner-config.js";
 import type { PoolRuntime } from "./settings.js";
@@ -14,6 +14,13 @@ export interface SpawnInput {
   token: string;
   agentScript: string;
   createdAt: Date;
+  notify?: AgentNotify;
+}
+
+/** The agent's back channel: a host unix socket, reached from the instance's loopback. */
+export interface AgentNotify {
+  socketPath: string;
+  keyFor(instance: string): string;
 }
 
 export function instanceRequest(input: SpawnInput): CreateInstanceRequest {
@@ -26,12 +33,27 @@ export function instanceRequest(input: SpawnInput): CreateInstanceRequest {
     profiles: [...pool.profiles],
     // Operator overrides first: runnerd's ownership keys must win.
     config: { ...pool.instanceConfig, ...ownershipConfig(input.controllerId, pool.spec.name, pool.spec.scope, image, input.createdAt) },
-    devices: pool.devices,
+    devices: input.notify ? { ...pool.devices, [agentNotifyDevice]: notifyDevice(input.notify.socketPath) } : pool.devices,
   };
 }
 
-export async function spawnRunner(lxd: LxdPort, input: SpawnInput): Promise<void> {
+export const agentNotifyDevice = "runnerd-agent";
+
+function notifyDevice(socketPath: string): Record<string, string> {
+  return { type: "proxy", bind: "instance", listen: `tcp:127.0.0.1:${agentNotifyPort}`, connect: `unix:${socketPath}` };
+}
+
+/** How long each step of a spawn took, in ms (logged: where does a slow spawn spend its time?). */
+export interface SpawnTimings {
+  createMs: number;
+  filesMs: number;
+  startMs: number;
+}
+
+export async function spawnRunner(lxd: LxdPort, input: SpawnInput): Promise<SpawnTimings> {
+  const t0 = performance.now();
   await lxd.createInstance(instanceRequest(input));
+  const t1 = performance.now();
   try {
     const runnerConfig = renderRunnerConfig({
       url: input.pool.registrationUrl,
@@ -39,11 +61,14 @@ export async function spawnRunner(lxd: LxdPort, input: SpawnInput): Promise<void
       labels: input.pool.labels,
       ...(input.pool.runnerGroup ? { runnerGroup: input.pool.runnerGroup } : {}),
       token: input.token,
+      ...(input.notify ? { notifyUrl: `http://127.0.0.1:${agentNotifyPort}/v1/status`, notifyKey: input.notify.keyFor(input.name) } : {}),
     });
     await lxd.makeDirectory(input.name, paths.agentDir, { mode: 0o755, parents: true });
     await lxd.pushFile(input.name, paths.agent, input.agentScript, { mode: 0o755, uid: 0, gid: 0 });
     await lxd.pushFile(input.name, paths.runnerConfig, runnerConfig, { mode: 0o600, uid: 0, gid: 0 });
+    const t2 = performance.now();
     await lxd.startInstance(input.name);
+    return { createMs: Math.round(t1 - t0), filesMs: Math.round(t2 - t1), startMs: Math.round(performance.now() - t2) };
   } catch (err) {
     await removeHalfMade(lxd, input.name, err);
     throw err;

@@ -6,6 +6,7 @@ export type RunnerPhase =
   | "starting" // running, runner not yet listening
   | "idle" // listening for a job
   | "busy" // running its job
+  | "finishing" // its agent reported the end; LXD is still stopping it
   | "stopped" // powered off: waiting to be collected
   | "deleting"; // this process is collecting or deleting it
 
@@ -36,6 +37,8 @@ export interface PlanSettings {
   tokenMinValidityMs: number;
   /** Poll interval while a runner is starting: how soon to look again for "listening". */
   startingPollMs: number;
+  /** A runner whose agent finished but whose instance is still running after this is stopped. */
+  finishingTimeoutMs: number;
 }
 
 export interface Snapshot {
