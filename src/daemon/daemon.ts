@@ -55,14 +55,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   // Agents can report to us directly only when LXD runs on this machine: the proxy device's
   // host end is a unix socket in state_dir.
-  let agentServer: Server | undefined;
+  let agentSecret: Buffer | undefined;
   let agentNotify: AgentNotify | undefined;
-  let reconcilerRef: Reconciler | undefined;
   if (client.description.startsWith("unix:")) {
     const secret = loadOrCreateAgentSecret(join(config.state_dir, "agent.key"));
-    const socketPath = join(config.state_dir, "agent.sock");
-    agentServer = await startAgentStatusServer(socketPath, secret, (report) => reconcilerRef?.agentReported(report.runner, report.status));
-    agentNotify = { socketPath, keyFor: (instance) => agentKey(secret, instance) };
+    agentSecret = secret;
+    agentNotify = { socketPath: join(config.state_dir, "agent.sock"), keyFor: (instance) => agentKey(secret, instance) };
   }
   const settingsFor = (c: Config) => reconcilerSettings(c, { agentReports: agentNotify !== undefined });
 
@@ -85,7 +83,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     },
     settingsFor(config),
   );
-  reconcilerRef = reconciler;
+  const agentServer: Server | undefined =
+    agentNotify && agentSecret ? await startAgentStatusServer(agentNotify.socketPath, agentSecret, (report) => reconciler.agentReported(report.runner, report.status)) : undefined;
 
   const events = client.client.subscribeEvents({
     types: ["lifecycle"],

@@ -12,7 +12,7 @@ import { observe, type InFlight } from "./observe.js";
 import { plan } from "./plan.js";
 import type { HistoryPort, LxdPort, TokenPort } from "./ports.js";
 import type { ReconcilerSettings } from "./settings.js";
-import { spawnRunner, type AgentNotify } from "./spawn.js";
+import { SpawnFailed, spawnRunner, type AgentNotify } from "./spawn.js";
 import type { Action, ObservedRunner, PoolBlocker, PoolStatus } from "./types.js";
 
 export interface ReconcilerDeps {
@@ -267,9 +267,11 @@ export class Reconciler {
       const now = this.deps.now();
       const delay = Math.min(backoffMaxMs, backoffBaseMs * 2 ** (count - 1));
       this.failures.set(poolName, { count, until: now + delay, message, at: now });
+      const leftover = !(err instanceof SpawnFailed) || err.leftover;
       this.deps.history.recordRunnerResult(name, { exitCode: null, jobSeen: false, outcome: "spawn-failed", detail: message, finishedAt: new Date(now) });
+      if (!leftover) this.deps.history.markRunnerDeleted(name, new Date(now));
       this.deps.history.addEvent({ level: "error", kind: "spawn-failed", pool: poolName, runner: name, message });
-      log.error({ err: message, retryInMs: delay, failures: count }, "spawn failed; half-made instance removed");
+      log.error({ err: message, retryInMs: delay, failures: count }, leftover ? "spawn failed; its instance is left for a later pass to collect" : "spawn failed; nothing left behind");
     }
   }
 

@@ -1,7 +1,7 @@
 // Spawn: create one runner instance from its pool's image, hand it the agent and its one-time
 // configuration through the LXD file API (never config keys), and start it. A failed spawn
 // removes what it made.
-import { LxdError, describeError } from "../errors.js";
+import { describeError } from "../errors.js";
 import { agentNotifyPort, ownershipConfig, paths } from "./ownership.js";
 import type { CreateInstanceRequest, LxdPort } from "./ports.js";
 import { renderRunnerConfig } from "./runner-config.js";
@@ -50,9 +50,27 @@ export interface SpawnTimings {
   startMs: number;
 }
 
+/** A spawn that failed; `leftover` is true when its instance could not be removed (a later pass collects it). */
+export class SpawnFailed extends Error {
+  override readonly name = "SpawnFailed";
+  constructor(
+    message: string,
+    readonly leftover: boolean,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
 export async function spawnRunner(lxd: LxdPort, input: SpawnInput): Promise<SpawnTimings> {
   const t0 = performance.now();
-  await lxd.createInstance(instanceRequest(input));
+  try {
+    await lxd.createInstance(instanceRequest(input));
+  } catch (err) {
+    // LXD removes what a failed create made; a create that merely timed out here is found
+    // stopped by a later pass and collected.
+    throw new SpawnFailed(describeError(err), false, { cause: err });
+  }
   const t1 = performance.now();
   try {
     const runnerConfig = renderRunnerConfig({
@@ -70,17 +88,17 @@ export async function spawnRunner(lxd: LxdPort, input: SpawnInput): Promise<Spaw
     await lxd.startInstance(input.name);
     return { createMs: Math.round(t1 - t0), filesMs: Math.round(t2 - t1), startMs: Math.round(performance.now() - t2) };
   } catch (err) {
-    await removeHalfMade(lxd, input.name, err);
-    throw err;
+    throw await removeHalfMade(lxd, input.name, err);
   }
 }
 
-async function removeHalfMade(lxd: LxdPort, name: string, original: unknown): Promise<void> {
+async function removeHalfMade(lxd: LxdPort, name: string, original: unknown): Promise<SpawnFailed> {
   try {
     await lxd.stopInstance(name, { force: true, timeoutSeconds: 10 }).catch(() => undefined);
     await lxd.deleteInstance(name);
+    return new SpawnFailed(describeError(original), false, { cause: original });
   } catch (cleanupErr) {
     // The periodic pass finds it stopped and collects it; keep the first error as the story.
-    throw new LxdError(`spawn ${name} failed (${describeError(original)}) and removing it failed too: ${describeError(cleanupErr)}`, 0, { cause: original });
+    return new SpawnFailed(`${describeError(original)} (and removing the half-made instance failed: ${describeError(cleanupErr)})`, true, { cause: original });
   }
 }

@@ -1,11 +1,11 @@
 // Test harness for everything that needs a real LXD: finds (or refuses without) the daemon,
 // builds the busybox runner image, starts the GitHub emulator, writes runnerd configs whose
 // instances reach the emulator through a loopback `proxy` device, and cleans up after itself.
-import { execFile } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { stringify } from "yaml";
 import { scopeKey } from "../../src/config/index.js";
@@ -15,7 +15,15 @@ import { keys } from "../../src/pools/ownership.js";
 import { startGitHubEmulator, type GitHubEmulator } from "./github-emulator/index.js";
 
 const run = promisify(execFile);
-export const repoRoot = resolve(import.meta.dirname, "../..");
+/** The checkout's root, found from here whether running from test/ (vitest) or dist/test/. */
+export const repoRoot = findRepoRoot(import.meta.dirname);
+
+function findRepoRoot(start: string): string {
+  for (let dir = start; dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, "package.json")) && existsSync(join(dir, "test", "support", "images"))) return dir;
+  }
+  throw new Error(`cannot find the runnerd checkout above ${start}`);
+}
 export const testImage = "runnerd-test/busybox";
 export const testStoragePool = process.env.RUNNERD_TEST_POOL ?? "runnerd-test";
 
@@ -63,6 +71,8 @@ export interface PoolInput {
   max?: number;
   labels?: string[];
   image?: string;
+  /** Extra LXD devices for the pool's instances, next to the emulator's proxy device. */
+  devices?: Record<string, Record<string, string>>;
 }
 
 export interface TestWorld {
@@ -116,6 +126,7 @@ export async function createTestWorld(options: { longPollMs?: number; assignTime
             // No NIC: the runner reaches the emulator on the host's loopback through LXD.
             devices: {
               github: { type: "proxy", bind: "instance", listen: `tcp:127.0.0.1:${emulator.port}`, connect: `tcp:127.0.0.1:${emulator.port}` },
+              ...p.devices,
             },
           },
         })),
@@ -171,4 +182,104 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ""}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+let built: Promise<void> | undefined;
+
+/**
+ * Builds dist/ once per test process, for tests that run `bin/runnerd` as a child process. If the
+ * build reports errors (someone else's half-edited file), dist is still used when every file under
+ * src/ compiled to something newer than itself.
+ */
+export function ensureBuilt(): Promise<void> {
+  built ??= (async () => {
+    try {
+      await run("npm", ["run", "build"], { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 });
+    } catch (err) {
+      const stale = staleDistFiles();
+      if (stale.length > 0) throw new Error(`npm run build failed and dist/ is stale (${stale.slice(0, 3).join(", ")}): ${(err as { stdout?: string }).stdout ?? (err as Error).message}`);
+      console.warn(`npm run build reported errors outside src/; using the fresh dist/src: ${((err as { stdout?: string }).stdout ?? "").slice(0, 500)}`);
+    }
+  })();
+  return built;
+}
+
+function staleDistFiles(): string[] {
+  const stale: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(join(repoRoot, dir), { withFileTypes: true })) {
+      const rel = join(dir, entry.name);
+      if (entry.isDirectory()) walk(rel);
+      else if (rel.endsWith(".ts") && !rel.endsWith(".test.ts")) {
+        const out = join(repoRoot, "dist", rel.replace(/\.ts$/, ".js"));
+        if (!existsSync(out) || statSync(out).mtimeMs < statSync(join(repoRoot, rel)).mtimeMs) stale.push(rel);
+      }
+    }
+  };
+  walk("src");
+  return stale;
+}
+
+export const runnerdBin = join(repoRoot, "bin", "runnerd");
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node bin/runnerd ARGS` with optional stdin; never throws on a non-zero exit. */
+export function runCli(args: string[], options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [runnerdBin, ...args], { cwd: repoRoot, env: { ...process.env, ...options.env }, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? "");
+  });
+}
+
+export interface ChildDaemon {
+  readonly pid: number;
+  readonly logFile: string;
+  readonly process: ChildProcess;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGTERM (clean shutdown) and wait; SIGKILL after `timeoutMs`. */
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+let childCount = 0;
+
+/** Starts `node bin/runnerd --config <world's config> up` as a child; its output goes to a log file in the state dir. */
+export function startChildDaemon(world: TestWorld): ChildDaemon {
+  const logFile = join(world.stateDir, `daemon-${++childCount}.log`);
+  const fd = openSync(logFile, "a");
+  const child = spawn(process.execPath, [runnerdBin, "--config", world.configPath, "up"], { cwd: repoRoot, stdio: ["ignore", fd, fd] });
+  closeSync(fd);
+  if (child.pid === undefined) throw new Error("could not start the runnerd child process");
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
+    else child.once("exit", (code, signal) => resolve({ code, signal }));
+  });
+  return {
+    pid: child.pid,
+    logFile,
+    process: child,
+    exited,
+    async stop(timeoutMs = 40_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
 }
