@@ -7,8 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { isInstanceStopEvent, instanceNameFromLifecycle } from "../src/lxd/index.js";
-import { createTestWorld, ensureTestImage, lxdUnavailableReason, repoRoot, waitFor, type TestWorld } from "../test/support/lxd-harness.js";
+import { createTestWorld, ensureTestImage, lxdUnavailableReason, repoRoot, waitFor, watchStops, type TestWorld } from "../test/support/lxd-harness.js";
 
 const { values } = parseArgs({ options: { cycles: { type: "string", default: "50" }, jobs: { type: "string", default: "60" }, out: { type: "string", default: "test-results/bench.json" } } });
 const cycles = Number(values.cycles);
@@ -50,14 +49,7 @@ async function main(): Promise<void> {
   await ensureTestImage();
   const world = await createTestWorld({ longPollMs: 5000 });
   process.stderr.write(`state dir ${world.stateDir}\n`);
-  const stops = new Map<string, number>();
-  const events = world.lxd.subscribeEvents({
-    types: ["lifecycle"],
-    onEvent: (event) => {
-      const name = event.type === "lifecycle" ? instanceNameFromLifecycle(event) : undefined;
-      if (event.type === "lifecycle" && name && isInstanceStopEvent(event) && !stops.has(name)) stops.set(name, Date.now());
-    },
-  });
+  const { stops, events } = watchStops(world.lxd);
   await events.ready;
   let daemon: ChildProcess | undefined;
   try {

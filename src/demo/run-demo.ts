@@ -5,8 +5,7 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { startDaemon, type Daemon } from "../daemon/daemon.js";
 import { createLogger } from "../log.js";
-import { instanceNameFromLifecycle, isInstanceStopEvent } from "../lxd/index.js";
-import { createTestWorld, ensureTestImage, lxdUnavailableReason, repoRoot, testImage, waitFor, type TestWorld } from "../../test/support/lxd-harness.js";
+import { createTestWorld, ensureTestImage, lxdUnavailableReason, repoRoot, testImage, waitFor, watchStops, type TestWorld } from "../../test/support/lxd-harness.js";
 import { renderLiveView, renderSummary, type DemoJob } from "./view.js";
 
 export async function runDemo(): Promise<void> {
@@ -20,14 +19,7 @@ export async function runDemo(): Promise<void> {
   await ensureTestImage();
 
   const world = await createTestWorld({ longPollMs: 5000 });
-  const stops = new Map<string, number>();
-  const events = world.lxd.subscribeEvents({
-    types: ["lifecycle"],
-    onEvent: (event) => {
-      const name = event.type === "lifecycle" ? instanceNameFromLifecycle(event) : undefined;
-      if (event.type === "lifecycle" && name && isInstanceStopEvent(event) && !stops.has(name)) stops.set(name, Date.now());
-    },
-  });
+  const { stops, events } = watchStops(world.lxd);
   let daemon: Daemon | undefined;
   try {
     await events.ready;

@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 import { stringify } from "yaml";
 import { scopeKey } from "../../src/config/index.js";
 import { openStore } from "../../src/store/index.js";
-import { createLxdClient, detectLxdSocket, type LxdClient } from "../../src/lxd/index.js";
+import { createLxdClient, detectLxdSocket, instanceNameFromLifecycle, isInstanceStopEvent, type EventSubscription, type LxdClient } from "../../src/lxd/index.js";
 import { keys } from "../../src/pools/ownership.js";
 import { startGitHubEmulator, type GitHubEmulator } from "./github-emulator/index.js";
 
@@ -167,6 +167,19 @@ export async function createTestWorld(options: { longPollMs?: number; assignTime
     },
   };
   return world;
+}
+
+/** Records when LXD first reported each instance stopped (ms since the epoch), for latency figures. */
+export function watchStops(lxd: LxdClient): { stops: Map<string, number>; events: EventSubscription } {
+  const stops = new Map<string, number>();
+  const events = lxd.subscribeEvents({
+    types: ["lifecycle"],
+    onEvent: (event) => {
+      const name = event.type === "lifecycle" ? instanceNameFromLifecycle(event) : undefined;
+      if (event.type === "lifecycle" && name && isInstanceStopEvent(event) && !stops.has(name)) stops.set(name, Date.now());
+    },
+  });
+  return { stops, events };
 }
 
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, intervalMs = 200): Promise<T> {
