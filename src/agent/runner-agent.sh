@@ -6,7 +6,8 @@
 # In:   /opt/runnerd/runner.json  (0600, written by runnerd before first start; deleted here
 #                                  as soon as it has been read)
 # Out:  /var/lib/runnerd/status   (state=booting|configuring|listening|busy|finished, at=, job=)
-#       /var/lib/runnerd/result.json, /var/lib/runnerd/agent.log, /var/lib/runnerd/diag/*
+#       /var/lib/runnerd/result.json, /var/lib/runnerd/logs.tar.gz (agent.log, runner.log, diag/:
+#                                  the runner's _diag)
 set -u
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
@@ -33,28 +34,11 @@ error=""
 
 log() { printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >>"$LOG"; }
 
-notify_url=""
-notify_key=""
-runner_name=""
-
-# Status is replaced atomically so runnerd never reads half a file, and reported to runnerd at
-# once when it gave us a back channel (a proxy device to the host). A lost report costs only
-# time: runnerd falls back to reading the file.
+# Status is replaced atomically so runnerd never reads half a file.
 set_status() {
-  _now=$(date +%s)
-  printf 'state=%s\nat=%s\njob=%s\n' "$1" "$_now" "$job_name" >"$VAR/status.tmp"
+  printf 'state=%s\nat=%s\njob=%s\n' "$1" "$(date +%s)" "$job_name" >"$VAR/status.tmp"
   mv -f "$VAR/status.tmp" "$VAR/status"
-  [ -n "$notify_url" ] && [ -n "$runner_name" ] || return 0
-  _body="name=$runner_name&key=$notify_key&state=$1&at=$_now&job=$(form_encode "$job_name")"
-  if [ "$1" = finished ]; then
-    # Last words before poweroff: wait for them to leave, but not for long.
-    timeout 3 wget -q -O /dev/null --post-data "$_body" "$notify_url" 2>/dev/null
-  else
-    (timeout 5 wget -q -O /dev/null --post-data "$_body" "$notify_url" >/dev/null 2>&1 &)
-  fi
-  return 0
 }
-form_encode() { printf '%s' "$1" | sed 's/%/%25/g; s/&/%26/g; s/+/%2B/g; s/=/%3D/g; s/ /%20/g; s/#/%23/g'; }
 
 json_string() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g' | tr -d '\n\r')"; }
 json_number_or_null() { if [ -n "$1" ]; then printf '%s' "$1"; else printf 'null'; fi; }
@@ -74,8 +58,11 @@ finish() {
       "$(json_number_or_null "$job_started_at")" "$(date +%s)"
   } >"$VAR/result.json.tmp"
   mv -f "$VAR/result.json.tmp" "$VAR/result.json"
-  set_status finished
   log "finished: outcome=$outcome exit_code=$exit_code ${error:+error=$error}"
+  # One archive for runnerd to pull: each file read through LXD costs it a helper process.
+  : >>"$VAR/runner.log"
+  (cd "$VAR" && tar -czf logs.tar.gz.tmp agent.log runner.log diag 2>/dev/null; mv -f logs.tar.gz.tmp logs.tar.gz)
+  set_status finished
   # No sync: runnerd reads these files through the same host kernel, page cache included, and
   # a global sync would wait for every dirty page on the host.
   if [ "$POWEROFF" = 1 ]; then
@@ -102,9 +89,6 @@ group=$(conf_value runner_group)
 token=$(conf_value token)
 jitconfig=$(conf_value jitconfig)
 work=$(conf_value work_folder)
-notify_url=$(conf_value notify_url)
-notify_key=$(conf_value notify_key)
-runner_name=$name
 # The secret leaves the disk before any job can run in this instance.
 rm -f "$CONF"
 [ -n "$url" ] && [ -n "$name" ] || fail "runner configuration lacks url or name"

@@ -9,10 +9,6 @@ import { Reconciler } from "../pools/reconciler.js";
 import { openStore, type Store } from "../store/index.js";
 import { connectLxd, type ConnectedLxd } from "./lxd-connection.js";
 import { reconcilerSettings } from "./reconciler-settings.js";
-import { agentKey, loadOrCreateAgentSecret, startAgentStatusServer } from "../http/agent-status-server.js";
-import type { AgentNotify } from "../pools/spawn.js";
-import type { Server } from "node:http";
-import { join } from "node:path";
 import { claimPidFile, releasePidFile, writeStatusFile } from "./state-files.js";
 
 export interface DaemonOptions {
@@ -53,16 +49,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const openedStore = store;
   const client = lxd;
 
-  // Agents can report to us directly only when LXD runs on this machine: the proxy device's
-  // host end is a unix socket in state_dir.
-  let agentSecret: Buffer | undefined;
-  let agentNotify: AgentNotify | undefined;
-  if (client.description.startsWith("unix:")) {
-    const secret = loadOrCreateAgentSecret(join(config.state_dir, "agent.key"));
-    agentSecret = secret;
-    agentNotify = { socketPath: join(config.state_dir, "agent.sock"), keyFor: (instance) => agentKey(secret, instance) };
-  }
-  const settingsFor = (c: Config) => reconcilerSettings(c, { agentReports: agentNotify !== undefined });
+  const settingsFor = (c: Config) => reconcilerSettings(c);
 
   const reconciler = new Reconciler(
     {
@@ -72,7 +59,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       logger,
       now,
       agentScript: readAgentScript(),
-      ...(agentNotify ? { agentNotify } : {}),
       onStatus: (status) => {
         try {
           writeStatusFile(config.state_dir, { version: 1, pid: process.pid, startedAt, configPath: options.configPath, ...status });
@@ -83,8 +69,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     },
     settingsFor(config),
   );
-  const agentServer: Server | undefined =
-    agentNotify && agentSecret ? await startAgentStatusServer(agentNotify.socketPath, agentSecret, (report) => reconciler.agentReported(report.runner, report.status)) : undefined;
 
   const events = client.client.subscribeEvents({
     types: ["lifecycle"],
@@ -130,7 +114,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       logger.info({}, "shutting down: no new runners; running runners are left alone");
       await reconciler.shutdown();
       events.close();
-      await new Promise((resolve) => (agentServer ? agentServer.close(resolve) : resolve(undefined)));
       openedStore.addEvent({ level: "info", kind: "daemon-stopped", message: "runnerd stopped" });
       openedStore.close();
       await client.client.close?.();

@@ -4,14 +4,10 @@ import { join } from "node:path";
 import { scopeKey, type Config, type PoolConfig } from "../config/index.js";
 import type { PoolRuntime, ReconcilerSettings } from "../pools/settings.js";
 
-/**
- * How soon to look again while a runner is starting: often when its status file is the only
- * news, rarely when the agent reports "listening" itself.
- */
+/** How often a starting runner's status file is read until it listens. */
 const startingPollMs = 500;
-const startingPollWithReportsMs = 3000;
 
-export function reconcilerSettings(config: Config, options: { agentReports?: boolean } = {}): ReconcilerSettings {
+export function reconcilerSettings(config: Config): ReconcilerSettings {
   return {
     controllerId: config.controller_id,
     logsDir: join(config.state_dir, "logs"),
@@ -22,7 +18,7 @@ export function reconcilerSettings(config: Config, options: { agentReports?: boo
       bootTimeoutMs: config.boot_timeout_ms,
       jobTimeoutMs: config.job_timeout_ms,
       tokenMinValidityMs: config.token_min_validity_ms,
-      startingPollMs: options.agentReports ? startingPollWithReportsMs : startingPollMs,
+      startingPollMs,
       finishingTimeoutMs: 60_000,
     },
     pools: config.pools.map((pool) => poolRuntime(config, pool)),

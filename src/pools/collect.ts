@@ -2,6 +2,7 @@
 // Every step tolerates an instance that is already half gone; deleting twice is fine.
 import { mkdir, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
+import { describeError } from "../errors.js";
 import { paths } from "./ownership.js";
 import type { LxdPort } from "./ports.js";
 import { readAgentResult, type AgentResult, type RunnerOutcome } from "./runner-record.js";
@@ -15,13 +16,33 @@ export interface Collected {
 
 export async function collectRunner(lxd: LxdPort, name: string, logsDir: string, forceStop: boolean): Promise<Collected> {
   if (forceStop) await lxd.stopInstance(name, { force: true, timeoutSeconds: 30 });
-  const rawResult = await lxd.pullFile(name, paths.result).catch(() => null);
-  const { result, outcome, detail } = readAgentResult(rawResult);
+  const pullErrors: string[] = [];
+  const rawResult = await pullPatiently(lxd, name, paths.result, pullErrors);
+  const { result, outcome, detail: resultDetail } = readAgentResult(rawResult);
+  const detail = pullErrors.length > 0 ? `reading result.json failed: ${pullErrors.join("; ")}` : resultDetail;
   const logFiles = await saveLogs(lxd, name, join(logsDir, name), rawResult);
   await deleteRunner(lxd, name);
   const collected: Collected = { result, outcome, logFiles };
   if (detail) collected.detail = detail;
   return collected;
+}
+
+/**
+ * Reads a file from a stopped instance. Missing is an answer (null); an error is not — LXD
+ * refuses file access for a moment while it finishes a stop — so errors are retried a few times.
+ */
+async function pullPatiently(lxd: LxdPort, name: string, path: string, errors: string[] = []): Promise<Buffer | null> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await lxd.pullFile(name, path);
+    } catch (err) {
+      if (attempt >= 4) {
+        errors.push(describeError(err));
+        return null;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+    }
+  }
 }
 
 /** Stops (if needed) and deletes; an instance that is already gone counts as deleted. */
@@ -48,11 +69,12 @@ async function saveLogs(lxd: LxdPort, name: string, dir: string, rawResult: Buff
     saved.push(file);
   };
   await save("result.json", rawResult);
-  for (const path of paths.logs) await save(basename(path), await lxd.pullFile(name, path).catch(() => null));
-  const diag = await lxd.listDirectory(name, paths.diagDir).catch(() => null);
-  for (const entry of diag ?? []) {
-    if (entry.includes("/") || entry.startsWith(".")) continue;
-    await save(`diag-${entry}`, await lxd.pullFile(name, `${paths.diagDir}/${entry}`).catch(() => null));
+  const archive = await pullPatiently(lxd, name, paths.logArchive);
+  if (archive) {
+    await save(basename(paths.logArchive), archive);
+    return saved;
   }
+  // The agent did not get as far as bundling its logs: take whatever loose logs there are.
+  for (const path of paths.logs) await save(basename(path), await lxd.pullFile(name, path).catch(() => null));
   return saved;
 }

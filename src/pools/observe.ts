@@ -24,8 +24,6 @@ export async function observe(
   controllerId: string,
   inFlight: ReadonlyMap<string, InFlight>,
   statusCache: Map<string, AgentStatus>,
-  /** False when agents report their state themselves: use what they said, read no files. */
-  readStatusFiles = true,
 ): Promise<Observation> {
   const instances = await lxd.listInstances({ configKey: keys.controller, value: controllerId });
   const runners: ObservedRunner[] = [];
@@ -46,7 +44,7 @@ export async function observe(
       } else if (instance.status === "Stopped") {
         runner.phase = "stopped";
       } else if (instance.status === "Running") {
-        const status = readStatusFiles ? await readStatus(lxd, instance.name, statusCache, transitions) : statusCache.get(instance.name);
+        const status = await readStatus(lxd, instance.name, statusCache, transitions);
         applyStatus(runner, status);
       }
       runners.push(runner);

@@ -18,9 +18,6 @@ export function ownershipConfig(controller: string, pool: string, scope: string,
   };
 }
 
-/** The agent reports its state to 127.0.0.1:<this port> inside its instance (an LXD proxy device). */
-export const agentNotifyPort = 47011;
-
 /** Where the agent and its in-instance files live (see the instance contract). */
 export const paths = {
   agentDir: "/opt/runnerd",
@@ -29,6 +26,7 @@ export const paths = {
   varDir: "/var/lib/runnerd",
   status: "/var/lib/runnerd/status",
   result: "/var/lib/runnerd/result.json",
-  diagDir: "/var/lib/runnerd/diag",
+  /** agent.log, runner.log and the runner's _diag, bundled by the agent when it finishes. */
+  logArchive: "/var/lib/runnerd/logs.tar.gz",
   logs: ["/var/lib/runnerd/agent.log", "/var/lib/runnerd/runner.log"],
 } as const;

@@ -25,7 +25,6 @@ export interface LxdPort {
   makeDirectory(instance: string, path: string, options: { mode: number; parents?: boolean }): Promise<void>;
   pushFile(instance: string, path: string, content: Buffer | string, options: { mode: number; uid?: number; gid?: number }): Promise<void>;
   pullFile(instance: string, path: string): Promise<Buffer | null>;
-  listDirectory(instance: string, path: string): Promise<string[] | null>;
 }
 
 export interface TokenPort {

@@ -4,7 +4,7 @@
 // pass when they finish.
 import type { Logger } from "pino";
 import { describeError } from "../errors.js";
-import { isNewerStatus, type AgentStatus } from "./agent-status.js";
+import type { AgentStatus } from "./agent-status.js";
 import { collectRunner, deleteRunner } from "./collect.js";
 import { Limiter } from "./limiter.js";
 import { newRunnerName } from "./names.js";
@@ -12,7 +12,7 @@ import { observe, type InFlight } from "./observe.js";
 import { plan } from "./plan.js";
 import type { HistoryPort, LxdPort, TokenPort } from "./ports.js";
 import type { ReconcilerSettings } from "./settings.js";
-import { SpawnFailed, spawnRunner, type AgentNotify } from "./spawn.js";
+import { SpawnFailed, spawnRunner } from "./spawn.js";
 import type { Action, ObservedRunner, PoolBlocker, PoolStatus } from "./types.js";
 
 export interface ReconcilerDeps {
@@ -25,8 +25,6 @@ export interface ReconcilerDeps {
   /** Called after every pass with what runnerd now believes; the daemon publishes it. */
   onStatus?: (status: ReconcilerStatus) => void;
   newName?: (prefix: string, pool: string) => string;
-  /** The agents' back channel, when LXD is local (see http/agent-status-server.ts). */
-  agentNotify?: AgentNotify;
 }
 
 export interface PoolReport extends PoolStatus {
@@ -41,7 +39,6 @@ export interface ReconcilerStatus {
 }
 
 const backoffBaseMs = 1000;
-const statusFileFallbackMs = 3000;
 const backoffMaxMs = 60_000;
 
 export class Reconciler {
@@ -61,7 +58,6 @@ export class Reconciler {
   private shuttingDown = false;
   private stopped = false;
   private passCount = 0;
-  private lastFileRead = 0;
   private requeueTimer: NodeJS.Timeout | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private idleWaiters: (() => void)[] = [];
@@ -96,18 +92,6 @@ export class Reconciler {
     }
     this.running = true;
     this.loopDone = this.loop(reason);
-  }
-
-  /**
-   * An agent reported a new state: remember it and look at the world now. A "finished" report
-   * lets the runner be replaced before LXD has even finished stopping its instance.
-   */
-  agentReported(runner: string, status: AgentStatus): void {
-    const cached = this.statusCache.get(runner);
-    if (cached && !isNewerStatus(status, cached)) return;
-    this.statusCache.set(runner, status);
-    this.recordTransitions([{ runner, status }]);
-    this.requestPass(`agent ${status.state}`);
   }
 
   status(): ReconcilerStatus | undefined {
@@ -155,11 +139,7 @@ export class Reconciler {
     const seqAtObserve = this.actionSeq;
     let observation;
     try {
-      // With agents reporting, status files are only a fallback for lost reports: read them at
-      // most every few seconds instead of on every pass.
-      const readFiles = !this.deps.agentNotify || now - this.lastFileRead >= statusFileFallbackMs;
-      if (readFiles) this.lastFileRead = now;
-      observation = await observe(this.deps.lxd, this.deps.tokens, this.settings.controllerId, this.inFlight, this.statusCache, readFiles);
+      observation = await observe(this.deps.lxd, this.deps.tokens, this.settings.controllerId, this.inFlight, this.statusCache);
     } catch (err) {
       log.error({ err: describeError(err), reason }, "observing LXD failed; retrying at the next resync");
       this.publish({ at: now, pools: this.lastStatus?.pools ?? [], runners: this.lastStatus?.runners ?? [], lastPassError: describeError(err) });
@@ -256,7 +236,6 @@ export class Reconciler {
         token: token.token,
         agentScript: this.deps.agentScript,
         createdAt,
-        ...(this.deps.agentNotify ? { notify: this.deps.agentNotify } : {}),
       });
       this.failures.delete(poolName);
       log.info({ ms: Math.round(performance.now() - started), ...timings }, "runner spawned");

@@ -9,9 +9,6 @@ export interface RunnerConfigInput {
   token?: string;
   jitconfig?: string;
   workFolder?: string;
-  /** Where the agent reports its state (through the instance's proxy device), and its key. */
-  notifyUrl?: string;
-  notifyKey?: string;
 }
 
 // The agent reads this file with sed under busybox, one key per line; values must therefore be
@@ -27,8 +24,6 @@ export function renderRunnerConfig(input: RunnerConfigInput): string {
     ["token", input.token ?? ""],
     ["jitconfig", input.jitconfig ?? ""],
     ["work_folder", input.workFolder ?? "_work"],
-    ["notify_url", input.notifyUrl ?? ""],
-    ["notify_key", input.notifyKey ?? ""],
   ];
   for (const [key, value] of fields) {
     if (unsafe.test(value)) throw new TerminalError(`runner.json field ${key} contains a quote, backslash or line break`);

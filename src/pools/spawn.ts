@@ -2,7 +2,7 @@
 // configuration through the LXD file API (never config keys), and start it. A failed spawn
 // removes what it made.
 import { describeError } from "../errors.js";
-import { agentNotifyPort, ownershipConfig, paths } from "./ownership.js";
+import { ownershipConfig, paths } from "./ownership.js";
 import type { CreateInstanceRequest, LxdPort } from "./ports.js";
 import { renderRunnerConfig } from "./runner-config.js";
 import type { PoolRuntime } from "./settings.js";
@@ -14,13 +14,6 @@ export interface SpawnInput {
   token: string;
   agentScript: string;
   createdAt: Date;
-  notify?: AgentNotify;
-}
-
-/** The agent's back channel: a host unix socket, reached from the instance's loopback. */
-export interface AgentNotify {
-  socketPath: string;
-  keyFor(instance: string): string;
 }
 
 export function instanceRequest(input: SpawnInput): CreateInstanceRequest {
@@ -33,14 +26,8 @@ export function instanceRequest(input: SpawnInput): CreateInstanceRequest {
     profiles: [...pool.profiles],
     // Operator overrides first: runnerd's ownership keys must win.
     config: { ...pool.instanceConfig, ...ownershipConfig(input.controllerId, pool.spec.name, pool.spec.scope, image, input.createdAt) },
-    devices: input.notify ? { ...pool.devices, [agentNotifyDevice]: notifyDevice(input.notify.socketPath) } : pool.devices,
+    devices: pool.devices,
   };
-}
-
-export const agentNotifyDevice = "runnerd-agent";
-
-function notifyDevice(socketPath: string): Record<string, string> {
-  return { type: "proxy", bind: "instance", listen: `tcp:127.0.0.1:${agentNotifyPort}`, connect: `unix:${socketPath}` };
 }
 
 /** How long each step of a spawn took, in ms (logged: where does a slow spawn spend its time?). */
@@ -79,10 +66,13 @@ export async function spawnRunner(lxd: LxdPort, input: SpawnInput): Promise<Spaw
       labels: input.pool.labels,
       ...(input.pool.runnerGroup ? { runnerGroup: input.pool.runnerGroup } : {}),
       token: input.token,
-      ...(input.notify ? { notifyUrl: `http://127.0.0.1:${agentNotifyPort}/v1/status`, notifyKey: input.notify.keyFor(input.name) } : {}),
     });
-    await lxd.makeDirectory(input.name, paths.agentDir, { mode: 0o755, parents: true });
-    await lxd.pushFile(input.name, paths.agent, input.agentScript, { mode: 0o755, uid: 0, gid: 0 });
+    const pushAgent = () => lxd.pushFile(input.name, paths.agent, input.agentScript, { mode: 0o755, uid: 0, gid: 0 });
+    // Base images normally have /opt/runnerd; create it only when they don't (one call fewer).
+    await pushAgent().catch(async () => {
+      await lxd.makeDirectory(input.name, paths.agentDir, { mode: 0o755, parents: true });
+      await pushAgent();
+    });
     await lxd.pushFile(input.name, paths.runnerConfig, runnerConfig, { mode: 0o600, uid: 0, gid: 0 });
     const t2 = performance.now();
     await lxd.startInstance(input.name);

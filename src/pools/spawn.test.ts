@@ -1,0 +1,97 @@
+import { describe, expect, it } from "vitest";
+import type { CreateInstanceRequest, LxdPort } from "./ports.js";
+import type { PoolRuntime } from "./settings.js";
+import { SpawnFailed, spawnRunner } from "./spawn.js";
+
+/** An in-memory LXD just big enough to watch what a spawn does to instances and files. */
+function fakeLxd(options: { dirs?: string[]; failCreate?: boolean; failStart?: boolean } = {}) {
+  const instances = new Map<string, { request: CreateInstanceRequest; running: boolean }>();
+  const files = new Map<string, { content: string; mode: number }>();
+  const dirs = new Set(options.dirs ?? []);
+  const calls: string[] = [];
+  const port: LxdPort = {
+    listInstances: async () => [],
+    createInstance: async (request) => {
+      calls.push("create");
+      if (options.failCreate) throw new Error("Image alias not found");
+      instances.set(request.name, { request, running: false });
+    },
+    startInstance: async (name) => {
+      calls.push("start");
+      if (options.failStart) throw new Error("Failed to start device");
+      const i = instances.get(name);
+      if (i) i.running = true;
+    },
+    stopInstance: async (name) => {
+      calls.push("stop");
+      const i = instances.get(name);
+      if (i) i.running = false;
+    },
+    deleteInstance: async (name) => {
+      calls.push("delete");
+      instances.delete(name);
+    },
+    makeDirectory: async (_instance, path) => {
+      calls.push(`mkdir ${path}`);
+      dirs.add(path);
+    },
+    pushFile: async (_instance, path, content, { mode }) => {
+      const dir = path.slice(0, path.lastIndexOf("/"));
+      if (!dirs.has(dir)) throw new Error(`${dir}: no such file or directory`);
+      calls.push(`push ${path}`);
+      files.set(path, { content: content.toString(), mode });
+    },
+    pullFile: async () => null,
+  };
+  return { port, instances, files, calls };
+}
+
+const pool: PoolRuntime = {
+  spec: { name: "web", scope: "repo:acme/web", idle: 1, max: 1 },
+  registrationUrl: "https://github.com/acme/web",
+  labels: ["linux"],
+  image: "runnerd/default",
+  namePrefix: "rd",
+  profiles: ["default"],
+  instanceConfig: { "security.nesting": "true", "user.runnerd.pool": "forged" },
+  devices: { root: { type: "disk", path: "/", pool: "default" } },
+};
+const input = { name: "rd-web-abc", pool, controllerId: "ctl", token: "AAAATOKEN123", agentScript: "#!/bin/sh\n", createdAt: new Date("2026-11-28T00:00:00Z") };
+
+describe("spawnRunner", () => {
+  it("creates, hands over the agent and a 0600 runner.json, then starts", async () => {
+    const lxd = fakeLxd({ dirs: ["/opt/runnerd"] });
+    await spawnRunner(lxd.port, input);
+    expect(lxd.calls).toEqual(["create", "push /opt/runnerd/runner-agent.sh", "push /opt/runnerd/runner.json", "start"]);
+    expect(lxd.files.get("/opt/runnerd/runner.json")?.mode).toBe(0o600);
+    expect(lxd.files.get("/opt/runnerd/runner.json")?.content).toContain('"token": "AAAATOKEN123"');
+    const created = lxd.instances.get("rd-web-abc")?.request;
+    // Ownership keys win over operator config, and no secret is in any config key.
+    expect(created?.config["user.runnerd.pool"]).toBe("web");
+    expect(JSON.stringify(created)).not.toContain("AAAATOKEN123");
+    expect(created?.source).toEqual({ alias: "runnerd/default" });
+  });
+
+  it("creates /opt/runnerd when the image lacks it", async () => {
+    const lxd = fakeLxd();
+    await spawnRunner(lxd.port, input);
+    expect(lxd.calls.slice(0, 3)).toEqual(["create", "mkdir /opt/runnerd", "push /opt/runnerd/runner-agent.sh"]);
+    expect(lxd.instances.get("rd-web-abc")?.running).toBe(true);
+  });
+
+  it("removes the half-made instance when the start fails, and says nothing is left", async () => {
+    const lxd = fakeLxd({ dirs: ["/opt/runnerd"], failStart: true });
+    const err = await spawnRunner(lxd.port, input).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SpawnFailed);
+    expect((err as SpawnFailed).leftover).toBe(false);
+    expect((err as SpawnFailed).message).toContain("Failed to start device");
+    expect(lxd.instances.size).toBe(0);
+  });
+
+  it("reports a failed create without trying to delete anything", async () => {
+    const lxd = fakeLxd({ failCreate: true });
+    const err = await spawnRunner(lxd.port, input).catch((e: unknown) => e);
+    expect(err).toMatchObject({ leftover: false, message: "Image alias not found" });
+    expect(lxd.calls).toEqual(["create"]);
+  });
+});
