@@ -25,8 +25,9 @@ export async function runDemo(): Promise<void> {
     await events.ready;
     world.writeConfig(
       [
-        { name: "web", repo: "acme/web", idle: 2, labels: ["demo"] },
-        { name: "api", repo: "acme/api", idle: 1, labels: ["demo"] },
+        // Floors of 2 and 1 waiting runners; each pool may grow to its max while all are busy.
+        { name: "web", repo: "acme/web", idle: 2, max: 4, labels: ["demo"] },
+        { name: "api", repo: "acme/api", idle: 1, max: 2, labels: ["demo"] },
       ],
       { log_level: "info" },
     );
