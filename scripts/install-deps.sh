@@ -10,6 +10,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   # compiler is there (Node's headers come with the machine's Node set-up).
   if ! command -v g++ >/dev/null 2>&1 || ! command -v make >/dev/null 2>&1; then
     echo "[install-deps] installing g++ and make (to build better-sqlite3)" >&2
+    apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq g++ make python3 >/dev/null
   fi
   echo "[install-deps] npm ci" >&2

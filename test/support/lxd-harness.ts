@@ -11,6 +11,7 @@ import { stringify } from "yaml";
 import { scopeKey } from "../../src/config/index.js";
 import { openStore } from "../../src/store/index.js";
 import { createLxdClient, detectLxdSocket, instanceNameFromLifecycle, isInstanceStopEvent, type EventSubscription, type LxdClient } from "../../src/lxd/index.js";
+import { deleteRunner } from "../../src/pools/collect.js";
 import { keys } from "../../src/pools/ownership.js";
 import { startGitHubEmulator, type GitHubEmulator } from "./github-emulator/index.js";
 
@@ -148,13 +149,9 @@ export async function createTestWorld(options: { longPollMs?: number; assignTime
       return (await lxd.storagePoolResources(testStoragePool)).space.used;
     },
     async removeInstances() {
+      // A runner may be powering itself off right now: deleteRunner waits that out.
       const list = await lxd.listInstances({ configKey: keys.controller, value: controllerId }).catch(() => []);
-      await Promise.all(
-        list.map(async (i) => {
-          await lxd.stopInstance(i.name, { force: true, timeoutSeconds: 10 }).catch(() => undefined);
-          await lxd.deleteInstance(i.name).catch(() => undefined);
-        }),
-      );
+      await Promise.all(list.map((i) => deleteRunner(lxd, i.name).catch((err: unknown) => console.warn(`could not remove ${i.name}: ${(err as Error).message}`))));
     },
     async cleanup() {
       if (cleaned) return;

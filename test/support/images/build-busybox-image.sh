@@ -16,6 +16,7 @@ log() { printf '[busybox-image] %s\n' "$*" >&2; }
 
 command -v gcc >/dev/null 2>&1 && [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || {
   log "installing gcc and libc6-dev (for the sudo shim)"
+  apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev >/dev/null
 }
 [ -x /bin/busybox ] || { log "busybox-static is missing: run scripts/setup-lxd.sh"; exit 1; }
@@ -80,8 +81,8 @@ META
 
 tar -C "$work" --numeric-owner -czf "$work/image.tar.gz" metadata.yaml rootfs
 if [ -n "$current" ]; then
-  log "replacing outdated image $alias"
-  lxc image alias delete "$alias" >/dev/null 2>&1 || true
+  log "replacing outdated image $alias ($current)"
+  lxc image delete "$current" >/dev/null 2>&1 || lxc image alias delete "$alias" >/dev/null 2>&1 || true
 fi
 lxc image import "$work/image.tar.gz" --alias "$alias" >/dev/null
 log "imported $alias (recipe $recipe, $(du -h "$work/image.tar.gz" | cut -f1))"
