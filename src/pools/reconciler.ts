@@ -146,6 +146,8 @@ export class Reconciler {
       return;
     }
     this.recordTransitions(observation.transitions);
+    // A pool with a runner that got as far as listening works again: forget its failures.
+    for (const runner of observation.runners) if (runner.phase === "idle" || runner.phase === "busy") this.failures.delete(runner.pool);
 
     const backoffUntil = new Map<string, number>();
     for (const [pool, f] of this.failures) backoffUntil.set(pool, f.until);
@@ -237,21 +239,28 @@ export class Reconciler {
         agentScript: this.deps.agentScript,
         createdAt,
       });
-      this.failures.delete(poolName);
       log.info({ ms: Math.round(performance.now() - started), ...timings }, "runner spawned");
     } catch (err) {
       const message = describeError(err);
-      const previous = this.failures.get(poolName);
-      const count = (previous?.count ?? 0) + 1;
       const now = this.deps.now();
-      const delay = Math.min(backoffMaxMs, backoffBaseMs * 2 ** (count - 1));
-      this.failures.set(poolName, { count, until: now + delay, message, at: now });
+      const { count, delay } = this.recordFailure(poolName, message, now);
       const leftover = !(err instanceof SpawnFailed) || err.leftover;
       this.deps.history.recordRunnerResult(name, { exitCode: null, jobSeen: false, outcome: "spawn-failed", detail: message, finishedAt: new Date(now) });
       if (!leftover) this.deps.history.markRunnerDeleted(name, new Date(now));
       this.deps.history.addEvent({ level: "error", kind: "spawn-failed", pool: poolName, runner: name, message });
       log.error({ err: message, retryInMs: delay, failures: count }, leftover ? "spawn failed; its instance is left for a later pass to collect" : "spawn failed; nothing left behind");
     }
+  }
+
+  /**
+   * A pool whose spawns fail, or whose runners die before they ever listen (a revoked token, an
+   * unreachable GitHub, a broken image), backs off instead of recreating runners in a hot loop.
+   */
+  private recordFailure(pool: string, message: string, now: number): { count: number; delay: number } {
+    const count = (this.failures.get(pool)?.count ?? 0) + 1;
+    const delay = Math.min(backoffMaxMs, backoffBaseMs * 2 ** (count - 1));
+    this.failures.set(pool, { count, until: now + delay, message, at: now });
+    return { count, delay };
   }
 
   private async collect(action: Extract<Action, { kind: "collect" }>, log: Logger): Promise<void> {
@@ -274,6 +283,11 @@ export class Reconciler {
       finishedAt,
     });
     this.deps.history.markRunnerDeleted(action.runner, finishedAt);
+    const neverListened = !collected.result?.listening_at && !collected.result?.job_seen;
+    if (action.outcome === undefined && outcome !== "succeeded" && neverListened) {
+      const { delay } = this.recordFailure(action.pool, `runner ${action.runner} ended without listening (${outcome}${detail ? `: ${detail}` : ""})`, finishedAt.getTime());
+      log.warn({ retryInMs: delay }, "runner never listened; pool backs off");
+    }
     const level = outcome === "succeeded" ? "info" : "warn";
     if (level === "warn") this.deps.history.addEvent({ level, kind: outcome, pool: action.pool, runner: action.runner, message: detail ?? action.reason });
     log[level]({ outcome, job: collected.result?.job_name || undefined, exitCode: collected.result?.exit_code, ms: Math.round(performance.now() - started), reason: action.reason }, "runner collected");
