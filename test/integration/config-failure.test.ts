@@ -1,35 +1,23 @@
 // Runners that die before they ever listen (here: GitHub refuses the registration token, as it
 // would a revoked or mistyped one) make their pool back off instead of recreating containers in
 // a hot loop, and the pool's status says why.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDaemon, type Daemon } from "../../src/daemon/daemon.js";
+import { describe, expect, it } from "vitest";
 import { readStatusFile } from "../../src/daemon/state-files.js";
-import { createLogger } from "../../src/log.js";
-import { createTestWorld, ensureTestImage, lxdOrSkip, waitFor, type TestWorld } from "../support/lxd-harness.js";
+import { lxdOrSkip, waitFor } from "../support/lxd-harness.js";
+import { useDaemonWorld } from "../support/daemon-world.js";
 
 const lxd = await lxdOrSkip();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.skipIf(lxd.skip)("runners that fail to configure on a real LXD", () => {
-  let world: TestWorld;
-  let daemon: Daemon | undefined;
-
-  beforeAll(async () => {
-    await ensureTestImage();
-    world = await createTestWorld();
-  });
-
-  afterAll(async () => {
-    await daemon?.shutdown();
-    await world?.cleanup();
-  });
+  const t = useDaemonWorld();
 
   it("back off when GitHub refuses the token, and recover once a good token is pushed", async () => {
-    world.writeConfig([{ name: "refused", repo: "acme/refused", idle: 1 }]);
-    world.pushToken({ repo: "acme/refused" });
+    t.world.writeConfig([{ name: "refused", repo: "acme/refused", idle: 1 }]);
+    t.world.pushToken({ repo: "acme/refused" });
     // The store believes the token is good for an hour; GitHub no longer accepts it.
-    world.emulator.expireRegistrationTokens();
-    daemon = await startDaemon({ configPath: world.configPath, logger: createLogger(process.env.RUNNERD_TEST_LOG_LEVEL ?? "warn") });
+    t.world.emulator.expireRegistrationTokens();
+    const daemon = await t.startDaemon();
     const configFailed = () => (daemon?.store.listRunners({ limit: 1000 }) ?? []).filter((r) => r.outcome === "config-failed");
 
     await waitFor("a runner refused by GitHub", () => configFailed().length > 0 || undefined, 60_000);
@@ -39,14 +27,14 @@ describe.skipIf(lxd.skip)("runners that fail to configure on a real LXD", () => 
     console.info(`runners refused in 20 s: ${during}`);
     // Without backoff a refused runner comes back every ~2 s (about 10 in 20 s); with it, a few.
     expect(during).toBeLessThanOrEqual(6);
-    const pool = readStatusFile(world.stateDir)?.pools.find((p) => p.name === "refused");
+    const pool = readStatusFile(t.world.stateDir)?.pools.find((p) => p.name === "refused");
     expect(pool?.lastError?.message).toMatch(/ended without listening \(config-failed/);
-    expect(world.emulator.runners()).toEqual([]);
+    expect(t.world.emulator.runners()).toEqual([]);
 
     // A good token: the next runner registers and the pool's failure is forgotten.
-    world.pushToken({ repo: "acme/refused" });
-    await waitFor("a listening runner after a good token", () => world.emulator.runners().some((r) => r.listeningAt !== null) || undefined, 120_000);
-    await waitFor("the failure forgotten", () => readStatusFile(world.stateDir)?.pools.find((p) => p.name === "refused" && !p.lastError) ?? undefined, 30_000);
-    expect(world.emulator.violations).toEqual([]);
+    t.world.pushToken({ repo: "acme/refused" });
+    await waitFor("a listening runner after a good token", () => t.world.emulator.runners().some((r) => r.listeningAt !== null) || undefined, 120_000);
+    await waitFor("the failure forgotten", () => readStatusFile(t.world.stateDir)?.pools.find((p) => p.name === "refused" && !p.lastError) ?? undefined, 30_000);
+    expect(t.world.emulator.violations).toEqual([]);
   });
 });

@@ -1,10 +1,9 @@
 // A clean machine for every job: what one job leaves behind (root-owned files in its workspace,
 // /tmp, the runner's home and /opt, background processes started as root and as the runner user)
 // is not there for the next job of the same pool, because that job runs in another instance.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDaemon, type Daemon } from "../../src/daemon/daemon.js";
-import { createLogger } from "../../src/log.js";
-import { createTestWorld, ensureTestImage, lxdOrSkip, waitFor, type TestWorld } from "../support/lxd-harness.js";
+import { describe, expect, it } from "vitest";
+import { lxdOrSkip, waitFor } from "../support/lxd-harness.js";
+import { useDaemonWorld } from "../support/daemon-world.js";
 
 const lxd = await lxdOrSkip();
 
@@ -39,27 +38,16 @@ exit $found
 `;
 
 describe.skipIf(lxd.skip)("isolation between jobs on a real LXD", () => {
-  let world: TestWorld;
-  let daemon: Daemon | undefined;
-
-  beforeAll(async () => {
-    await ensureTestImage();
-    world = await createTestWorld();
-  });
-
-  afterAll(async () => {
-    await daemon?.shutdown();
-    await world?.cleanup();
-  });
+  const t = useDaemonWorld();
 
   it("a job's root-owned files and background processes do not survive into the next job", async () => {
-    world.writeConfig([{ name: "iso", repo: "acme/iso", idle: 1 }]);
-    world.pushToken({ repo: "acme/iso" });
-    daemon = await startDaemon({ configPath: world.configPath, logger: createLogger(process.env.RUNNERD_TEST_LOG_LEVEL ?? "warn") });
+    t.world.writeConfig([{ name: "iso", repo: "acme/iso", idle: 1 }]);
+    t.world.pushToken({ repo: "acme/iso" });
+    const daemon = await t.startDaemon();
 
-    await waitFor("one listening runner", () => world.emulator.runners().some((r) => r.listeningAt !== null), 120_000);
-    const job1 = world.emulator.enqueueJob({ scope: { repo: "acme/iso" }, labels: ["self-hosted"], name: "dirty", script: dirtyJob });
-    const [done1] = await world.emulator.waitForJobs([job1.id], 120_000);
+    await waitFor("one listening runner", () => t.world.emulator.runners().some((r) => r.listeningAt !== null), 120_000);
+    const job1 = t.world.emulator.enqueueJob({ scope: { repo: "acme/iso" }, labels: ["self-hosted"], name: "dirty", script: dirtyJob });
+    const [done1] = await t.world.emulator.waitForJobs([job1.id], 120_000);
     expect(done1?.conclusion, done1?.log).toBe("success");
     // Job 1 really left everything behind: root-owned files and both sleeps.
     expect(done1?.log).toContain("job1 uid=1001");
@@ -71,8 +59,8 @@ describe.skipIf(lxd.skip)("isolation between jobs on a real LXD", () => {
     expect(done1?.log).toContain("job1-done");
 
     // Job 2 is queued only after job 1 finished, on the same pool.
-    const job2 = world.emulator.enqueueJob({ scope: { repo: "acme/iso" }, labels: ["self-hosted"], name: "check", script: checkJob });
-    const [done2] = await world.emulator.waitForJobs([job2.id], 120_000);
+    const job2 = t.world.emulator.enqueueJob({ scope: { repo: "acme/iso" }, labels: ["self-hosted"], name: "check", script: checkJob });
+    const [done2] = await t.world.emulator.waitForJobs([job2.id], 120_000);
     expect(done2?.log).toContain("job2 uid=1001");
     expect(done2?.log).not.toContain("LEAK");
     for (const f of ["root-owned-ws absent", "/tmp/root-owned-tmp absent", "/tmp/user-owned-tmp absent", "/home/runner/root-owned-home absent", "/opt/leak absent"]) {
@@ -87,13 +75,13 @@ describe.skipIf(lxd.skip)("isolation between jobs on a real LXD", () => {
 
     // Both runners are gone from LXD and from GitHub, each ran one job, and the floor is back.
     const settled = await waitFor("both job runners collected and one idle runner", async () => {
-      const instances = await world.instances();
+      const instances = await t.world.instances();
       const names = instances.map((i) => i.name);
-      const listening = world.emulator.runners().filter((r) => r.listeningAt !== null && r.jobIds.length === 0);
+      const listening = t.world.emulator.runners().filter((r) => r.listeningAt !== null && r.jobIds.length === 0);
       return !names.includes(done1?.runnerName ?? "") && !names.includes(done2?.runnerName ?? "") && instances.length === 1 && instances[0]?.status === "Running" && listening.length === 1 ? instances : undefined;
     }, 60_000);
     expect(settled).toHaveLength(1);
-    const history = world.emulator.runnerHistory();
+    const history = t.world.emulator.runnerHistory();
     for (const runner of history) expect(runner.jobIds.length).toBeLessThanOrEqual(1);
     for (const name of [done1?.runnerName, done2?.runnerName]) {
       expect(history.find((r) => r.name === name)?.deletedAt).not.toBeNull();
@@ -102,6 +90,6 @@ describe.skipIf(lxd.skip)("isolation between jobs on a real LXD", () => {
       expect(record?.jobSeen).toBe(true);
       expect(record?.deletedAt).not.toBeNull();
     }
-    expect(world.emulator.violations).toEqual([]);
+    expect(t.world.emulator.violations).toEqual([]);
   });
 });

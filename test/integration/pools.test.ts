@@ -1,52 +1,40 @@
 // End to end against the real LXD and the GitHub emulator: runners are created, run exactly one
 // job each, are collected and replaced, and leave nothing behind.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDaemon, type Daemon } from "../../src/daemon/daemon.js";
-import { createLogger } from "../../src/log.js";
-import { createTestWorld, ensureTestImage, lxdOrSkip, waitFor, type TestWorld } from "../support/lxd-harness.js";
+import { describe, expect, it } from "vitest";
+import { lxdOrSkip, waitFor } from "../support/lxd-harness.js";
+import { useDaemonWorld } from "../support/daemon-world.js";
 
 const lxd = await lxdOrSkip();
 
 describe.skipIf(lxd.skip)("pools on a real LXD", () => {
-  let world: TestWorld;
-  let daemon: Daemon | undefined;
-
-  beforeAll(async () => {
-    await ensureTestImage();
-    world = await createTestWorld();
-  });
-
-  afterAll(async () => {
-    await daemon?.shutdown();
-    await world?.cleanup();
-  });
+  const t = useDaemonWorld();
 
   it("runs 30 jobs on two pools, each exactly once, each runner at most one job, then returns to the floor and frees its disk", async () => {
-    const baseline = await world.storageUsed();
-    world.writeConfig([
+    const baseline = await t.world.storageUsed();
+    t.world.writeConfig([
       { name: "web", repo: "acme/web", idle: 3 },
       { name: "api", repo: "acme/api", idle: 3 },
     ]);
-    world.pushToken({ repo: "acme/web" });
-    world.pushToken({ repo: "acme/api" });
-    daemon = await startDaemon({ configPath: world.configPath, logger: createLogger(process.env.RUNNERD_TEST_LOG_LEVEL ?? "warn") });
+    t.world.pushToken({ repo: "acme/web" });
+    t.world.pushToken({ repo: "acme/api" });
+    const daemon = await t.startDaemon();
 
     await waitFor("3 listening runners per pool", () => {
-      const listening = world.emulator.runners().filter((r) => r.listeningAt !== null);
+      const listening = t.world.emulator.runners().filter((r) => r.listeningAt !== null);
       return listening.length >= 6 ? listening : undefined;
     }, 60_000);
 
     const jobs = [];
     for (let i = 0; i < 30; i++) {
       const repo = i % 2 === 0 ? "acme/web" : "acme/api";
-      jobs.push(world.emulator.enqueueJob({ scope: { repo }, labels: ["self-hosted"], name: `job-${i}`, script: `echo "job ${i} on $RUNNER_NAME"; sleep 0.2` }));
+      jobs.push(t.world.emulator.enqueueJob({ scope: { repo }, labels: ["self-hosted"], name: `job-${i}`, script: `echo "job ${i} on $RUNNER_NAME"; sleep 0.2` }));
     }
-    const done = await world.emulator.waitForJobs(jobs.map((j) => j.id), 240_000);
+    const done = await t.world.emulator.waitForJobs(jobs.map((j) => j.id), 240_000);
 
     expect(done.map((j) => j.conclusion)).toEqual(Array(30).fill("success"));
     // Each job ran exactly once, and no runner ever took a second job.
     for (const job of done) expect(job.requeues).toBe(0);
-    const history = world.emulator.runnerHistory();
+    const history = t.world.emulator.runnerHistory();
     for (const runner of history) expect(runner.jobIds.length).toBeLessThanOrEqual(1);
     const ranBy = new Set(done.map((j) => j.runnerName));
     expect(ranBy.size).toBe(30);
@@ -54,9 +42,9 @@ describe.skipIf(lxd.skip)("pools on a real LXD", () => {
 
     // Back to the floor: 3 idle runners per pool, and every finished instance deleted.
     const settled = await waitFor("the floor again with no finished instances left", async () => {
-      const instances = await world.instances();
+      const instances = await t.world.instances();
       const running = instances.filter((i) => i.status === "Running");
-      const listening = world.emulator.runners().filter((r) => r.listeningAt !== null && r.jobIds.length === 0);
+      const listening = t.world.emulator.runners().filter((r) => r.listeningAt !== null && r.jobIds.length === 0);
       return instances.length === 6 && running.length === 6 && listening.length === 6 ? instances : undefined;
     }, 60_000);
     expect(settled.filter((i) => i.pool === "web")).toHaveLength(3);
@@ -67,14 +55,13 @@ describe.skipIf(lxd.skip)("pools on a real LXD", () => {
     for (const job of done) expect(records.get(job.runnerName ?? ""), `record of ${job.runnerName}`).toMatchObject({ outcome: "succeeded", jobSeen: true });
 
     // Stop everything: the storage pool's used space returns to where it was.
-    await daemon.shutdown();
-    daemon = undefined;
-    await world.removeInstances();
+    await t.stopDaemon();
+    await t.world.removeInstances();
     const after = await waitFor("storage back to baseline", async () => {
-      const used = await world.storageUsed();
+      const used = await t.world.storageUsed();
       return used - baseline < 8 * 2 ** 20 ? used : undefined;
     }, 30_000, 1000);
     expect(after - baseline).toBeLessThan(8 * 2 ** 20);
-    expect(world.emulator.violations).toEqual([]);
+    expect(t.world.emulator.violations).toEqual([]);
   });
 });

@@ -4,30 +4,19 @@
 // daemon and never shows the token again.
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDaemon, type Daemon } from "../../src/daemon/daemon.js";
+import type { Daemon } from "../../src/daemon/daemon.js";
 import { liveStatus } from "../../src/daemon/live-status.js";
 import { connectLxd } from "../../src/daemon/lxd-connection.js";
 import { readStatusFile, statusFilePath } from "../../src/daemon/state-files.js";
-import { createLogger } from "../../src/log.js";
 import { openStore } from "../../src/store/index.js";
 import { createTestWorld, ensureBuilt, ensureTestImage, lxdOrSkip, runCli, startChildDaemon, waitFor, type ChildDaemon, type TestWorld } from "../support/lxd-harness.js";
+import { useDaemonWorld } from "../support/daemon-world.js";
 
 const lxd = await lxdOrSkip();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.skipIf(lxd.skip)("token gating on a real LXD", () => {
-  let world: TestWorld;
-  let daemon: Daemon | undefined;
-
-  beforeAll(async () => {
-    await ensureTestImage();
-    world = await createTestWorld();
-  });
-
-  afterAll(async () => {
-    await daemon?.shutdown();
-    await world?.cleanup();
-  });
+  const t = useDaemonWorld();
 
   async function live(d: Daemon) {
     const conn = await connectLxd(d.config().lxd);
@@ -42,18 +31,18 @@ describe.skipIf(lxd.skip)("token gating on a real LXD", () => {
 
   it("spawns nothing without a token, resumes on a pushed token, and holds back with a token about to expire", async () => {
     const repo = "acme/gate";
-    world.writeConfig([{ name: "gate", repo, idle: 2 }], { token_min_validity: "5m" });
-    daemon = await startDaemon({ configPath: world.configPath, logger: createLogger(process.env.RUNNERD_TEST_LOG_LEVEL ?? "warn") });
+    t.world.writeConfig([{ name: "gate", repo, idle: 2 }], { token_min_validity: "5m" });
+    const daemon = await t.startDaemon();
     const d = daemon;
 
     // (a) No token: several resync intervals (2 s) pass without a spawn.
-    const firstPass = await waitFor("the first status.json", () => readStatusFile(world.stateDir), 30_000);
+    const firstPass = await waitFor("the first status.json", () => readStatusFile(t.world.stateDir), 30_000);
     await sleep(7000);
-    const later = readStatusFile(world.stateDir);
+    const later = readStatusFile(t.world.stateDir);
     expect(later?.at ?? 0).toBeGreaterThanOrEqual(firstPass.at + 4000); // passes kept running
-    expect(await world.instances()).toEqual([]);
+    expect(await t.world.instances()).toEqual([]);
     expect(d.store.listRunners()).toEqual([]);
-    expect(world.emulator.runnerHistory()).toEqual([]);
+    expect(t.world.emulator.runnerHistory()).toEqual([]);
     expect(later?.pools.find((p) => p.name === "gate")).toMatchObject({ blocked: "token-missing", idle: 0, starting: 0 });
     expect(await live(d)).toMatchObject({ blocked: "token-missing", idle: 0, starting: 0 });
     const missing = waitingEvents(d);
@@ -61,15 +50,15 @@ describe.skipIf(lxd.skip)("token gating on a real LXD", () => {
     expect(missing[0]?.message).toContain("runnerd token set repo:acme/gate");
 
     // (b) A token is pushed and a pass requested (what `token set` does through SIGUSR1).
-    world.pushToken({ repo });
+    t.world.pushToken({ repo });
     d.reconciler.requestPass("test: token pushed");
-    await waitFor("2 listening runners", () => world.emulator.runners().filter((r) => r.listeningAt !== null).length === 2 || undefined, 120_000);
+    await waitFor("2 listening runners", () => t.world.emulator.runners().filter((r) => r.listeningAt !== null).length === 2 || undefined, 120_000);
     const running = await waitFor("2 running instances", async () => {
-      const instances = await world.instances();
+      const instances = await t.world.instances();
       return instances.length === 2 && instances.every((i) => i.status === "Running") ? instances : undefined;
     }, 30_000);
     const afterPush = await waitFor("status.json without a blocker", () => {
-      const pool = readStatusFile(world.stateDir)?.pools.find((p) => p.name === "gate");
+      const pool = readStatusFile(t.world.stateDir)?.pools.find((p) => p.name === "gate");
       return pool?.idle === 2 ? pool : undefined;
     }, 30_000);
     expect(afterPush.blocked).toBeUndefined();
@@ -78,19 +67,19 @@ describe.skipIf(lxd.skip)("token gating on a real LXD", () => {
     expect(waitingEvents(d)).toHaveLength(1);
 
     // (c) A token that expires within token_min_validity (5 m): a runner that is used up is not replaced.
-    world.pushToken({ repo }, 120);
-    const job = world.emulator.enqueueJob({ scope: { repo }, labels: ["self-hosted"], name: "use-one", script: "echo used" });
-    const [done] = await world.emulator.waitForJobs([job.id], 120_000);
+    t.world.pushToken({ repo }, 120);
+    const job = t.world.emulator.enqueueJob({ scope: { repo }, labels: ["self-hosted"], name: "use-one", script: "echo used" });
+    const [done] = await t.world.emulator.waitForJobs([job.id], 120_000);
     expect(done?.conclusion).toBe("success");
-    await waitFor("the used runner collected", async () => !(await world.instances()).some((i) => i.name === done?.runnerName) || undefined, 60_000);
+    await waitFor("the used runner collected", async () => !(await t.world.instances()).some((i) => i.name === done?.runnerName) || undefined, 60_000);
     const recordsBefore = d.store.listRunners().length;
     await sleep(7000);
-    const instances = await world.instances();
+    const instances = await t.world.instances();
     expect(instances).toHaveLength(1);
     expect(running.map((i) => i.name)).toContain(instances[0]?.name);
     expect(d.store.listRunners()).toHaveLength(recordsBefore);
-    expect(world.emulator.runnerHistory()).toHaveLength(2);
-    const expiring = readStatusFile(world.stateDir)?.pools.find((p) => p.name === "gate");
+    expect(t.world.emulator.runnerHistory()).toHaveLength(2);
+    const expiring = readStatusFile(t.world.stateDir)?.pools.find((p) => p.name === "gate");
     expect(expiring).toMatchObject({ blocked: "token-expiring", idle: 1 });
     expect(expiring?.tokenExpiresAt).toBeLessThan(Date.now() + 5 * 60_000);
     expect(await live(d)).toMatchObject({ blocked: "token-expiring", idle: 1 });
@@ -98,7 +87,7 @@ describe.skipIf(lxd.skip)("token gating on a real LXD", () => {
     const waiting = waitingEvents(d);
     expect(waiting).toHaveLength(2);
     expect(waiting[1]?.message).toContain("expires too soon");
-    expect(world.emulator.violations).toEqual([]);
+    expect(t.world.emulator.violations).toEqual([]);
   });
 });
 
