@@ -27,6 +27,12 @@ fi
 
 socket=/var/lib/lxd/unix.socket
 answering() { timeout 5 lxc query /1.0 >/dev/null 2>&1; }
+if ! answering && [ -x /snap/bin/lxd ]; then
+  # Ubuntu installs LXD as a snap (even through apt): the snap runs its own daemon.
+  log "starting the LXD snap"
+  snap start lxd >/dev/null 2>&1 || true
+  timeout 60 /snap/bin/lxd waitready || true
+fi
 if ! answering; then
   if [ -d /run/systemd/system ] && systemctl cat lxd.service >/dev/null 2>&1; then
     log "starting lxd via systemd"
