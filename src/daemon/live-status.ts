@@ -1,7 +1,6 @@
 // What `runnerd status` shows: the world as LXD and the store see it now (the same observe and
 // plan the daemon runs, without acting), plus what only the running daemon knows (last errors).
 import type { Config } from "../config/index.js";
-import type { AgentStatus } from "../pools/agent-status.js";
 import { observe } from "../pools/observe.js";
 import { plan } from "../pools/plan.js";
 import type { PoolReport } from "../pools/reconciler.js";
@@ -20,7 +19,7 @@ export interface LiveStatus {
 
 export async function liveStatus(config: Config, lxd: ConnectedLxd, store: Store, now = Date.now()): Promise<LiveStatus> {
   const settings = reconcilerSettings(config);
-  const observation = await observe(lxd.port, store, config.controller_id, new Map(), new Map<string, AgentStatus>());
+  const observation = await observe(lxd.port, store, config.controller_id, new Map(), new Map());
   const daemonFile = readStatusFile(config.state_dir);
   const pid = runningDaemonPid(config.state_dir);
   const result = plan(

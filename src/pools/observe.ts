@@ -11,6 +11,9 @@ export interface InFlight {
   startedAt: number;
 }
 
+/** An agent status with when runnerd last read it (ms since the epoch). */
+export type CachedStatus = AgentStatus & { readAt: number };
+
 export interface Observation {
   runners: ObservedRunner[];
   tokenExpiry: Map<string, number>;
@@ -23,7 +26,8 @@ export async function observe(
   tokens: TokenPort,
   controllerId: string,
   inFlight: ReadonlyMap<string, InFlight>,
-  statusCache: Map<string, AgentStatus>,
+  statusCache: Map<string, CachedStatus>,
+  clock: { now: number; idleRecheckMs: number } = { now: 0, idleRecheckMs: 0 },
 ): Promise<Observation> {
   const instances = await lxd.listInstances({ configKey: keys.controller, value: controllerId });
   const runners: ObservedRunner[] = [];
@@ -44,7 +48,7 @@ export async function observe(
       } else if (instance.status === "Stopped") {
         runner.phase = "stopped";
       } else if (instance.status === "Running") {
-        const status = await readStatus(lxd, instance.name, statusCache, transitions);
+        const status = await readStatus(lxd, instance.name, statusCache, transitions, clock);
         applyStatus(runner, status);
       }
       runners.push(runner);
@@ -66,9 +70,18 @@ export async function observe(
 }
 
 /** A busy runner stays busy until it stops, so its status file need not be read again. */
-async function readStatus(lxd: LxdPort, name: string, cache: Map<string, AgentStatus>, transitions: Observation["transitions"]): Promise<AgentStatus | undefined> {
+async function readStatus(
+  lxd: LxdPort,
+  name: string,
+  cache: Map<string, CachedStatus>,
+  transitions: Observation["transitions"],
+  clock: { now: number; idleRecheckMs: number },
+): Promise<AgentStatus | undefined> {
   const cached = cache.get(name);
   if (cached && (cached.state === "busy" || cached.state === "finished")) return cached;
+  // An idle runner changes only when a job arrives; reading each idle runner's file on every
+  // pass (passes come several times a second in a burst) costs LXD a helper process each time.
+  if (cached?.state === "listening" && clock.now - cached.readAt < clock.idleRecheckMs) return cached;
   let status: AgentStatus | null = null;
   try {
     status = parseAgentStatus(await lxd.pullFile(name, paths.status));
@@ -76,9 +89,12 @@ async function readStatus(lxd: LxdPort, name: string, cache: Map<string, AgentSt
     // The instance may be stopping right now; the next pass sees it stopped.
     return cached;
   }
-  if (!status || (cached && !isNewerStatus(status, cached))) return cached;
+  if (!status || (cached && !isNewerStatus(status, cached))) {
+    if (cached) cached.readAt = clock.now;
+    return cached;
+  }
   transitions.push({ runner: name, status });
-  cache.set(name, status);
+  cache.set(name, { ...status, readAt: clock.now });
   return status;
 }
 

@@ -4,11 +4,12 @@
 // pass when they finish.
 import type { Logger } from "pino";
 import { describeError } from "../errors.js";
-import type { AgentStatus } from "./agent-status.js";
+import { parseAgentStatus, type AgentStatus } from "./agent-status.js";
+import { paths } from "./ownership.js";
 import { collectRunner, deleteRunner } from "./collect.js";
 import { Limiter } from "./limiter.js";
 import { newRunnerName } from "./names.js";
-import { observe, type InFlight } from "./observe.js";
+import { observe, type CachedStatus, type InFlight } from "./observe.js";
 import { plan } from "./plan.js";
 import type { HistoryPort, LxdPort, TokenPort } from "./ports.js";
 import type { ReconcilerSettings } from "./settings.js";
@@ -39,6 +40,8 @@ export interface ReconcilerStatus {
 }
 
 const backoffBaseMs = 1000;
+/** How often an idle runner's status file is read again to notice that it took a job. */
+const idleRecheckMs = 2000;
 const backoffMaxMs = 60_000;
 
 export class Reconciler {
@@ -50,7 +53,7 @@ export class Reconciler {
   private actionSeq = 0;
   private loopDone: Promise<void> = Promise.resolve();
   private readonly tasks = new Set<Promise<void>>();
-  private readonly statusCache = new Map<string, AgentStatus>();
+  private readonly statusCache = new Map<string, CachedStatus>();
   private readonly failures = new Map<string, { count: number; until: number; message: string; at: number }>();
   private readonly lastBlocked = new Map<string, PoolBlocker | undefined>();
   private running = false;
@@ -139,7 +142,7 @@ export class Reconciler {
     const seqAtObserve = this.actionSeq;
     let observation;
     try {
-      observation = await observe(this.deps.lxd, this.deps.tokens, this.settings.controllerId, this.inFlight, this.statusCache);
+      observation = await observe(this.deps.lxd, this.deps.tokens, this.settings.controllerId, this.inFlight, this.statusCache, { now, idleRecheckMs });
     } catch (err) {
       log.error({ err: describeError(err), reason }, "observing LXD failed; retrying at the next resync");
       this.publish({ at: now, pools: this.lastStatus?.pools ?? [], runners: this.lastStatus?.runners ?? [], lastPassError: describeError(err) });
@@ -294,6 +297,12 @@ export class Reconciler {
   }
 
   private async remove(action: Extract<Action, { kind: "delete" }>, log: Logger): Promise<void> {
+    // The plan may have seen this runner idle a moment ago: never delete one that took a job since.
+    const now = parseAgentStatus(await this.deps.lxd.pullFile(action.runner, paths.status).catch(() => null));
+    if (now?.state === "busy" || now?.state === "finished") {
+      log.info({ reason: action.reason }, "runner took a job meanwhile; not deleted");
+      return;
+    }
     await deleteRunner(this.deps.lxd, action.runner);
     const at = new Date(this.deps.now());
     this.deps.history.recordRunnerResult(action.runner, { exitCode: null, jobSeen: false, outcome: action.outcome, detail: action.reason, finishedAt: at });
