@@ -40,13 +40,20 @@ describe.skipIf(lxd.skip)("pools on a real LXD", () => {
     expect(ranBy.size).toBe(30);
     for (const job of done) expect(job.log).toContain(`job ${job.name.slice(4)} on ${job.runnerName}`);
 
-    // Back to the floor: 3 idle runners per pool, and every finished instance deleted.
-    const settled = await waitFor("the floor again with no finished instances left", async () => {
-      const instances = await t.world.instances();
-      const running = instances.filter((i) => i.status === "Running");
-      const listening = t.world.emulator.runners().filter((r) => r.listeningAt !== null && r.jobIds.length === 0);
-      return instances.length === 6 && running.length === 6 && listening.length === 6 ? instances : undefined;
-    }, 60_000);
+    // Back to the floor: 3 idle runners per pool, each listening, and every finished instance deleted.
+    let last = "";
+    const settled = await waitFor(
+      "the floor again with no finished instances left",
+      async () => {
+        const instances = await t.world.instances();
+        const listening = new Set(t.world.emulator.runners().filter((r) => r.listeningAt !== null && r.jobIds.length === 0).map((r) => r.name));
+        last = instances.map((i) => `${i.name}:${i.status}:${listening.has(i.name) ? "listening" : "-"}`).join(" ");
+        return instances.length === 6 && instances.every((i) => i.status === "Running" && listening.has(i.name)) ? instances : undefined;
+      },
+      120_000,
+    ).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}; last seen: ${last}`);
+    });
     expect(settled.filter((i) => i.pool === "web")).toHaveLength(3);
     expect(settled.filter((i) => i.pool === "api")).toHaveLength(3);
 
