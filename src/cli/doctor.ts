@@ -105,8 +105,9 @@ function checkTokens(config: Config, checks: Check[]): void {
   const store = openStore(config.state_dir);
   try {
     const now = Date.now();
+    const tokens = new Map(store.listTokens().map((t) => [t.scope, t]));
     for (const scope of new Set(config.pools.map(poolScopeKey))) {
-      const token = store.listTokens().find((t) => t.scope === scope);
+      const token = tokens.get(scope);
       if (!token) {
         checks.push({ level: "fail", message: `no registration token for ${scope}: push one with 'runnerd token set ${scope}' (see deploy/github/renew-runner-token.yml)` });
         continue;

@@ -63,7 +63,6 @@ export class Reconciler {
   private passCount = 0;
   private requeueTimer: NodeJS.Timeout | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
-  private idleWaiters: (() => void)[] = [];
   private lastStatus: ReconcilerStatus | undefined;
 
   constructor(
@@ -81,8 +80,9 @@ export class Reconciler {
 
   /** A new configuration, already validated; the next pass drains pools that left it. */
   updateSettings(settings: ReconcilerSettings): void {
+    // A new limiter only when the bound changes: actions under way keep counting against this one.
+    if (settings.spawnConcurrency !== this.settings.spawnConcurrency) this.limiter = new Limiter(settings.spawnConcurrency);
     this.settings = settings;
-    this.limiter = new Limiter(settings.spawnConcurrency);
     this.scheduleResync();
     this.requestPass("config reloaded");
   }
@@ -114,14 +114,6 @@ export class Reconciler {
     await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
   }
 
-  /** Resolves once no pass is running or queued and no action is under way (tests, demo). */
-  async settled(): Promise<void> {
-    while (this.running || this.tasks.size > 0) {
-      if (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
-      else await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
-    }
-  }
-
   private async loop(reason: string): Promise<void> {
     try {
       do {
@@ -131,7 +123,6 @@ export class Reconciler {
       } while (this.pending && !this.stopped);
     } finally {
       this.running = false;
-      for (const wake of this.idleWaiters.splice(0)) wake();
     }
   }
 
