@@ -6,6 +6,7 @@ import { registerConfigCommands } from "./config-check.js";
 import { defaultConfigPath } from "./context.js";
 import { registerDemoCommand } from "./demo.js";
 import { registerDoctorCommand } from "./doctor.js";
+import { registerImageCommands } from "./image.js";
 import { registerStatusCommands } from "./status.js";
 import { registerTokenCommands } from "./token.js";
 import { registerUpCommand } from "./up.js";
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerStatusCommands(program);
   registerTokenCommands(program);
   registerConfigCommands(program);
+  registerImageCommands(program);
   registerDoctorCommand(program);
   registerDemoCommand(program);
   return program;

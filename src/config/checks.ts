@@ -2,6 +2,7 @@
 // pass reports every problem), so they read the value defensively instead of trusting its type.
 import type { z } from "zod";
 import type { RawConfig } from "./schema.js";
+import { IMAGE_NAME_PATTERN } from "./image-names.js";
 
 /** Random characters runnerd appends to `<prefix>-<pool>-` to name a runner. */
 export const RUNNER_NAME_SUFFIX_LENGTH = 8;
@@ -31,6 +32,14 @@ export function checkConfig(value: RawConfig, ctx: z.RefinementCtx<RawConfig>): 
   const connections = asRecord(root.github);
   if (connections && Object.keys(connections).length === 0) {
     report(["github"], "at least one connection is required");
+  }
+  const images = asRecord(root.images);
+  for (const [name, image] of Object.entries(images ?? {})) {
+    if (!IMAGE_NAME_PATTERN.test(name)) report(["images", name], "image names are 1-32 lower-case letters, digits or '-'", "key");
+    const connection = asString(asRecord(image)?.connection);
+    if (connection !== undefined && connections && !(connection in connections)) {
+      report(["images", name, "connection"], `unknown connection "${connection}"; defined: ${Object.keys(connections).join(", ") || "none"}`);
+    }
   }
   const pools = Array.isArray(root.pools) ? (root.pools as unknown[]) : [];
   const firstIndexByName = new Map<string, number>();

@@ -41,6 +41,7 @@ describe("parseConfig", () => {
       boot_timeout_ms: 300_000,
       job_timeout_ms: 21_600_000,
       token_min_validity_ms: 300_000,
+      runner_check_interval_ms: 86_400_000,
       spawn_concurrency: 4,
       log_level: "info",
       lxd: {
@@ -64,10 +65,45 @@ describe("parseConfig", () => {
           runners: { idle: 1, max: 1 },
           image: "runnerd/default",
           name_prefix: "rd",
-          instance: { profiles: ["default"], cpu: undefined, memory: undefined, disk: undefined, config: {}, devices: {} },
+          instance: { profiles: ["default"], docker: true, idmap_isolated: false, cpu: undefined, memory: undefined, disk: undefined, config: {}, devices: {} },
         },
       ],
+      images: {},
     });
+  });
+
+  it("applies image defaults: Ubuntu 24.04 from the images remote, Docker, the latest runner", () => {
+    const config = parseConfig(`${minimal}images:\n  default: {}\n`, "runnerd.yaml");
+    expect(config.images.default).toEqual({
+      name: "default",
+      source: "images:ubuntu/24.04",
+      connection: "main",
+      packages: ["git", "curl", "jq", "unzip", "zip", "xz-utils", "openssh-client"],
+      docker: true,
+      docker_compose: true,
+      runner: { version: "latest", arch: "x64" },
+      pre_pull: [],
+      files: [],
+      steps: [],
+      proxy: undefined,
+      profiles: ["default"],
+      auto_rebuild: false,
+      build_timeout_ms: 2_700_000,
+    });
+  });
+
+  it("checks image fields and names the line", () => {
+    const text = `${minimal}images:\n  Bad_Name: {}\n  ok:\n    runner: { version: "2.x" }\n    connection: nowhere\n    proxy: ftp://x\n`;
+    let message = "";
+    try {
+      parseConfig(text, "runnerd.yaml");
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/images\.Bad_Name: image names are 1-32 lower-case/);
+    expect(message).toMatch(/runnerd\.yaml:\d+:\d+: images\.ok\.runner\.version: must be "latest" or a version/);
+    expect(message).toMatch(/images\.ok\.connection: unknown connection "nowhere"/);
+    expect(message).toMatch(/images\.ok\.proxy: must be an http/);
   });
 
   it("freezes the result deeply", () => {

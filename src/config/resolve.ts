@@ -1,6 +1,6 @@
 // Turns the validated file into the typed Config: fills derived defaults (API URL, a pool's
 // connection, runners.max) and gives durations their millisecond names.
-import type { AuthConfig, Config, GitHubConnection, PoolConfig, Scope } from "./types.js";
+import type { AuthConfig, Config, GitHubConnection, ImageConfig, PoolConfig, Scope } from "./types.js";
 import type { RawConfig } from "./schema.js";
 
 type RawPool = RawConfig["pools"][number];
@@ -36,6 +36,7 @@ export function resolveConfig(raw: RawConfig): Config {
     boot_timeout_ms: raw.boot_timeout,
     job_timeout_ms: raw.job_timeout,
     token_min_validity_ms: raw.token_min_validity,
+    runner_check_interval_ms: raw.runner_check_interval,
     spawn_concurrency: raw.spawn_concurrency,
     log_level: raw.log_level,
     lxd: {
@@ -49,6 +50,26 @@ export function resolveConfig(raw: RawConfig): Config {
     },
     github,
     pools: raw.pools.map((pool) => resolvePool(pool, onlyConnection)),
+    images: Object.fromEntries(Object.entries(raw.images).map(([name, image]) => [name, resolveImage(name, image, onlyConnection)])),
+  };
+}
+
+function resolveImage(name: string, image: RawConfig["images"][string], firstConnection: string): ImageConfig {
+  return {
+    name,
+    source: image.source,
+    connection: image.connection ?? firstConnection,
+    packages: image.packages,
+    docker: image.docker,
+    docker_compose: image.docker_compose,
+    runner: image.runner,
+    pre_pull: image.pre_pull,
+    files: image.files,
+    steps: image.steps,
+    proxy: image.proxy,
+    profiles: image.profiles,
+    auto_rebuild: image.auto_rebuild,
+    build_timeout_ms: image.build_timeout,
   };
 }
 
@@ -69,6 +90,8 @@ function resolvePool(pool: RawPool, onlyConnection: string): PoolConfig {
     name_prefix: pool.name_prefix,
     instance: {
       profiles: pool.instance.profiles,
+      docker: pool.instance.docker,
+      idmap_isolated: pool.instance.idmap_isolated,
       cpu: pool.instance.cpu,
       memory: pool.instance.memory,
       disk: pool.instance.disk,

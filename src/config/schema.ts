@@ -5,6 +5,7 @@ import { parseDuration } from "./duration.js";
 import { checkConfig } from "./checks.js";
 import { resolveConfig } from "./resolve.js";
 import { OWNER_PATTERN, REPO_PATTERN } from "./scope.js";
+export { IMAGE_NAME_PATTERN } from "./image-names.js";
 
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
 export const AUTH_TYPES = ["push", "app", "pat"] as const;
@@ -103,6 +104,8 @@ const label = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { error: "labels are 1-
 
 const instanceSchema = z.strictObject({
   profiles: z.array(z.string().min(1)).default(["default"]),
+  docker: z.boolean().default(true),
+  idmap_isolated: z.boolean().default(false),
   cpu: cpu.optional(),
   memory: memory.optional(),
   disk: lxdSize.optional(),
@@ -126,6 +129,34 @@ const poolSchema = z.strictObject({
   instance: instanceSchema.prefault({}),
 });
 
+/** What `runnerd image build` starts from unless an image says otherwise. */
+export const DEFAULT_IMAGE_SOURCE = "images:ubuntu/24.04";
+/** A few of the tools every hosted runner has and most workflows assume. */
+export const DEFAULT_IMAGE_PACKAGES = ["git", "curl", "jq", "unzip", "zip", "xz-utils", "openssh-client"];
+
+const imageSchema = z.strictObject({
+  source: z.string().min(1).default(DEFAULT_IMAGE_SOURCE),
+  connection: z.string().optional(),
+  packages: z
+    .array(z.string().regex(/^[a-z0-9][a-z0-9+.-]*(=[A-Za-z0-9.+~:-]+)?$/, { error: 'must be a package name, optionally "name=version"' }))
+    .default(DEFAULT_IMAGE_PACKAGES),
+  docker: z.boolean().default(true),
+  docker_compose: z.boolean().default(true),
+  runner: z
+    .strictObject({
+      version: z.string().regex(/^(latest|\d+\.\d+\.\d+)$/, { error: 'must be "latest" or a version such as "2.329.0"' }).default("latest"),
+      arch: z.enum(["x64", "arm64"]).default("x64"),
+    })
+    .prefault({}),
+  pre_pull: z.array(z.string().regex(/^[a-z0-9][a-zA-Z0-9._/:@-]*$/, { error: "must be a Docker image reference" })).default([]),
+  files: z.array(z.strictObject({ source: absolutePath, target: absolutePath })).default([]),
+  steps: z.array(z.string().min(1)).default([]),
+  proxy: httpUrl.optional(),
+  profiles: z.array(z.string().min(1)).default(["default"]),
+  auto_rebuild: z.boolean().default(false),
+  build_timeout: duration(45 * 60_000),
+});
+
 export const rawConfigSchema = z.strictObject({
   controller_id: z
     .string()
@@ -137,6 +168,7 @@ export const rawConfigSchema = z.strictObject({
   boot_timeout: duration(5 * 60_000),
   job_timeout: duration(6 * 3_600_000),
   token_min_validity: duration(5 * 60_000),
+  runner_check_interval: duration(24 * 3_600_000),
   spawn_concurrency: z.int().min(1).default(4),
   log_level: z.enum(LOG_LEVELS).default("info"),
   lxd: lxdSchema.prefault({}),
@@ -144,6 +176,8 @@ export const rawConfigSchema = z.strictObject({
     z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/, { error: "connection names are letters, digits, '_' or '-'" }),
     connectionSchema,
   ),
+  // Names are checked in checks.ts: zod reports a bad record key only as "Invalid key in record".
+  images: z.record(z.string(), imageSchema).default({}),
   pools: z.array(poolSchema).min(1, { error: "at least one pool is required" }),
 });
 

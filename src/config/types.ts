@@ -56,6 +56,10 @@ export interface GitHubConnection {
 
 export interface InstanceConfig {
   readonly profiles: readonly string[];
+  /** Docker-ready LXD settings (nesting, mknod and setxattr interception); on by default. */
+  readonly docker: boolean;
+  /** `security.idmap.isolated`: a uid/gid range of its own per instance. */
+  readonly idmap_isolated: boolean;
   /** `limits.cpu` value (a count or a CPU set), if set. */
   readonly cpu: string | undefined;
   /** `limits.memory` value (LXD size string or percentage), if set. */
@@ -84,6 +88,28 @@ export interface PoolConfig {
   readonly instance: InstanceConfig;
 }
 
+/** A runner image `runnerd image build NAME` makes, published as the LXD alias `runnerd/NAME`. */
+export interface ImageConfig {
+  readonly name: string;
+  /** `remote:alias` from LXD's standard remotes (`images:`, `ubuntu:`), or a local alias or fingerprint. */
+  readonly source: string;
+  /** Connection whose API resolves runner releases; always exists. */
+  readonly connection: string;
+  readonly packages: readonly string[];
+  readonly docker: boolean;
+  readonly docker_compose: boolean;
+  readonly runner: { readonly version: string; readonly arch: "x64" | "arm64" };
+  readonly pre_pull: readonly string[];
+  /** Host files copied into the image before the steps run. */
+  readonly files: readonly { readonly source: string; readonly target: string }[];
+  readonly steps: readonly string[];
+  /** HTTP(S) proxy for apt and downloads inside the builder. */
+  readonly proxy: string | undefined;
+  readonly profiles: readonly string[];
+  readonly auto_rebuild: boolean;
+  readonly build_timeout_ms: number;
+}
+
 export interface Config {
   /** Recorded in `user.runnerd.*` keys; runnerd touches only instances carrying it. */
   readonly controller_id: string;
@@ -96,6 +122,8 @@ export interface Config {
   readonly job_timeout_ms: number;
   /** Never start a runner with a registration token expiring sooner than this. */
   readonly token_min_validity_ms: number;
+  /** How often the daemon looks for a new actions/runner release. */
+  readonly runner_check_interval_ms: number;
   /** Bound on concurrent LXD actions. */
   readonly spawn_concurrency: number;
   readonly log_level: LogLevel;
@@ -104,4 +132,6 @@ export interface Config {
   readonly github: Readonly<Record<string, GitHubConnection>>;
   /** At least one, names unique. */
   readonly pools: readonly PoolConfig[];
+  /** Runner images by name. */
+  readonly images: Readonly<Record<string, ImageConfig>>;
 }

@@ -3,6 +3,7 @@
 import { join } from "node:path";
 import { scopeKey, type Config, type PoolConfig } from "../config/index.js";
 import type { PoolRuntime, ReconcilerSettings } from "../pools/settings.js";
+import { DOCKER_READY_CONFIG } from "../images/docker-ready.js";
 
 /** How often a starting runner's status file is read until it listens. */
 const startingPollMs = 500;
@@ -33,7 +34,8 @@ function poolRuntime(config: Config, pool: PoolConfig): PoolRuntime {
   const connection = config.github[pool.connection];
   if (!connection) throw new Error(`pool ${pool.name}: connection ${pool.connection} is not configured`);
   const registrationUrl = pool.scope.type === "repo" ? `${connection.url}/${pool.scope.repo}` : `${connection.url}/${pool.scope.org}`;
-  const instanceConfig: Record<string, string> = {};
+  const instanceConfig: Record<string, string> = pool.instance.docker ? { ...DOCKER_READY_CONFIG } : {};
+  if (pool.instance.idmap_isolated) instanceConfig["security.idmap.isolated"] = "true";
   if (pool.instance.cpu !== undefined) instanceConfig["limits.cpu"] = pool.instance.cpu;
   if (pool.instance.memory !== undefined) instanceConfig["limits.memory"] = pool.instance.memory;
   Object.assign(instanceConfig, pool.instance.config);

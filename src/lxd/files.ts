@@ -1,4 +1,5 @@
 // Files inside instances: push, pull, list, mkdir, delete. LXD serves these on stopped instances too.
+import type { Readable } from "node:stream";
 import { LxdError } from "../errors.js";
 import { isNotFound, parseMetadata } from "./response.js";
 import { stringListSchema } from "./schema.js";
@@ -18,9 +19,15 @@ export interface MakeDirectoryOptions extends FileOwnership {
 }
 
 /** Writes (replaces) a file; the parent directory must exist (see `makeDirectory`). */
-export async function pushFile(t: Transport, instance: string, path: string, content: Buffer | string, opts: FileOwnership = {}): Promise<void> {
+export interface PushOptions extends FileOwnership {
+  /** For large files (a runner tarball is ~200 MB). */
+  timeoutMs?: number;
+}
+
+export async function pushFile(t: Transport, instance: string, path: string, content: Buffer | string | Readable, opts: PushOptions = {}): Promise<void> {
   await t.request("POST", filesPath(instance), {
     what: `push file ${path} to instance ${instance}`,
+    ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
     query: { path },
     rawBody: content,
     headers: { ...ownershipHeaders(opts, 0o644), "content-type": "application/octet-stream", "x-lxd-type": "file", "x-lxd-write": "overwrite" },

@@ -106,7 +106,38 @@ export async function importImage(t: Transport, tarballPath: string, opts: Impor
   return image;
 }
 
-async function pointAlias(t: Transport, alias: string, fingerprint: string): Promise<void> {
+export interface PublishOptions {
+  /** Pointed at the new image (moved if it exists) once it is published. */
+  alias: string;
+  properties: Record<string, string>;
+  timeoutMs?: number;
+}
+
+/** Publishes a stopped instance as an image and points `alias` at it; returns the new image. */
+export async function publishInstance(t: Transport, instance: string, opts: PublishOptions): Promise<Image> {
+  const what = `publish instance ${instance} as ${opts.alias}`;
+  const timeoutMs = opts.timeoutMs ?? 20 * 60_000;
+  const body = { source: { type: "instance", name: instance }, properties: opts.properties, public: false };
+  const done = (await settle(t, await t.request("POST", "/1.0/images", { what, body, timeoutMs }), { what, timeoutMs })) as Record<string, unknown> | null;
+  const fingerprint = typeof done?.fingerprint === "string" ? done.fingerprint : undefined;
+  if (!fingerprint) throw new LxdError(`${what}: LXD did not say which image it made`, 502);
+  // Aliases are moved after the fact: publishing with an alias that exists fails.
+  await pointAlias(t, opts.alias, fingerprint);
+  const image = await getImage(t, fingerprint);
+  if (!image) throw new LxdError(`${what}: image ${fingerprint} vanished right after publishing`, 404);
+  return image;
+}
+
+/** Removes an alias (404 counts as done); the image stays. */
+export async function deleteImageAlias(t: Transport, alias: string): Promise<void> {
+  try {
+    await t.request("DELETE", aliasPath(alias), { what: `delete image alias ${alias}` });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}
+
+export async function pointAlias(t: Transport, alias: string, fingerprint: string): Promise<void> {
   const what = `point image alias ${alias} at ${fingerprint.slice(0, 12)}`;
   const existing = await getImageAlias(t, alias);
   if (existing?.target === fingerprint) return;

@@ -4,9 +4,10 @@ import type { ExecOptions, ExecResult } from "./exec.js";
 import { subscribeEvents } from "./events.js";
 import type { EventSubscription, SubscribeOptions } from "./events.js";
 import { deleteFile, listDirectory, makeDirectory, pullFile, pushFile } from "./files.js";
-import type { FileOwnership, MakeDirectoryOptions } from "./files.js";
-import { deleteImage, getImage, getImageAlias, importImage, listImages } from "./images.js";
-import type { Image, ImageAlias, ImportImageOptions } from "./images.js";
+import type { MakeDirectoryOptions, PushOptions } from "./files.js";
+import type { Readable } from "node:stream";
+import { deleteImage, deleteImageAlias, getImage, getImageAlias, importImage, listImages, pointAlias, publishInstance } from "./images.js";
+import type { Image, ImageAlias, ImportImageOptions, PublishOptions } from "./images.js";
 import {
   createInstance,
   deleteInstance,
@@ -29,9 +30,9 @@ export type LxdClientOptions = TransportOptions;
 
 export type { ServerInfo } from "./server.js";
 export type { Instance, InstanceFilter, InstanceState, InstanceStatus, CreateInstanceSpec, ImageSource, StopOptions } from "./instances.js";
-export type { FileOwnership, MakeDirectoryOptions } from "./files.js";
+export type { FileOwnership, MakeDirectoryOptions, PushOptions } from "./files.js";
 export type { ExecOptions, ExecResult } from "./exec.js";
-export type { Image, ImageAlias, ImportImageOptions } from "./images.js";
+export type { Image, ImageAlias, ImportImageOptions, PublishOptions } from "./images.js";
 export type { StoragePool, StoragePoolResources } from "./storage.js";
 export type { EventSubscription, EventType, LifecycleAction, LifecycleEvent, LxdEvent, OtherEvent, SubscribeOptions, BackoffPolicy } from "./events.js";
 export type { Transport, TransportOptions, RequestOptions, RawAnswer, Query, HttpMethod } from "./transport.js";
@@ -99,7 +100,7 @@ export class LxdClient {
     return getInstanceState(this.transport, name);
   }
 
-  pushFile(instance: string, path: string, content: Buffer | string, opts?: FileOwnership): Promise<void> {
+  pushFile(instance: string, path: string, content: Buffer | string | Readable, opts?: PushOptions): Promise<void> {
     return pushFile(this.transport, instance, path, content, opts);
   }
 
@@ -141,6 +142,18 @@ export class LxdClient {
 
   importImage(tarballPath: string, opts: ImportImageOptions): Promise<Image> {
     return importImage(this.transport, tarballPath, opts);
+  }
+
+  publishInstance(instance: string, opts: PublishOptions): Promise<Image> {
+    return publishInstance(this.transport, instance, opts);
+  }
+
+  pointImageAlias(alias: string, fingerprint: string): Promise<void> {
+    return pointAlias(this.transport, alias, fingerprint);
+  }
+
+  deleteImageAlias(alias: string): Promise<void> {
+    return deleteImageAlias(this.transport, alias);
   }
 
   getStoragePool(name: string): Promise<StoragePool | null> {

@@ -27,7 +27,8 @@ export interface InstanceFilter {
   value: string;
 }
 
-export type ImageSource = { alias: string } | { fingerprint: string };
+/** A local alias or fingerprint, or an alias on a remote image server (downloaded and cached by LXD). */
+export type ImageSource = { alias: string; server?: string; protocol?: "simplestreams" | "lxd" } | { fingerprint: string };
 
 export interface CreateInstanceSpec {
   name: string;
@@ -37,6 +38,8 @@ export interface CreateInstanceSpec {
   profiles?: string[];
   ephemeral?: boolean;
   start?: boolean;
+  /** How long creating may take (downloading a remote image takes minutes). */
+  timeoutMs?: number;
 }
 
 export interface StopOptions {
@@ -86,7 +89,11 @@ export async function getInstance(t: Transport, name: string): Promise<Instance 
  */
 export async function createInstance(t: Transport, spec: CreateInstanceSpec, startInCreate: boolean): Promise<void> {
   const what = `create instance ${spec.name}`;
-  const source = "alias" in spec.source ? { type: "image", alias: spec.source.alias } : { type: "image", fingerprint: spec.source.fingerprint };
+  const source: Record<string, string> = "alias" in spec.source ? { type: "image", alias: spec.source.alias } : { type: "image", fingerprint: spec.source.fingerprint };
+  if ("alias" in spec.source && spec.source.server !== undefined) {
+    source.server = spec.source.server;
+    source.protocol = spec.source.protocol ?? "simplestreams";
+  }
   const body: Record<string, unknown> = {
     name: spec.name,
     type: "container",
@@ -98,7 +105,7 @@ export async function createInstance(t: Transport, spec: CreateInstanceSpec, sta
   };
   if (spec.start && startInCreate) body.start = true;
   const res = await t.request("POST", "/1.0/instances", { what, body });
-  await settle(t, res, { what });
+  await settle(t, res, { what, ...(spec.timeoutMs !== undefined ? { timeoutMs: spec.timeoutMs } : {}) });
   if (spec.start && !startInCreate) await startInstance(t, spec.name);
 }
 
