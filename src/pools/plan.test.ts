@@ -205,4 +205,25 @@ describe("plan", () => {
     const input = snapshot({ pools: [web, api], runners: [runner("stopped"), runner("busy", { pool: "api" })] });
     expect(plan(input, settings, now)).toEqual(plan(input, settings, now));
   });
+
+  describe("rolling to a new image", () => {
+    const rolled = (runners: ObservedRunner[]) =>
+      plan(snapshot({ runners, poolImages: new Map([["web", "new"]]) }), settings, now);
+
+    it("replaces idle and starting runners of the old image, in the same pass", () => {
+      const result = rolled([runner("idle", { name: "old-idle", image: "old" }), runner("starting", { name: "old-start", image: "old" })]);
+      expect(kinds(result.actions)).toEqual(["delete old-idle", "delete old-start", "spawn web", "spawn web"]);
+      expect(result.actions[0]).toMatchObject({ outcome: "image-updated", reason: expect.stringMatching(/image is now new/) });
+    });
+
+    it("lets busy runners of the old image finish their job", () => {
+      const result = rolled([runner("busy", { name: "old-busy", image: "old" }), runner("idle", { image: "new" }), runner("idle", { image: "new" })]);
+      expect(kinds(result.actions)).toEqual([]);
+    });
+
+    it("leaves runners alone while the pool's image is unknown", () => {
+      const result = plan(snapshot({ runners: [runner("idle", { image: "old" }), runner("idle", { image: "old" })] }), settings, now);
+      expect(result.actions).toEqual([]);
+    });
+  });
 });

@@ -24,7 +24,9 @@ export function plan(snapshot: Snapshot, settings: PlanSettings, now: number): P
   let hostActive = 0;
   for (const runner of snapshot.runners) {
     const tally = tallies.get(runner.pool);
-    const decided = tally ? judgeRunner(runner, tally, settings, now, deadlines) : drainRunner(runner);
+    const decided = tally
+      ? (outdated(runner, snapshot) ?? judgeRunner(runner, tally, settings, now, deadlines))
+      : drainRunner(runner);
     if (decided) actions.push(decided);
     // A runner being timed out or drained still holds its slot until it is gone.
     if (activePhases.has(runner.phase)) hostActive++;
@@ -115,6 +117,24 @@ function judgeRunner(runner: ObservedRunner, tally: PoolTally, settings: PlanSet
       tally.finishing++;
       return undefined;
   }
+}
+
+/**
+ * Rolling to a new image: a runner that has no job yet and was made from an image other than the
+ * one its pool's alias points at now is replaced; busy runners finish their job on the old one.
+ * It does not count as available, so its replacement is spawned in the same pass.
+ */
+function outdated(runner: ObservedRunner, snapshot: Snapshot): Action | undefined {
+  if (runner.phase !== "idle" && runner.phase !== "starting") return undefined;
+  const current = snapshot.poolImages?.get(runner.pool);
+  if (current === undefined || runner.image === undefined || runner.image === current) return undefined;
+  return {
+    kind: "delete",
+    pool: runner.pool,
+    runner: runner.name,
+    outcome: "image-updated",
+    reason: `made from image ${runner.image.slice(0, 12)}; the pool's image is now ${current.slice(0, 12)}`,
+  };
 }
 
 /** A runner whose pool left the configuration: idle ones go, busy ones finish their job. */

@@ -25,6 +25,8 @@ export interface LxdPort {
   makeDirectory(instance: string, path: string, options: { mode: number; parents?: boolean }): Promise<void>;
   pushFile(instance: string, path: string, content: Buffer | string, options: { mode: number; uid?: number; gid?: number }): Promise<void>;
   pullFile(instance: string, path: string): Promise<Buffer | null>;
+  /** The fingerprint an image alias points at; null when there is no such alias. */
+  getImageAlias(alias: string): Promise<{ target: string } | null>;
 }
 
 export interface TokenPort {

@@ -16,6 +16,9 @@ import type { ReconcilerSettings } from "./settings.js";
 import { SpawnFailed, spawnRunner } from "./spawn.js";
 import type { Action, ObservedRunner, PoolBlocker, PoolStatus } from "./types.js";
 
+/** How long a resolved image alias is trusted before it is read again. */
+const aliasRecheckMs = 5_000;
+
 export interface ReconcilerDeps {
   lxd: LxdPort;
   tokens: TokenPort;
@@ -54,6 +57,7 @@ export class Reconciler {
   private loopDone: Promise<void> = Promise.resolve();
   private readonly tasks = new Set<Promise<void>>();
   private readonly statusCache = new Map<string, CachedStatus>();
+  private readonly aliasCache = new Map<string, { target: string | null; readAt: number }>();
   private readonly failures = new Map<string, { count: number; until: number; message: string; at: number }>();
   private readonly lastBlocked = new Map<string, PoolBlocker | undefined>();
   private running = false;
@@ -145,6 +149,7 @@ export class Reconciler {
 
     const backoffUntil = new Map<string, number>();
     for (const [pool, f] of this.failures) backoffUntil.set(pool, f.until);
+    const poolImages = await this.poolImages(now, log);
     const result = plan(
       {
         pools: this.settings.pools.map((p) => p.spec),
@@ -152,6 +157,7 @@ export class Reconciler {
         tokenExpiry: observation.tokenExpiry,
         backoffUntil,
         shuttingDown: this.shuttingDown,
+        poolImages,
       },
       this.settings.plan,
       now,
@@ -173,6 +179,32 @@ export class Reconciler {
   }
 
   /** Keeps finish marks only for runners LXD still lists (or lists again); the rest can go. */
+  /**
+   * Where each pool's image alias points now, re-read at most every few seconds: an image build
+   * moves the alias, and the plan then rolls the pool's idle runners to the new image.
+   */
+  private async poolImages(now: number, log: Logger): Promise<Map<string, string>> {
+    const result = new Map<string, string>();
+    await Promise.all(
+      this.settings.pools.map(async (pool) => {
+        if (/^[0-9a-f]{12,64}$/.test(pool.image)) return; // a fingerprint never moves
+        let cached = this.aliasCache.get(pool.image);
+        if (!cached || now - cached.readAt >= aliasRecheckMs) {
+          try {
+            const alias = await this.deps.lxd.getImageAlias(pool.image);
+            cached = { target: alias?.target ?? null, readAt: now };
+            this.aliasCache.set(pool.image, cached);
+          } catch (err) {
+            log.warn({ err: describeError(err), image: pool.image }, "cannot read the pool's image alias; not rolling this pass");
+            return;
+          }
+        }
+        if (cached.target) result.set(pool.spec.name, cached.target);
+      }),
+    );
+    return result;
+  }
+
   private forgetFinished(runners: readonly ObservedRunner[]): void {
     if (this.finishedSeq.size < 256) return;
     const present = new Set(runners.map((r) => r.name));

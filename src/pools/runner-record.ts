@@ -11,6 +11,7 @@ export type RunnerOutcome =
   | "spawn-failed"
   | "pool-removed"
   | "surplus"
+  | "image-updated" // replaced before its job by a runner of the pool's new image
   | "deleted"
   | "lost"; // stopped without a result: killed, crashed, or never started
 

@@ -11,6 +11,7 @@ function fakeLxd(options: { dirs?: string[]; failCreate?: boolean; failStart?: b
   const calls: string[] = [];
   const port: LxdPort = {
     listInstances: async () => [],
+    getImageAlias: async () => null,
     createInstance: async (request) => {
       calls.push("create");
       if (options.failCreate) throw new Error("Image alias not found");

@@ -50,9 +50,11 @@ export interface Snapshot {
   backoffUntil: ReadonlyMap<string, number>;
   /** True while the daemon shuts down: nothing new is spawned. */
   shuttingDown: boolean;
+  /** Fingerprint each pool's image (alias) points at now; idle runners of another image are replaced. */
+  poolImages?: ReadonlyMap<string, string>;
 }
 
-export type Outcome = "boot-timeout" | "job-timeout" | "pool-removed" | "surplus";
+export type Outcome = "boot-timeout" | "job-timeout" | "pool-removed" | "surplus" | "image-updated";
 
 export type Action =
   | { kind: "spawn"; pool: string; reason: string }
