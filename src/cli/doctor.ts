@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import type { Config } from "../config/index.js";
 import { connectLxd, type ConnectedLxd } from "../daemon/lxd-connection.js";
 import { poolScopeKey, reconcilerSettings } from "../daemon/reconciler-settings.js";
-import { runningDaemonPid } from "../daemon/state-files.js";
+import { readStatusFile, runningDaemonPid } from "../daemon/state-files.js";
 import { describeError } from "../errors.js";
 import { instanceRequest } from "../pools/spawn.js";
 import { openStore } from "../store/index.js";
@@ -44,11 +44,13 @@ async function runChecks(config: Config, checks: Check[]): Promise<void> {
     const info = await lxd.client.serverInfo();
     checks.push({ level: info.auth === "trusted" ? "ok" : "fail", message: `LXD ${info.serverVersion} at ${lxd.description} (${info.driver}, kernel ${info.kernelVersion}${info.clustered ? ", clustered" : ""}, ${info.auth})` });
     await checkStoragePool(lxd, config, checks);
+    await checkDockerSupport(lxd, config, checks);
     await checkPools(lxd, config, checks);
   } finally {
     await lxd.client.close();
   }
   checkTokens(config, checks);
+  checkRunnerVersions(config, checks);
   const pid = runningDaemonPid(config.state_dir);
   checks.push(pid ? { level: "ok", message: `daemon running (pid ${pid})` } : { level: "warn", message: "daemon not running: start it with 'runnerd up' or 'systemctl start runnerd'" });
 }
@@ -61,6 +63,13 @@ async function checkStoragePool(lxd: ConnectedLxd, config: Config, checks: Check
     return;
   }
   const fast = pool.driver === "btrfs" || pool.driver === "zfs";
+  const dockerPools = config.pools.filter((p) => p.instance.docker).map((p) => p.name);
+  if (pool.driver === "dir" && dockerPools.length > 0) {
+    checks.push({
+      level: "fail",
+      message: `storage pool ${name} uses dir, which Docker pools (${dockerPools.join(", ")}) cannot use well: every runner would be a full file-by-file copy of a multi-GiB image (minutes per spawn, GiBs per runner) and Docker's own layers would not be copy-on-write. Create a btrfs or zfs pool ('lxc storage create runners btrfs size=200GiB') and set lxd.storage_pool, or set instance.docker: false for pools without Docker`,
+    });
+  }
   checks.push({
     level: fast ? "ok" : "warn",
     message: fast
@@ -74,6 +83,17 @@ async function checkStoragePool(lxd: ConnectedLxd, config: Config, checks: Check
   } catch {
     // Not every driver reports usage; not a problem in itself.
   }
+}
+
+async function checkDockerSupport(lxd: ConnectedLxd, config: Config, checks: Check[]): Promise<void> {
+  const dockerPools = config.pools.filter((p) => p.instance.docker).map((p) => p.name);
+  if (dockerPools.length === 0) return;
+  const intercept = await lxd.client.hasExtension("container_syscall_intercept");
+  checks.push(
+    intercept
+      ? { level: "ok", message: `LXD intercepts mknod and setxattr for Docker pools (${dockerPools.join(", ")}), with security.nesting=true` }
+      : { level: "fail", message: `LXD lacks the container_syscall_intercept API extension that Docker pools (${dockerPools.join(", ")}) rely on; upgrade LXD (5.0 or later) or Incus` },
+  );
 }
 
 async function checkPools(lxd: ConnectedLxd, config: Config, checks: Check[]): Promise<void> {
@@ -118,6 +138,18 @@ function checkTokens(config: Config, checks: Check[]): void {
     }
   } finally {
     store.close();
+  }
+}
+
+/** From the daemon's last runner-release check (status.json); doctor itself does not call GitHub. */
+function checkRunnerVersions(config: Config, checks: Check[]): void {
+  const images = runningDaemonPid(config.state_dir) ? (readStatusFile(config.state_dir)?.images ?? []) : [];
+  for (const image of images) {
+    const level: Level = image.level === "current" ? "ok" : image.level === "behind" || image.level === "unknown" ? "warn" : "fail";
+    checks.push({ level, message: `image ${image.alias}: ${image.message} (checked ${image.checkedAt})` });
+  }
+  for (const name of Object.keys(config.images)) {
+    if (!images.some((i) => i.name === name)) checks.push({ level: "warn", message: `image runnerd/${name}: runner version not checked yet (the running daemon checks every ${humanDuration(config.runner_check_interval_ms)})` });
   }
 }
 

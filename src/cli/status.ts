@@ -91,7 +91,15 @@ export function renderStatus(status: LiveStatus): string {
   parts.push("", table(["POOL", "SCOPE", "IDLE", "BUSY", "STARTING", "FINISHING", "FLOOR/MAX", "TOKEN", "STATE"], poolRows));
   for (const p of status.pools) if (p.lastError) parts.push(`  ${p.name}: last spawn failure ${humanDuration(status.at - p.lastError.at)} ago: ${p.lastError.message}`);
   parts.push("", renderRunners(status));
+  if (status.images.length > 0) parts.push("", renderImages(status));
   return parts.join("\n");
+}
+
+function renderImages(status: LiveStatus): string {
+  const rows = status.images.map((i) => [i.alias, i.fingerprint?.slice(0, 12) ?? "-", i.runnerVersion ?? "-", i.latest ?? "?", i.level]);
+  const lines = [table(["IMAGE", "FINGERPRINT", "RUNNER", "LATEST", "RUNNER STATE"], rows)];
+  for (const i of status.images) if (i.level !== "current") lines.push(`  ${i.level === "behind" || i.level === "unknown" ? "warning" : "ATTENTION"}: ${i.alias}: ${i.message}`);
+  return lines.join("\n");
 }
 
 function renderRunners(status: LiveStatus): string {

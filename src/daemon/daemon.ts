@@ -9,16 +9,20 @@ import { Reconciler } from "../pools/reconciler.js";
 import { openStore, type Store } from "../store/index.js";
 import { connectLxd, type ConnectedLxd } from "./lxd-connection.js";
 import { reconcilerSettings } from "./reconciler-settings.js";
+import { RunnerUpdateWatcher } from "./runner-updates.js";
 import { claimPidFile, releasePidFile, writeStatusFile } from "./state-files.js";
 
 export interface DaemonOptions {
   configPath: string;
   logger?: Logger;
   now?: () => number;
+  /** Delay before the first runner-release check (tests shorten it). */
+  runnerCheckDelayMs?: number;
 }
 
 export interface Daemon {
   readonly reconciler: Reconciler;
+  readonly runnerUpdates: RunnerUpdateWatcher;
   readonly store: Store;
   readonly logger: Logger;
   config(): Config;
@@ -59,16 +63,27 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       logger,
       now,
       agentScript: readAgentScript(),
-      onStatus: (status) => {
-        try {
-          writeStatusFile(config.state_dir, { version: 1, pid: process.pid, startedAt, configPath: options.configPath, ...status });
-        } catch (err) {
-          logger.warn({ err: describeError(err) }, "writing status.json failed");
-        }
-      },
+      onStatus: () => writeStatus(),
     },
     settingsFor(config),
   );
+  const runnerUpdates = new RunnerUpdateWatcher({
+    lxd: client.client,
+    logger: logger.child({ task: "runner-updates" }),
+    config: () => config,
+    now,
+    addEvent: (event) => openedStore.addEvent(event),
+    onReport: () => writeStatus(),
+  });
+  function writeStatus(): void {
+    const status = reconciler.status();
+    if (!status) return;
+    try {
+      writeStatusFile(config.state_dir, { version: 1, pid: process.pid, startedAt, configPath: options.configPath, ...status, images: runnerUpdates.status() });
+    } catch (err) {
+      logger.warn({ err: describeError(err) }, "writing status.json failed");
+    }
+  }
 
   const events = client.client.subscribeEvents({
     types: ["lifecycle"],
@@ -81,10 +96,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     onReconnect: () => reconciler.requestPass("event stream reconnected"),
   });
   reconciler.start();
+  runnerUpdates.start(options.runnerCheckDelayMs);
   openedStore.addEvent({ level: "info", kind: "daemon-started", message: `runnerd started with ${config.pools.length} pool(s)` });
 
   return {
     reconciler,
+    runnerUpdates,
     store: openedStore,
     logger,
     config: () => config,
@@ -112,7 +129,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     },
     shutdown: async () => {
       logger.info({}, "shutting down: no new runners; running runners are left alone");
-      await reconciler.shutdown();
+      await Promise.all([reconciler.shutdown(), runnerUpdates.stop()]);
       events.close();
       openedStore.addEvent({ level: "info", kind: "daemon-stopped", message: "runnerd stopped" });
       openedStore.close();

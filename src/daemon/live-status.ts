@@ -8,6 +8,7 @@ import type { ObservedRunner } from "../pools/types.js";
 import type { Store } from "../store/index.js";
 import type { ConnectedLxd } from "./lxd-connection.js";
 import { reconcilerSettings } from "./reconciler-settings.js";
+import type { ImageReport } from "./runner-updates.js";
 import { readStatusFile, runningDaemonPid } from "./state-files.js";
 
 export interface LiveStatus {
@@ -15,6 +16,8 @@ export interface LiveStatus {
   daemon: { running: boolean; pid?: number; startedAt?: number; lastPassAt?: number; lastPassError?: string };
   pools: PoolReport[];
   runners: ObservedRunner[];
+  /** From the daemon's last runner-release check, when it is running. */
+  images: ImageReport[];
 }
 
 export async function liveStatus(config: Config, lxd: ConnectedLxd, store: Store, now = Date.now()): Promise<LiveStatus> {
@@ -44,5 +47,5 @@ export async function liveStatus(config: Config, lxd: ConnectedLxd, store: Store
       if (daemonFile.lastPassError) daemon.lastPassError = daemonFile.lastPassError;
     }
   }
-  return { at: now, daemon, pools, runners: observation.runners };
+  return { at: now, daemon, pools, runners: observation.runners, images: pid !== undefined ? (daemonFile?.images ?? []) : [] };
 }

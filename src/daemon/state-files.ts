@@ -3,12 +3,15 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ReconcilerStatus } from "../pools/reconciler.js";
+import type { ImageReport } from "./runner-updates.js";
 
 export interface DaemonStatusFile extends ReconcilerStatus {
   version: 1;
   pid: number;
   startedAt: number;
   configPath: string;
+  /** Runner images and how current their actions/runner is (absent before the first check). */
+  images?: ImageReport[];
 }
 
 export function pidFilePath(stateDir: string): string {
