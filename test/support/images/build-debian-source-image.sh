@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# Builds a plain Debian 12 (bookworm) container image and imports it into LXD: the *source* image
+# for runnerd's image builder, like images:debian/12 but made here with debootstrap (minbase plus
+# systemd, dbus, iproute2, ca-certificates and procps) from this machine's Debian mirror through
+# the local apt cache (scripts/start-apt-cache.sh). No network configuration: containers from it
+# have only lo, which systemd brings up. Empty /etc/machine-id (each container makes its own),
+# root locked (no password), /etc/hostname and /etc/hosts templated to the instance name.
+#
+# Idempotent: the image carries a hash of its recipe (this script, the package list, the mirror)
+# and is rebuilt only when that changes; the built tarball is kept in
+# /var/cache/runnerd-test/images/debian12-<recipe>.tar.gz and reused without debootstrap.
+#
+#   usage: build-debian-source-image.sh [ALIAS]      (default alias: runnerd-test/debian12)
+#   RUNNERD_DEBIAN_MIRROR   Debian mirror URL (default: the one in this machine's apt sources)
+set -euo pipefail
+umask 022
+
+alias=${1:-runnerd-test/debian12}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../../.." && pwd)
+suite=bookworm
+include=systemd-sysv,dbus,iproute2,ca-certificates,procps
+cache_dir=/var/cache/runnerd-test/images
+
+log() { printf '[debian-image] %s\n' "$*" >&2; }
+
+# Enabled `deb` entries of the apt sources, one "SUITE URI" a line (deb822 and one-line style).
+# (Same parser as scripts/start-apt-cache.sh.)
+apt_sources() {
+  local f
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -r "$f" ] || continue
+    awk '
+      function flush(  n, m, i, j, u, s) {
+        if (types ~ /(^|[ \t])deb([ \t]|$)/ && enabled != "no") {
+          n = split(uris, u, /[ \t]+/); m = split(suites, s, /[ \t]+/)
+          for (i = 1; i <= n; i++) for (j = 1; j <= m; j++) if (u[i] != "" && s[j] != "") print s[j], u[i]
+        }
+        types = uris = suites = enabled = key = ""
+      }
+      /^#/ { next }
+      /^[ \t]*$/ { flush(); next }
+      /^[ \t]/ { v = $0; sub(/^[ \t]+/, "", v)
+                 if (key == "types") types = types " " v; else if (key == "uris") uris = uris " " v
+                 else if (key == "suites") suites = suites " " v
+                 next }
+      { key = tolower($0); sub(/:.*/, "", key); v = $0; sub(/^[^:]*:[ \t]*/, "", v)
+        if (key == "types") types = v; else if (key == "uris") uris = v
+        else if (key == "suites") suites = v; else if (key == "enabled") enabled = tolower(v) }
+      END { flush() }' "$f"
+  done
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -r "$f" ] || continue
+    awk '{ sub(/#.*/, "") }
+      $1 == "deb" { i = 2; if ($2 ~ /^\[/) { while (i < NF && $i !~ /\]$/) i++; i++ }
+                    if (i + 1 <= NF) print $(i + 1), $i }' "$f"
+  done
+}
+
+# The http mirror serving bookworm (else any Debian release suite), without a trailing slash.
+debian_mirror() {
+  if [ -n "${RUNNERD_DEBIAN_MIRROR:-}" ]; then echo "${RUNNERD_DEBIAN_MIRROR%/}"; return; fi
+  apt_sources | awk '
+    $2 !~ /^http:\/\// { next }
+    $1 == "bookworm" { print $2; found = 1; exit }
+    !other && $1 ~ /^(bullseye|trixie|forky|sid|oldstable|stable|testing|unstable)$/ { other = $2 }
+    END { if (!found && other) print other }' | sed 's:/*$::'
+}
+
+# The security archive this machine uses, if any (any release's -security suite).
+security_mirror() {
+  apt_sources | awk '$1 ~ /-security$/ && $2 ~ /^https?:\/\// { print $2; exit }' | sed 's:/*$::'
+}
+
+mirror=$(debian_mirror)
+[ -n "$mirror" ] || { log "found no http:// Debian mirror in the apt sources (set RUNNERD_DEBIAN_MIRROR)"; exit 1; }
+security=$(security_mirror)
+
+recipe=$( { cat "$0"; echo "$suite $include"; echo "$mirror"; echo "$security"; } | sha256sum | cut -c1-16)
+tarball=$cache_dir/debian12-$recipe.tar.gz
+
+image_fingerprint() { lxc image info "$1" 2>/dev/null | awk '/^Fingerprint:/ { print $2; exit }'; }
+
+mkdir -p "$cache_dir"
+# One build at a time: a second run waits and then finds the image current.
+exec 9>"$cache_dir/.debian12.lock"
+flock 9
+
+current=$(image_fingerprint "$alias" || true)
+if [ -n "$current" ] && [ "$(lxc image get-property "$alias" runnerd.recipe 2>/dev/null || true)" = "$recipe" ]; then
+  log "image $alias is current (recipe $recipe)"
+  exit 0
+fi
+
+work=
+cleanup() {
+  rm -f "$tarball.part"
+  [ -n "$work" ] && [ -d "$work" ] || return 0
+  # debootstrap mounts /proc and /sys inside the target and may leave them on failure:
+  # unmount everything below the work dir, and never delete across a mount.
+  awk -v w="$work" '$2 == w || index($2, w "/") == 1 { print $2 }' /proc/self/mounts | sort -r |
+    while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  rm -rf --one-file-system "$work" || log "could not remove $work"
+}
+trap cleanup EXIT
+
+if [ -s "$tarball" ]; then
+  log "reusing $tarball"
+else
+  command -v debootstrap >/dev/null 2>&1 || {
+    [ "$(id -u)" = 0 ] || { log "need root to install debootstrap"; exit 1; }
+    log "installing debootstrap"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! apt-get install -y -qq debootstrap >/dev/null 2>&1; then
+      apt-get update -qq
+      apt-get install -y -qq debootstrap >/dev/null
+    fi
+  }
+  # 9>&-: the cache daemon it may start must not inherit (and hold) the build lock.
+  proxy=$(bash "$root/scripts/start-apt-cache.sh" 9>&-)
+  work=$(mktemp -d /var/tmp/runnerd-debian12.XXXXXX)
+  rootfs=$work/rootfs
+  arch=$(dpkg --print-architecture)
+  log "debootstrap $suite ($arch, minbase + $include) from $mirror via $proxy"
+  started=$SECONDS
+  if ! http_proxy=$proxy debootstrap --variant=minbase --arch="$arch" --include="$include" \
+      "$suite" "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1; then
+    tail -n 20 "$work/debootstrap.log" | sed 's/^/[debian-image]   /' >&2
+    tail -n 20 "$rootfs/debootstrap/debootstrap.log" 2>/dev/null | sed 's/^/[debian-image]   /' >&2 || true
+    log "debootstrap failed"
+    exit 1
+  fi
+  log "debootstrap done in $((SECONDS - started)) s"
+
+  # apt sources in deb822 style, as images:debian/12 has them; no proxy settings stay behind.
+  keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+  stanza() {
+    printf 'Types: deb\nURIs: %s\nSuites: %s\nComponents: main\n' "$1" "$2"
+    [ ! -e "$rootfs$keyring" ] || printf 'Signed-By: %s\n' "$keyring"
+  }
+  rm -f "$rootfs/etc/apt/sources.list"
+  mkdir -p "$rootfs/etc/apt/sources.list.d"
+  {
+    stanza "$mirror" "$suite $suite-updates"
+    if [ -n "$security" ]; then echo; stanza "$security" "$suite-security"; fi
+  } >"$rootfs/etc/apt/sources.list.d/debian.sources"
+
+  # Identity: each container gets its own machine-id (systemd makes one at first boot) and its
+  # own name (templates below); the files here are the fallback when templates do not apply.
+  : >"$rootfs/etc/machine-id"
+  rm -f "$rootfs/var/lib/dbus/machine-id"
+  mkdir -p "$rootfs/var/lib/dbus"
+  ln -s /etc/machine-id "$rootfs/var/lib/dbus/machine-id"
+  echo debian >"$rootfs/etc/hostname"
+  cat >"$rootfs/etc/hosts" <<'HOSTS'
+127.0.0.1	localhost
+127.0.1.1	debian
+::1		localhost ip6-localhost ip6-loopback
+ff02::1		ip6-allnodes
+ff02::2		ip6-allrouters
+HOSTS
+  # debootstrap copies the host's resolv.conf; the image has no network of its own.
+  rm -f "$rootfs/etc/resolv.conf"
+  : >"$rootfs/etc/resolv.conf"
+  # Root has no password (locked: `lxc exec` needs none).
+  sed -i 's/^root:[^:]*:/root:*:/' "$rootfs/etc/shadow"
+
+  # Leave out what the next `apt-get update` or boot recreates anyway.
+  rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb \
+    "$rootfs"/var/cache/debconf/*-old "$rootfs"/var/lib/dpkg/*-old "$rootfs"/tmp/* "$rootfs"/var/tmp/*
+  mkdir -p "$rootfs/var/lib/apt/lists/partial"
+  find "$rootfs/var/log" -type f -exec truncate -s 0 {} +
+
+  mkdir -p "$work/templates"
+  echo '{{ container.name }}' >"$work/templates/hostname.tpl"
+  cat >"$work/templates/hosts.tpl" <<'HOSTS'
+127.0.0.1	localhost
+127.0.1.1	{{ container.name }}
+::1		localhost ip6-localhost ip6-loopback
+ff02::1		ip6-allnodes
+ff02::2		ip6-allrouters
+HOSTS
+  cat >"$work/metadata.yaml" <<META
+architecture: $(uname -m)
+creation_date: $(date +%s)
+properties:
+  description: Debian 12 (bookworm) $arch minbase, systemd (runnerd test source image)
+  os: debian
+  release: $suite
+  architecture: $arch
+  variant: minbase
+  runnerd.recipe: "$recipe"
+templates:
+  /etc/hostname:
+    when: [create, copy]
+    template: hostname.tpl
+  /etc/hosts:
+    when: [create, copy]
+    template: hosts.tpl
+META
+
+  tar -C "$work" --numeric-owner --xattrs --xattrs-include='*' -czf "$tarball.part" \
+    metadata.yaml templates rootfs
+  mv -f "$tarball.part" "$tarball"
+  for old in "$cache_dir"/debian12-*.tar.gz; do
+    [ "$old" = "$tarball" ] || rm -f "$old"
+  done
+  log "built $tarball ($(du -h "$tarball" | cut -f1))"
+fi
+
+# A unified image's fingerprint is the sha256 of its tarball.
+fingerprint=$(sha256sum "$tarball" | cut -d' ' -f1)
+if lxc image info "$fingerprint" >/dev/null 2>&1; then
+  log "image ${fingerprint:0:12} is already in LXD"
+elif [ -z "$current" ]; then
+  lxc image import "$tarball" --alias "$alias" runnerd.recipe="$recipe" >/dev/null
+else
+  lxc image import "$tarball" runnerd.recipe="$recipe" >/dev/null
+fi
+# (Also when the image was there already: its property may have been changed by hand.)
+lxc image set-property "$fingerprint" runnerd.recipe "$recipe"
+if [ "$(image_fingerprint "$alias" || true)" != "$fingerprint" ]; then
+  lxc image alias delete "$alias" >/dev/null 2>&1 || true
+  lxc image alias create "$alias" "$fingerprint" >/dev/null
+fi
+if [ -n "$current" ] && [ "$current" != "$fingerprint" ]; then
+  log "replacing outdated image $alias (${current:0:12})"
+  lxc image delete "$current" >/dev/null 2>&1 || log "could not delete the old image ${current:0:12}"
+fi
+log "imported $alias (${fingerprint:0:12}, recipe $recipe, $(du -h "$tarball" | cut -f1))"
