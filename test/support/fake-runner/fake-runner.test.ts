@@ -1,5 +1,5 @@
 // Runs the real fake-runner scripts (busybox sh when present) against a started emulator.
-import { mkdtemp, readFile, readdir, rm, chmod, stat } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm, chmod, stat, symlink, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -234,10 +234,107 @@ describe("fake runner under other shells", () => {
   }, 20_000);
 
   it("uses no curl, jq or bash-only syntax", async () => {
-    const files = ["config.sh", "run.sh", "env.sh", "bin/runner-lib.sh", "bin/configure.sh", "bin/listener.sh"];
+    const files = ["config.sh", "run.sh", "env.sh", "bin/runner-lib.sh", "bin/configure.sh", "bin/listener.sh", "bin/installdependencies.sh"];
     for (const file of files) {
       const text = (await readFile(join(root, file), "utf8")).split("\n").filter((l) => !/^\s*#/.test(l)).join("\n");
       expect(text, file).not.toMatch(/\bcurl\b|\bjq\b|\[\[|\$\{[A-Za-z_]+\/\/|\bfunction\b/);
     }
+  });
+});
+
+// busybox sh finds its own wget applet whatever PATH says, so "wget is missing" needs another shell.
+const plainShell = otherShells[0];
+const LOG = "pm.log";
+
+/**
+ * A PATH of only `id`, `cat`, `chmod` and a fake package manager that logs its calls and "installs"
+ * wget (a stub); with `failUntilUpdate` its installs fail until `update` ran, like stale lists.
+ */
+async function stagePath(manager: string | null, opts: { failUntilUpdate?: boolean; alwaysFail?: boolean } = {}): Promise<string> {
+  const bin = await mkdtemp(join(tmp, "path-"));
+  for (const tool of ["id", "cat", "chmod"]) {
+    const real = [`/usr/bin/${tool}`, `/bin/${tool}`].find((p) => existsSync(p)) ?? tool;
+    await symlink(real, join(bin, tool));
+  }
+  if (manager === null) return bin;
+  const script = `#!/bin/sh
+echo "${manager} $* DEBIAN_FRONTEND=\${DEBIAN_FRONTEND:-}" >>"${join(tmp, LOG)}"
+${opts.alwaysFail === true ? "exit 1" : ""}
+case "$1" in
+  update) : >"${bin}/.updated"; exit 0 ;;
+esac
+${opts.failUntilUpdate === true ? `[ -f "${bin}/.updated" ] || exit 100` : ""}
+printf '#!/bin/sh\\n' >"${bin}/wget"
+chmod 755 "${bin}/wget"
+`;
+  await writeFile(join(bin, manager), script, { mode: 0o755 });
+  return bin;
+}
+
+async function managerLog(): Promise<string[]> {
+  const text = existsSync(join(tmp, LOG)) ? await readFile(join(tmp, LOG), "utf8") : "";
+  return text.split("\n").filter((l) => l !== "");
+}
+
+async function installDependencies(path: string | undefined, shell = plainShell): Promise<{ code: number | null; output: string }> {
+  return runFakeRunnerScript(root, "bin/installdependencies.sh", [], { shell, env: { TMPDIR: tmp, PATH: path } }).exited;
+}
+
+const FINISH = "-----------------------------\n Finish Install Dependencies\n-----------------------------\n";
+
+describe("bin/installdependencies.sh", () => {
+  it("is executable", async () => {
+    expect((await stat(join(root, "bin/installdependencies.sh"))).mode & 0o111).not.toBe(0);
+  });
+
+  it.runIf(canDrop || !isRoot)("refuses to run without root", async () => {
+    const run = runFakeRunnerScript(root, "bin/installdependencies.sh", [], canDrop ? { user: NOBODY } : {});
+    const { code, output } = await run.exited;
+    expect(code).toBe(1);
+    expect(output).toBe("Need to run with sudo privilege\n");
+  });
+
+  it.runIf(isRoot && plainShell !== undefined)("installs nothing when wget is already there", async () => {
+    const bin = await stagePath("apt-get");
+    await symlink("/bin/true", join(bin, "wget"));
+    const { code, output } = await installDependencies(bin);
+    expect(code).toBe(0);
+    expect(output).toContain(`wget is already installed: ${bin}/wget`);
+    expect(output.endsWith(FINISH)).toBe(true);
+    expect(await managerLog()).toEqual([]);
+  });
+
+  it.runIf(isRoot && plainShell !== undefined)("installs wget with apt-get, without recommends, updating only after a failure", async () => {
+    const fresh = await installDependencies(await stagePath("apt-get"));
+    expect(fresh.code).toBe(0);
+    expect(fresh.output.endsWith(FINISH)).toBe(true);
+    const install = "apt-get install -y --no-install-recommends wget DEBIAN_FRONTEND=noninteractive";
+    expect(await managerLog()).toEqual([install]);
+    await rm(join(tmp, LOG));
+    const stale = await installDependencies(await stagePath("apt-get", { failUntilUpdate: true }));
+    expect(stale.code).toBe(0);
+    expect(await managerLog()).toEqual([install, "apt-get update DEBIAN_FRONTEND=", install]);
+  });
+
+  it.runIf(isRoot && plainShell !== undefined).each([
+    ["dnf", "dnf install -y wget"],
+    ["yum", "yum install -y wget"],
+    ["apk", "apk add --no-cache wget"],
+    ["zypper", "zypper -n install wget"],
+  ])("installs wget with %s", async (manager, call) => {
+    const { code, output } = await installDependencies(await stagePath(manager));
+    expect(code).toBe(0);
+    expect(output.endsWith(FINISH)).toBe(true);
+    expect(await managerLog()).toEqual([`${call} DEBIAN_FRONTEND=`]);
+  });
+
+  it.runIf(isRoot && plainShell !== undefined)("exits 1 when the install fails or there is no package manager", async () => {
+    const failed = await installDependencies(await stagePath("dnf", { alwaysFail: true }));
+    expect(failed.code).toBe(1);
+    expect(failed.output).toContain("'dnf' failed with exit code '1'");
+    expect(failed.output).not.toContain("Finish Install Dependencies");
+    const none = await installDependencies(await stagePath(null));
+    expect(none.code).toBe(1);
+    expect(none.output).toContain("Found none of 'apt-get', 'dnf', 'yum', 'apk' or 'zypper'");
   });
 });

@@ -8,12 +8,18 @@ import { fileURLToPath } from "node:url";
 
 export const FAKE_RUNNER_DIR = fileURLToPath(new URL(".", import.meta.url));
 
-/** busybox sh when installed (what the LXD images run), else the system sh. */
+/**
+ * busybox sh when installed (what the LXD images run), else the system sh. busybox sh runs its
+ * own wget applet whatever PATH says, so FAKE_RUNNER_SHELL (e.g. /usr/bin/dash) lets a run use
+ * the host's wget (GNU on a full distribution) instead.
+ */
 export function defaultRunnerShell(): string[] {
+  const chosen = process.env.FAKE_RUNNER_SHELL;
+  if (chosen !== undefined && chosen !== "") return chosen.split(" ");
   return existsSync("/bin/busybox") ? ["/bin/busybox", "sh"] : ["/bin/sh"];
 }
 
-/** Copies config.sh, run.sh, env.sh, bin/ and VERSION (not the TypeScript) into `root`. */
+/** Copies config.sh, run.sh, env.sh, bin/ and VERSION (not the TypeScript), modes kept, into `root`. */
 export async function installFakeRunner(root: string, owner?: { uid: number; gid: number }): Promise<void> {
   await cp(FAKE_RUNNER_DIR, root, { recursive: true, filter: (src) => !src.endsWith(".ts") });
   if (owner !== undefined) await chownTree(root, owner.uid, owner.gid);
@@ -45,7 +51,9 @@ export interface RunningScript {
   kill(signal?: NodeJS.Signals): void;
 }
 
-export function runFakeRunnerScript(root: string, script: "config.sh" | "run.sh", args: string[], opts: RunScriptOptions = {}): RunningScript {
+export type FakeRunnerScript = "config.sh" | "run.sh" | "bin/installdependencies.sh";
+
+export function runFakeRunnerScript(root: string, script: FakeRunnerScript, args: string[], opts: RunScriptOptions = {}): RunningScript {
   const shell = opts.shell ?? defaultRunnerShell();
   const command = [...shell, join(root, script), ...args];
   const full = opts.user === undefined ? command

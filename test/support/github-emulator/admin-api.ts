@@ -4,7 +4,7 @@ import type { Reply } from "./http-io.js";
 import { param } from "./routes.js";
 import type { Route, RouteContext } from "./routes.js";
 import { parseScopeInput } from "./scope.js";
-import type { JitConfigGrant, JobInput, JobRecord, RunnerRecord, Scope, TokenGrant, Violation } from "./types.js";
+import type { JitConfigGrant, JobInput, JobRecord, RunnerRecord, RunnerReleaseInfo, Scope, TokenGrant, Violation } from "./types.js";
 
 /** The slice of the emulator facade the admin API needs. */
 export interface AdminFacade {
@@ -17,6 +17,8 @@ export interface AdminFacade {
   mintJitConfig(scope: Scope, opts: { name: string; labels: string[]; runnerGroupId?: number }): JitConfigGrant;
   expireRegistrationTokens(): void;
   addPat(pat: string): void;
+  publishRunnerRelease(version: string, publishedAt?: Date): Promise<RunnerReleaseInfo>;
+  runnerReleases(): RunnerReleaseInfo[];
   readonly violations: readonly Violation[];
 }
 
@@ -48,8 +50,21 @@ function enqueue(facade: AdminFacade, ctx: RouteContext): Reply {
   return { status: 201, body: job };
 }
 
+/** `{"version":"2.331.0","publishedAt"?: ISO date or ms}`; bad input or a known version is a 422. */
+async function publishRelease(facade: AdminFacade, ctx: RouteContext): Promise<Reply> {
+  const body = (ctx.body ?? {}) as Record<string, unknown>;
+  if (typeof body.version !== "string") throw new HttpError(422, "version must be a string");
+  const at = body.publishedAt;
+  if (at !== undefined && typeof at !== "string" && typeof at !== "number") throw new HttpError(422, "publishedAt must be an ISO date or ms");
+  try {
+    return { status: 201, body: await facade.publishRunnerRelease(body.version, at === undefined ? undefined : new Date(at)) };
+  } catch (err) {
+    throw new HttpError(422, err instanceof Error ? err.message : String(err));
+  }
+}
+
 export function adminRoutes(facade: AdminFacade): Route[] {
-  const route = (method: string, path: string, handle: (ctx: RouteContext) => Reply): Route => ({
+  const route = (method: string, path: string, handle: (ctx: RouteContext) => Reply | Promise<Reply>): Route => ({
     method, pattern: new RegExp(`^/_admin${path}$`), auth: "none", body: "json", handle,
   });
   return [
@@ -88,6 +103,8 @@ export function adminRoutes(facade: AdminFacade): Route[] {
       facade.addPat(pat);
       return { status: 204 };
     }),
+    route("POST", "/runner-releases", (ctx) => publishRelease(facade, ctx)),
+    route("GET", "/runner-releases", () => ({ status: 200, body: facade.runnerReleases() })),
     route("GET", "/violations", () => ({ status: 200, body: facade.violations })),
   ];
 }

@@ -7,7 +7,8 @@ import { dispatchJobs, enqueueJob, snapshotJob, waitForJobs, waitUntil } from ".
 import { encodeJitConfig } from "./jit-config.js";
 import { loadSchemaCatalog } from "./openapi-validator.js";
 import { restRoutes } from "./rest-api.js";
-import { defaultRunnerApplications, packFakeRunner } from "./runner-downloads.js";
+import { DEFAULT_RUNNER_VERSION, defaultRunnerApplications } from "./runner-downloads.js";
+import { INITIAL_RELEASE_AGE_MS, findRelease, publishRunnerRelease, releaseRoutes, snapshotRelease } from "./runner-releases.js";
 import { deleteRunner, registerRunner, runnerStatus, snapshotRunner } from "./runner-registry.js";
 import { runnerRoutes } from "./runner-protocol.js";
 import { createRequestHandler } from "./server.js";
@@ -15,10 +16,11 @@ import { addRunnerGroup, createState, randomToken } from "./state.js";
 import { expireAllTokens, mintToken } from "./tokens.js";
 import type {
   EmulatorOptions, FaultSpec, JitConfigGrant, JobInput, JobRecord, JobSelector, RunnerGroup,
-  RunnerApplication, RunnerRecord, RunnerStatus, Scope, TokenGrant, Violation,
+  RunnerApplication, RunnerRecord, RunnerReleaseInfo, RunnerStatus, Scope, TokenGrant, Violation,
 } from "./types.js";
 
 export type * from "./types.js";
+export { DEFAULT_RUNNER_VERSION } from "./runner-downloads.js";
 
 export interface GitHubEmulator {
   /** `http://127.0.0.1:<port>`; runner URLs are `${url}/owner/repo` or `${url}/org`. */
@@ -28,6 +30,8 @@ export interface GitHubEmulator {
   readonly port: number;
   /** A PAT the REST API accepts from the start. */
   readonly pat: string;
+  /** The latest runner release's version: what `releases/latest` and the downloads API describe. */
+  readonly runnerVersion: string;
   /** Schema mismatches seen so far; tests should expect this to stay empty. */
   readonly violations: Violation[];
   addPat(pat: string): void;
@@ -37,7 +41,18 @@ export interface GitHubEmulator {
   mintJitConfig(scope: Scope, opts: { name: string; labels: string[]; runnerGroupId?: number; workFolder?: string }): JitConfigGrant;
   expireRegistrationTokens(): void;
   addRunnerGroup(org: string, name: string): RunnerGroup;
+  /** Overrides the downloads API's list; null goes back to describing the latest release. */
   setRunnerApplications(apps: RunnerApplication[] | null): void;
+  /**
+   * Packs the fake runner as `version` and publishes it as actions/runner release `v<version>`.
+   * The release with the newest `publishedAt` (default now) is the latest, which the downloads API
+   * describes. Rejects for a version that is not `x.y.z` or is published already.
+   */
+  publishRunnerRelease(version: string, publishedAt?: Date): Promise<RunnerReleaseInfo>;
+  /** Newest first; the first is what `releases/latest` answers. */
+  runnerReleases(): RunnerReleaseInfo[];
+  /** The sha256 of a published version's tarball (the same for every arch), else undefined. */
+  runnerReleaseSha256(version: string): string | undefined;
   failNext(spec: FaultSpec): void;
   clearFaults(): void;
   enqueueJob(input: JobInput): JobRecord;
@@ -57,21 +72,27 @@ export interface GitHubEmulator {
 }
 
 export async function startGitHubEmulator(opts: EmulatorOptions = {}): Promise<GitHubEmulator> {
-  const version = opts.runnerVersion ?? "2.330.0";
+  const version = opts.runnerVersion ?? DEFAULT_RUNNER_VERSION;
   const state = createState({ longPollMs: opts.longPollMs ?? 20_000, assignTimeoutMs: opts.assignTimeoutMs ?? 60_000, runnerVersion: version });
-  const [catalog, tarball] = await Promise.all([opts.validate === false ? null : loadSchemaCatalog(), packFakeRunner()]);
+  const [catalog] = await Promise.all([
+    opts.validate === false ? null : loadSchemaCatalog(),
+    publishRunnerRelease(state, version, new Date(state.now() - INITIAL_RELEASE_AGE_MS)),
+  ]);
   const faults = createFaultList();
   const violations: Violation[] = [];
   let applications = opts.runnerApplications ?? null;
   const runnerApplications = (origin: string): RunnerApplication[] => {
-    if (applications === null) return defaultRunnerApplications(origin, version, tarball?.sha256);
+    if (applications === null) {
+      const latest = state.releases[0];
+      return latest === undefined ? [] : defaultRunnerApplications(origin, latest.version, latest.tarball?.sha256);
+    }
     return typeof applications === "function" ? applications(origin) : applications;
   };
   const pat = randomToken("ghp_", 18);
   state.pats.add(pat);
 
   const history = (): RunnerRecord[] => [...state.runners.values()].map(snapshotRunner);
-  const emulator: Omit<GitHubEmulator, "url" | "apiUrl" | "port" | "close"> = {
+  const emulator: Omit<GitHubEmulator, "url" | "apiUrl" | "port" | "runnerVersion" | "close"> = {
     pat,
     violations,
     addPat: (value) => void state.pats.add(value),
@@ -88,6 +109,9 @@ export async function startGitHubEmulator(opts: EmulatorOptions = {}): Promise<G
     setRunnerApplications: (apps) => {
       applications = apps;
     },
+    publishRunnerRelease: async (v, publishedAt) => snapshotRelease(await publishRunnerRelease(state, v, publishedAt)),
+    runnerReleases: () => state.releases.map(snapshotRelease),
+    runnerReleaseSha256: (v) => findRelease(state, v)?.tarball?.sha256,
     failNext: (spec) => faults.arm(spec),
     clearFaults: () => faults.clear(),
     enqueueJob: (input) => snapshotJob(enqueueJob(state, input)),
@@ -111,8 +135,8 @@ export async function startGitHubEmulator(opts: EmulatorOptions = {}): Promise<G
   };
 
   const server = createServer(createRequestHandler({
-    state, faults, catalog, violations, runnerApplications, tarball,
-    routes: [...restRoutes, ...runnerRoutes],
+    state, faults, catalog, violations, runnerApplications,
+    routes: [...restRoutes, ...releaseRoutes, ...runnerRoutes],
     adminRoutes: adminRoutes(emulator),
   }));
   // Long polls outlive Node's default request timeout when tests raise longPollMs.
@@ -130,6 +154,10 @@ export async function startGitHubEmulator(opts: EmulatorOptions = {}): Promise<G
     url,
     apiUrl: `${url}/api/v3`,
     port,
+    // A getter, so it follows publishRunnerRelease (a spread would copy the value once).
+    get runnerVersion() {
+      return state.releases[0]?.version ?? version;
+    },
     async close() {
       for (const waiter of [...state.waiters.values()]) waiter.answer("timeout");
       for (const timer of state.timers) clearTimeout(timer);

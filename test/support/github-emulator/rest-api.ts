@@ -71,7 +71,8 @@ function liveInScope(a: Scope, b: Scope): boolean {
     : "org" in a && "org" in b ? a.org.toLowerCase() === b.org.toLowerCase() : false;
 }
 
-function linkHeader(ctx: RouteContext, page: number, lastPage: number): string {
+/** GitHub's `Link` header for page `page` of `lastPage`, keeping the request's other query parameters. */
+export function linkHeader(ctx: RouteContext, page: number, lastPage: number): string {
   const url = new URL(ctx.req.url ?? "/", ctx.origin);
   const at = (p: number): string => {
     url.searchParams.set("page", String(p));
@@ -83,7 +84,7 @@ function linkHeader(ctx: RouteContext, page: number, lastPage: number): string {
   return parts.join(", ");
 }
 
-function clampInt(value: string | null, fallback: number, min: number, max: number): number {
+export function clampInt(value: string | null, fallback: number, min: number, max: number): number {
   const n = value === null ? fallback : Number.parseInt(value, 10);
   return Number.isFinite(n) ? Math.min(max, Math.max(min, n)) : fallback;
 }

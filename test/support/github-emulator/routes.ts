@@ -22,8 +22,12 @@ export interface Route {
   method: string;
   pattern: RegExp;
   operationId?: string;
-  /** `pat`: REST auth with a registered PAT; `none`: the handler authenticates itself. */
-  auth: "pat" | "none";
+  /**
+   * `pat`: REST auth with a registered PAT; `public`: no auth needed, but a token that is sent must
+   * be a registered PAT (GitHub answers 401 to bad credentials even for public data); `none`: the
+   * handler authenticates itself.
+   */
+  auth: "pat" | "public" | "none";
   body: "json" | "text";
   handle(ctx: RouteContext): Reply | Promise<Reply>;
 }

@@ -5,7 +5,8 @@ import type { FaultList } from "./faults.js";
 import { HttpError, bearerToken, errorBody, parseJsonBody, readBody, sleep, writeReply } from "./http-io.js";
 import type { Reply } from "./http-io.js";
 import type { SchemaCatalog } from "./openapi-validator.js";
-import type { RunnerTarball } from "./runner-downloads.js";
+import { parseTarballName, RUNNER_ARCHES } from "./runner-downloads.js";
+import { findRelease } from "./runner-releases.js";
 import type { Route, RouteContext } from "./routes.js";
 import type { EmulatorState } from "./state.js";
 import type { FaultSpec, RunnerApplication, Violation } from "./types.js";
@@ -18,7 +19,6 @@ export interface ServerDeps {
   catalog: SchemaCatalog | null;
   violations: Violation[];
   runnerApplications(origin: string): RunnerApplication[];
-  tarball: RunnerTarball | null;
 }
 
 export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, res: ServerResponse) => void {
@@ -35,6 +35,12 @@ function apiPath(pathname: string): string {
   return pathname.startsWith("/api/v3/") ? pathname.slice("/api/v3".length) : pathname;
 }
 
+/** How the client addressed us. Wget2 leaves the port out of Host even when it is not 80. */
+function originOf(req: IncomingMessage): string {
+  const host = req.headers.host ?? "127.0.0.1";
+  return /:\d+$/.test(host) ? `http://${host}` : `http://${host}:${req.socket.localPort ?? 80}`;
+}
+
 async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? "/", "http://emulator");
   const path = apiPath(url.pathname);
@@ -45,7 +51,7 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
   });
   const ctxBase = {
     state: deps.state, req, query: url.searchParams, signal: controller.signal,
-    origin: `http://${req.headers.host ?? "127.0.0.1"}`, runnerApplications: deps.runnerApplications,
+    origin: originOf(req), runnerApplications: deps.runnerApplications,
   };
 
   if (path.startsWith("/_admin/")) {
@@ -54,16 +60,17 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
     writeReply(res, reply);
     return;
   }
-  if (path.startsWith("/_downloads/") && method === "GET") {
-    writeReply(res, download(deps, path));
-    return;
-  }
 
   const fault = deps.faults.take(method, url.pathname);
   if (fault?.delayMs !== undefined) await sleep(fault.delayMs);
   if (fault?.status !== undefined) {
     await readBody(req);
     writeReply(res, faultReply(fault, fault.status));
+    return;
+  }
+  // After the faults, so a test can make a runner download fail or crawl.
+  if (path.startsWith("/_downloads/") && method === "GET") {
+    writeReply(res, download(deps, path));
     return;
   }
 
@@ -92,7 +99,7 @@ async function answer(
 
   let reply: Reply;
   try {
-    if (match.auth === "pat") requirePat(deps, ctx.req);
+    if (match.auth === "pat" || (match.auth === "public" && ctx.req.headers.authorization !== undefined)) requirePat(deps, ctx.req);
     const body = match.body === "json" ? parseJsonBody(text) : text;
     const requestErrors = op?.checkRequest(body) ?? null;
     if (requestErrors !== null) {
@@ -163,7 +170,13 @@ function faultReply(fault: FaultSpec, status: number): Reply {
   return { status, headers, body: errorBody(faultMessage(status)) };
 }
 
+/** A release asset's tarball; unknown versions and architectures answer 404. Counts downloads. */
 function download(deps: ServerDeps, path: string): Reply {
-  if (deps.tarball === null || !/^\/_downloads\/actions-runner-linux-[a-z0-9]+-[0-9.]+\.tar\.gz$/.test(path)) return notFound();
-  return { status: 200, body: deps.tarball.data, headers: { "content-type": "application/gzip" } };
+  const name = path.slice("/_downloads/".length);
+  const parsed = parseTarballName(name);
+  if (parsed === null || !(RUNNER_ARCHES as readonly string[]).includes(parsed.arch)) return notFound();
+  const release = findRelease(deps.state, parsed.version);
+  if (release === undefined || release.tarball === null) return notFound();
+  release.downloads.set(name, (release.downloads.get(name) ?? 0) + 1);
+  return { status: 200, body: release.tarball.data, headers: { "content-type": "application/gzip" } };
 }

@@ -1,5 +1,6 @@
 // The emulator's in-memory world: tokens, runner registrations, groups and jobs, plus change listeners.
 import { randomBytes } from "node:crypto";
+import type { RunnerTarball } from "./runner-downloads.js";
 import type { JobRecord, RunnerGroup, RunnerRecord, Scope } from "./types.js";
 
 export interface IssuedToken {
@@ -14,6 +15,18 @@ export interface AdminToken {
   scope: Scope;
   runnerEvent: "register" | "remove";
   expiresAt: number;
+}
+
+/** One actions/runner release: a version, when it came out, and its (shared) tarball. */
+export interface RunnerRelease {
+  id: number;
+  version: string;
+  /** ms since the epoch, whole seconds (GitHub's timestamps have no fraction). */
+  publishedAt: number;
+  /** Null when tar could not pack it: the release is listed, its downloads answer 404. */
+  tarball: RunnerTarball | null;
+  /** Downloads per asset file name. */
+  downloads: Map<string, number>;
 }
 
 /** A runner's open long poll, answered with a job id, nothing (timeout) or "gone" (deleted). */
@@ -34,12 +47,15 @@ export interface EmulatorState {
   /** Keyed by lower-case org name; every org has the "Default" group with id 1. */
   groups: Map<string, RunnerGroup[]>;
   jobs: Map<number, JobRecord>;
+  /** actions/runner releases, newest `publishedAt` first; the first is "latest". */
+  releases: RunnerRelease[];
   waiters: Map<number, PollWaiter>;
   timers: Set<NodeJS.Timeout>;
   listeners: Set<() => void>;
   nextRunnerId: number;
   nextJobId: number;
   nextGroupId: number;
+  nextReleaseId: number;
   labelIds: Map<string, number>;
 }
 
@@ -55,12 +71,14 @@ export function createState(opts: { longPollMs: number; assignTimeoutMs: number;
     runners: new Map(),
     groups: new Map(),
     jobs: new Map(),
+    releases: [],
     waiters: new Map(),
     timers: new Set(),
     listeners: new Set(),
     nextRunnerId: 1,
     nextJobId: 1,
     nextGroupId: 2,
+    nextReleaseId: 1,
     labelIds: new Map(),
   };
 }

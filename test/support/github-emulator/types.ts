@@ -101,6 +101,19 @@ export interface RunnerApplication {
   temp_download_token?: string;
 }
 
+/** An actions/runner release the emulator serves (`GET /repos/actions/runner/releases...`). */
+export interface RunnerReleaseInfo {
+  version: string;
+  /** `v<version>` */
+  tag: string;
+  /** ms since the epoch */
+  publishedAt: number;
+  /** Of every asset's tarball (the fake runner is the same for each arch); null if tar failed. */
+  sha256: string | null;
+  /** Downloads through `/_downloads/`, per asset file name. */
+  downloads: Record<string, number>;
+}
+
 export interface RunnerGroup {
   id: number;
   name: string;
@@ -115,6 +128,7 @@ export interface EmulatorOptions {
   assignTimeoutMs?: number;
   /** Replaces the default runner-application list (a function gets the emulator URL). */
   runnerApplications?: RunnerApplication[] | ((baseUrl: string) => RunnerApplication[]);
+  /** The version of the one runner release there is at the start (published a week ago). */
   runnerVersion?: string;
 }
 

@@ -33,9 +33,14 @@ rn_init() {
   trap 'rn_cleanup_tmp' EXIT
   trap 'rn_on_signal' INT TERM
   RN_WGET_EXTRA=""
+  RN_WGET_QUIET=-q
   # GNU wget retries read timeouts 20 times by default; busybox wget has no retries (and
   # crashes on -t/-T in Debian's static build), so the option is only added for GNU.
-  if wget --version 2>/dev/null | grep -q 'GNU Wget'; then RN_WGET_EXTRA="--tries=1"; fi
+  # Wget2 (the `wget` of Fedora 40 and later) drops the -S headers under -q.
+  case "$(wget --version 2>/dev/null)" in
+    *"GNU Wget2"*) RN_WGET_EXTRA="--tries=1" RN_WGET_QUIET="" ;;
+    *"GNU Wget"*) RN_WGET_EXTRA="--tries=1" ;;
+  esac
   rn_log INFO "fake runner $RUNNER_VERSION started ($RN_COMPONENT) in $RUNNER_ROOT as uid $(id -u)"
 }
 
@@ -53,12 +58,14 @@ rn_on_signal() {
 }
 
 # rn_http METHOD URL AUTH OUT [data|@file] — sets RN_STATUS (000 when no HTTP answer came).
-# wget prints no body on errors, so the status comes from the -S header dump on stderr.
+# wget prints no body on errors, so the status comes from the -S header dump (on stderr, but
+# on stdout for Wget2; the body goes to OUT, so both streams are read).
 # Forks are slow on small machines, so apart from wget itself this uses only builtins.
 rn_http() {
   _rh_method=$1 _rh_url=$2 _rh_auth=$3 _rh_out=$4 _rh_data=${5:-}
   : >"$_rh_out"
-  set -- -q -S -O "$_rh_out" --header "Authorization: $_rh_auth"
+  set -- -S -O "$_rh_out" --header "Authorization: $_rh_auth"
+  [ -n "$RN_WGET_QUIET" ] && set -- "$RN_WGET_QUIET" "$@"
   [ -n "$RN_WGET_EXTRA" ] && set -- "$@" "$RN_WGET_EXTRA"
   if [ "$_rh_method" = POST ]; then
     case "$_rh_data" in
@@ -67,7 +74,7 @@ rn_http() {
     esac
   fi
   # In the background so a TERM signal is handled at once, not after a 20 s long poll.
-  wget "$@" "$_rh_url" 2>"$RN_TMP/hdr" </dev/null &
+  wget "$@" "$_rh_url" >"$RN_TMP/hdr" 2>&1 </dev/null &
   RN_CHILD=$!
   wait "$RN_CHILD"
   RN_CHILD=""
