@@ -142,7 +142,9 @@ export async function pointAlias(t: Transport, alias: string, fingerprint: strin
   const existing = await getImageAlias(t, alias);
   if (existing?.target === fingerprint) return;
   if (existing) {
-    await t.request("PATCH", aliasPath(alias), { what, body: { target: fingerprint } });
+    // PUT, not PATCH: LXD 5.0.2 never finishes a PATCH of an alias's target (its database
+    // transaction times out after 10 s with 500 "context deadline exceeded").
+    await t.request("PUT", aliasPath(alias), { what, body: { target: fingerprint, description: "" } });
     return;
   }
   await t.request("POST", "/1.0/images/aliases", { what, body: { name: alias, target: fingerprint } });
