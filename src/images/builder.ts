@@ -97,6 +97,7 @@ export async function buildImage(lxd: LxdClient, opts: BuildOptions): Promise<Bu
     await pushInputs(lxd, builder, { image, tarballPath: tarball.path, agentScript, agentUnit, script });
     throwIfAborted(opts.signal);
     await lxd.startInstance(builder);
+    await waitUntilExecWorks(lxd, builder, opts.signal);
     say("running the recipe");
     await runRecipe(lxd, builder, image.build_timeout_ms, opts);
     say("stopping the builder");
@@ -190,7 +191,14 @@ async function runRecipe(lxd: LxdClient, builder: string, timeoutMs: number, opt
       await new Promise((r) => setTimeout(r, 1000));
     }
   })();
-  const result = await Promise.race([exec, aborted]);
+  let result: { exitCode: number };
+  try {
+    result = await Promise.race([exec, aborted]);
+  } catch (err) {
+    // LXD reports exit code 127 as a failed operation ("Command not found"), not as a result.
+    if (!(err instanceof Error) || !/Command not found/.test(err.message)) throw err;
+    result = { exitCode: 127 };
+  }
   await poll;
   await showNew();
   await lxd.deleteFile(builder, buildPaths.log).catch(() => undefined);
@@ -198,6 +206,21 @@ async function runRecipe(lxd: LxdClient, builder: string, timeoutMs: number, opt
     const lastLines = tail.trimEnd().split("\n").slice(-15).join("\n");
     throw new BuildFailed(`the recipe failed with exit code ${result.exitCode}; its last lines:\n${lastLines}`);
   }
+}
+
+/** Right after start, the instance's init may not be ready to run commands yet. */
+async function waitUntilExecWorks(lxd: LxdClient, builder: string, signal: AbortSignal | undefined): Promise<void> {
+  let last: unknown;
+  for (let attempt = 0; attempt < 60; attempt++) {
+    throwIfAborted(signal);
+    try {
+      if ((await lxd.exec(builder, ["/bin/true"], { timeoutMs: 10_000 })).exitCode === 0) return;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new BuildFailed(`the builder does not run commands 30 s after starting: ${describeError(last)}`);
 }
 
 async function currentImage(lxd: LxdClient, alias: string): Promise<Image | null> {

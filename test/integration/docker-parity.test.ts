@@ -3,30 +3,16 @@
 // root-owned files through a bind mount, and leaves a container, a volume and a network behind.
 // The next job, on a fresh runner of the same pool, finds none of it and succeeds the same way.
 // Afterwards the storage pool's used space is back at its baseline.
-import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { imageAlias, propertyKeys } from "../../src/images/index.js";
 import { ensureBuilt, lxdOrSkip, runCli, testStoragePool, waitFor } from "../support/lxd-harness.js";
 import { useDaemonWorld } from "../support/daemon-world.js";
+import { settledStorageUsed as settle } from "../support/storage.js";
 import { debianSourceImage, ensureDebianSourceImage, makeBusyboxDockerTarball, startAptCache } from "../support/images/docker-test-images.js";
 
 const lxd = await lxdOrSkip();
-const run = promisify(execFile);
-
-/** Where the host mounts LXD's btrfs pool (deb, snap or Incus layouts alike). */
-function btrfsMountOf(pool: string): string | undefined {
-  for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
-    const [left, right] = line.split(" - ");
-    const mount = left?.split(" ")[4];
-    if (right?.startsWith("btrfs ") && mount?.endsWith(`/storage-pools/${pool}`)) return mount;
-  }
-  return undefined;
-}
 const MiB = 1_048_576;
-
 // Both jobs do this; it prints one line per proof, and fails on the first thing that does not work.
 const dockerWork = `
 docker version --format 'docker server {{.Server.Version}}'
@@ -60,25 +46,7 @@ echo job-done`;
 describe.skipIf(lxd.skip)("Docker parity on a runner image built by runnerd", () => {
   const t = useDaemonWorld();
 
-  /**
-   * btrfs frees deleted subvolumes in the background (and LXD deletes image volumes and
-   * builders just before): wait for that to finish, then read what the pool reports.
-   */
-  async function settledStorageUsed(): Promise<number> {
-    const mount = btrfsMountOf(testStoragePool);
-    if (mount) {
-      await run("btrfs", ["subvolume", "sync", mount], { timeout: 300_000 });
-      await run("btrfs", ["filesystem", "sync", mount]);
-    }
-    let last = await t.world.storageUsed();
-    return waitFor("storage use to settle", async () => {
-      await new Promise((r) => setTimeout(r, 2000));
-      const now = await t.world.storageUsed();
-      const settled = Math.abs(now - last) < MiB;
-      last = now;
-      return settled ? now : undefined;
-    }, 180_000, 0);
-  }
+  const settledStorageUsed = () => settle(t.world.lxd, testStoragePool);
 
   it("builds the image, runs the dockerized job twice on fresh runners, and leaves no storage behind", { timeout: 40 * 60_000 }, async () => {
     const [proxy] = await Promise.all([startAptCache(), ensureDebianSourceImage(), ensureBuilt()]);

@@ -6,7 +6,16 @@ import { chown, cp, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-export const FAKE_RUNNER_DIR = fileURLToPath(new URL(".", import.meta.url));
+/** The scripts' folder; compiled into dist/, this module still points at the sources beside src/. */
+export const FAKE_RUNNER_DIR = fakeRunnerDir();
+
+function fakeRunnerDir(): string {
+  const here = fileURLToPath(new URL(".", import.meta.url));
+  if (existsSync(join(here, "config.sh"))) return here;
+  const source = here.replace(/\/dist\/test\/support\/fake-runner\/$/, "/test/support/fake-runner/");
+  if (existsSync(join(source, "config.sh"))) return source;
+  throw new Error(`cannot find the fake runner's scripts next to ${here}`);
+}
 
 /**
  * busybox sh when installed (what the LXD images run), else the system sh. busybox sh runs its

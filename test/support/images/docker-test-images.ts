@@ -23,7 +23,7 @@ export async function ensureDebianSourceImage(): Promise<void> {
   await run("bash", [join(repoRoot, "test/support/images/build-debian-source-image.sh"), debianSourceImage], { maxBuffer: 16 * 1024 * 1024, timeout: 15 * 60_000 });
 }
 
-const applets = ["sh", "httpd", "wget", "mkdir", "echo", "cat", "sleep", "ls", "id", "touch", "stat", "nslookup", "hostname"];
+const applets = ["sh", "true", "httpd", "wget", "mkdir", "echo", "cat", "sleep", "ls", "id", "touch", "stat", "nslookup", "hostname"];
 
 /** A rootfs tarball for `docker import`: the host's static busybox and a few applet links. */
 export async function makeBusyboxDockerTarball(outFile: string): Promise<void> {
