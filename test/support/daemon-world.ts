@@ -7,7 +7,7 @@ import { createTestWorld, ensureTestImage, type TestWorld } from "./lxd-harness.
 
 export interface DaemonWorld {
   readonly world: TestWorld;
-  startDaemon(): Promise<Daemon>;
+  startDaemon(options?: { runnerCheckDelayMs?: number }): Promise<Daemon>;
   stopDaemon(): Promise<void>;
 }
 
@@ -30,8 +30,8 @@ export function useDaemonWorld(): DaemonWorld {
     get world() {
       return ready();
     },
-    async startDaemon() {
-      daemon = await startDaemon({ configPath: ready().configPath, logger: createLogger(process.env.RUNNERD_TEST_LOG_LEVEL ?? "warn") });
+    async startDaemon(options = {}) {
+      daemon = await startDaemon({ configPath: ready().configPath, logger: createLogger(process.env.RUNNERD_TEST_LOG_LEVEL ?? "warn"), ...options });
       return daemon;
     },
     async stopDaemon() {
