@@ -67,7 +67,7 @@ export async function buildImage(lxd: LxdClient, opts: BuildOptions): Promise<Bu
   const agentScript = readAgentScript();
   const agentUnit = readAgentUnit();
   const script = renderBuildScript({ image, runnerVersion: release.version, proxyUrl: proxy?.insideUrl });
-  const recipe = recipeHash({ image, runnerSha256: release.sha256, agentScript, agentUnit, buildScript: script });
+  const recipe = recipeHash({ image, runnerSha256: release.sha256, agentScript, agentUnit, runnerVersion: release.version });
 
   if (opts.ifChanged) {
     const current = await currentImage(lxd, alias);

@@ -130,8 +130,10 @@ export function renderBuildScript(input: RecipeInput): string {
  * Names a recipe: everything that decides the image's content. Same hash, same image (given the
  * same source image), so `image build --if-changed` and auto-rebuilds can skip a build.
  */
-export function recipeHash(input: { image: ImageConfig; runnerSha256: string; agentScript: string; agentUnit: string; buildScript: string }): string {
+export function recipeHash(input: { image: ImageConfig; runnerSha256: string; agentScript: string; agentUnit: string; runnerVersion: string }): string {
   const { image } = input;
+  // Rendered without the proxy: it changes how packages arrive, not what the image holds.
+  const buildScript = renderBuildScript({ image, runnerVersion: input.runnerVersion, proxyUrl: undefined });
   const recipe = {
     source: image.source,
     packages: image.packages,
@@ -143,8 +145,7 @@ export function recipeHash(input: { image: ImageConfig; runnerSha256: string; ag
     runnerSha256: input.runnerSha256,
     agent: sha(input.agentScript),
     unit: sha(input.agentUnit),
-    // The proxy changes how packages arrive, not what the image holds.
-    script: sha(input.buildScript.replace(/^.*(proxy|http_proxy).*$/gm, "")),
+    script: sha(buildScript),
   };
   return sha(JSON.stringify(recipe)).slice(0, 16);
 }
