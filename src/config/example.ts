@@ -18,6 +18,8 @@ job_timeout: 6h
 token_min_validity: 5m
 # At most this many LXD actions at once.
 spawn_concurrency: 4
+# How often to look for a new actions/runner release (GitHub rejects runners 30 days out of date).
+runner_check_interval: 24h
 log_level: info   # trace | debug | info | warn | error
 
 lxd:
@@ -29,7 +31,7 @@ lxd:
   # client_key: /etc/runnerd/client.key
   # server_cert: /etc/runnerd/server.crt
   project: default
-  storage_pool: default   # btrfs or zfs, so Docker works inside runners
+  storage_pool: runners   # btrfs or zfs, so Docker works inside runners
 
 github:
   main:
@@ -49,15 +51,28 @@ pools:
     runners:
       idle: 2                        # runners kept waiting for a job
       max: 4
-    image: runnerd/default           # LXD image alias or fingerprint (README: "A base image")
+    image: runnerd/default           # built by \`runnerd image build default\`; or any alias/fingerprint
     name_prefix: rd                  # runner names: rd-web-<random>
     instance:
       profiles: [default]
       cpu: 2
       memory: 4GiB
       disk: 20GiB
-      config:
-        security.nesting: "true"     # Docker inside the runner
+      docker: true                   # nesting + mknod/setxattr interception, so Docker runs inside
+      # idmap_isolated: true         # a uid/gid range of its own per runner
+      config: {}                     # raw LXD config, overriding runnerd's
       devices: {}
+
+images:
+  default:                           # runnerd image build default -> LXD alias runnerd/default
+    source: images:ubuntu/24.04      # or ubuntu:24.04, a local alias, a fingerprint
+    packages: [git, curl, jq, unzip, zip, xz-utils, openssh-client]
+    docker: true                     # docker.io, Compose, the runner user in the docker group
+    runner:
+      version: latest                # or pinned, e.g. "2.330.0"
+    pre_pull: []                     # Docker images baked in, e.g. [postgres:16]
+    steps: []                        # shell run as root in the builder, e.g. ["apt-get install -y make"]
+    # proxy: http://127.0.0.1:3142   # apt/curl proxy for the builder (loopback works via a proxy device)
+    auto_rebuild: false              # rebuild and roll when actions/runner releases a new version
 `;
 }
