@@ -97,7 +97,7 @@ export async function buildImage(lxd: LxdClient, opts: BuildOptions): Promise<Bu
     await pushInputs(lxd, builder, { image, tarballPath: tarball.path, agentScript, agentUnit, script });
     throwIfAborted(opts.signal);
     await lxd.startInstance(builder);
-    await waitUntilExecWorks(lxd, builder, opts.signal);
+    await waitUntilBooted(lxd, builder, opts.signal, say);
     say("running the recipe");
     await runRecipe(lxd, builder, image.build_timeout_ms, opts);
     say("stopping the builder");
@@ -175,11 +175,11 @@ async function runRecipe(lxd: LxdClient, builder: string, timeoutMs: number, opt
     opts.progress(text);
   };
   let done = false;
-  const exec = lxd
-    .exec(builder, ["/bin/sh", "-c", `/bin/sh ${buildPaths.script} > ${buildPaths.log} 2>&1`], { timeoutMs, env: { HOME: "/root", PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" } })
-    .finally(() => {
-      done = true;
-    });
+  const command = ["/bin/sh", "-c", `/bin/sh ${buildPaths.script} > ${buildPaths.log} 2>&1`];
+  const env = { HOME: "/root", PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" };
+  const exec = lxd.exec(builder, command, { timeoutMs, env }).finally(() => {
+    done = true;
+  });
   const aborted = new Promise<never>((_, reject) => {
     if (!opts.signal) return;
     if (opts.signal.aborted) reject(new BuildFailed("build interrupted"));
@@ -196,7 +196,11 @@ async function runRecipe(lxd: LxdClient, builder: string, timeoutMs: number, opt
     result = await Promise.race([exec, aborted]);
   } catch (err) {
     // LXD reports exit code 127 as a failed operation ("Command not found"), not as a result.
-    if (!(err instanceof Error) || !/Command not found/.test(err.message)) throw err;
+    if (err instanceof BuildFailed || !/Command not found/.test(describeError(err))) {
+      if (err instanceof BuildFailed) throw err;
+      await showNew();
+      throw new BuildFailed(`running the recipe failed: ${describeError(err)}; its last lines:\n${tail.trimEnd().split("\n").slice(-15).join("\n")}`, { cause: err });
+    }
     result = { exitCode: 127 };
   }
   await poll;
@@ -208,19 +212,27 @@ async function runRecipe(lxd: LxdClient, builder: string, timeoutMs: number, opt
   }
 }
 
-/** Right after start, the instance's init may not be ready to run commands yet. */
-async function waitUntilExecWorks(lxd: LxdClient, builder: string, signal: AbortSignal | undefined): Promise<void> {
-  let last: unknown;
-  for (let attempt = 0; attempt < 60; attempt++) {
+/**
+ * Waits until the builder's init has finished booting before the recipe runs. Commands started
+ * during systemd's early boot have been seen failing to fork, and LXD to lose their PID
+ * ("Failed to retrieve PID of executing child process"), so each probe is its own exec.
+ */
+async function waitUntilBooted(lxd: LxdClient, builder: string, signal: AbortSignal | undefined, say: (line: string) => void): Promise<void> {
+  let last = "no answer yet";
+  for (let attempt = 0; attempt < 240; attempt++) {
     throwIfAborted(signal);
     try {
-      if ((await lxd.exec(builder, ["/bin/true"], { timeoutMs: 10_000 })).exitCode === 0) return;
+      const probe = await lxd.exec(builder, ["systemctl", "is-system-running"], { timeoutMs: 10_000 });
+      last = probe.stdout.trim() || probe.stderr.trim();
+      if (last === "running" || last === "degraded") return;
     } catch (err) {
-      last = err;
+      // Without systemd there is nothing to wait for (LXD reports exit code 127 as an error).
+      if (/Command not found/.test(describeError(err))) return;
+      last = describeError(err);
     }
     await new Promise((r) => setTimeout(r, 500));
   }
-  throw new BuildFailed(`the builder does not run commands 30 s after starting: ${describeError(last)}`);
+  say(`the builder has not finished booting after 120 s (${last}); going on`);
 }
 
 async function currentImage(lxd: LxdClient, alias: string): Promise<Image | null> {
