@@ -5,6 +5,7 @@ import { connectLxd, type ConnectedLxd } from "../daemon/lxd-connection.js";
 import { poolScopeKey, reconcilerSettings } from "../daemon/reconciler-settings.js";
 import { readStatusFile, runningDaemonPid } from "../daemon/state-files.js";
 import { describeError } from "../errors.js";
+import { propertyKeys } from "../images/index.js";
 import { instanceRequest } from "../pools/spawn.js";
 import { openStore } from "../store/index.js";
 import { loadCliConfig, type GlobalOptions } from "./context.js";
@@ -19,11 +20,12 @@ interface Check {
 export function registerDoctorCommand(program: Command): void {
   program
     .command("doctor")
-    .description("check LXD, the storage pool, images, instance settings, tokens and the daemon")
-    .action(async () => {
+    .description("check LXD, the storage pool, images, instance settings (Docker runs inside), tokens and the daemon")
+    .option("--no-launch", "do not start a throwaway runner to prove Docker runs inside")
+    .action(async (opts: { launch: boolean }) => {
       const { path, config } = loadCliConfig(program.opts<GlobalOptions>());
       const checks: Check[] = [{ level: "ok", message: `configuration ${path} is valid (${config.pools.length} pool(s))` }];
-      await runChecks(config, checks);
+      await runChecks(config, checks, { launch: opts.launch });
       for (const c of checks) console.log(`${c.level === "ok" ? "ok  " : c.level === "warn" ? "warn" : "FAIL"}  ${c.message}`);
       const failed = checks.filter((c) => c.level === "fail").length;
       const warned = checks.filter((c) => c.level === "warn").length;
@@ -32,7 +34,7 @@ export function registerDoctorCommand(program: Command): void {
     });
 }
 
-async function runChecks(config: Config, checks: Check[]): Promise<void> {
+async function runChecks(config: Config, checks: Check[], options: { launch: boolean }): Promise<void> {
   let lxd: ConnectedLxd;
   try {
     lxd = await connectLxd(config.lxd);
@@ -45,7 +47,7 @@ async function runChecks(config: Config, checks: Check[]): Promise<void> {
     checks.push({ level: info.auth === "trusted" ? "ok" : "fail", message: `LXD ${info.serverVersion} at ${lxd.description} (${info.driver}, kernel ${info.kernelVersion}${info.clustered ? ", clustered" : ""}, ${info.auth})` });
     await checkStoragePool(lxd, config, checks);
     await checkDockerSupport(lxd, config, checks);
-    await checkPools(lxd, config, checks);
+    await checkPools(lxd, config, checks, options);
   } finally {
     await lxd.client.close();
   }
@@ -96,7 +98,7 @@ async function checkDockerSupport(lxd: ConnectedLxd, config: Config, checks: Che
   );
 }
 
-async function checkPools(lxd: ConnectedLxd, config: Config, checks: Check[]): Promise<void> {
+async function checkPools(lxd: ConnectedLxd, config: Config, checks: Check[], options: { launch: boolean }): Promise<void> {
   const settings = reconcilerSettings(config);
   for (const pool of settings.pools) {
     const image = /^[0-9a-f]{12,64}$/.test(pool.image) ? await lxd.client.getImage(pool.image) : await lxd.client.getImageAlias(pool.image);
@@ -105,20 +107,52 @@ async function checkPools(lxd: ConnectedLxd, config: Config, checks: Check[]): P
       continue;
     }
     checks.push({ level: "ok", message: `pool ${pool.spec.name}: image ${pool.image} present` });
-    // Creating (not starting) a throwaway instance proves LXD accepts the pool's profiles,
-    // config (security.nesting among them), devices and storage pool.
+    // Creating a throwaway instance proves LXD accepts the pool's profiles, config (nesting
+    // among them), devices and storage pool. For a Docker pool on a runnerd image it is also
+    // started, with the agent disarmed, to prove Docker runs inside.
     const name = `rd-doctor-${process.pid}`;
     try {
       const request = instanceRequest({ name, pool, controllerId: `${config.controller_id}-doctor`, token: "", agentScript: "", createdAt: new Date() });
-      request.config["security.nesting"] ??= "true";
       await lxd.client.createInstance(request);
-      checks.push({ level: "ok", message: `pool ${pool.spec.name}: LXD accepts its instance settings (with security.nesting=true)` });
+      checks.push({ level: "ok", message: `pool ${pool.spec.name}: LXD accepts its instance settings` });
+      const builtByRunnerd = await isRunnerdDockerImage(lxd, pool.image);
+      if (options.launch && pool.instanceConfig["security.nesting"] === "true" && builtByRunnerd) {
+        checks.push(await dockerRunsInside(lxd, name, pool.spec.name));
+      }
     } catch (err) {
       checks.push({ level: "fail", message: `pool ${pool.spec.name}: LXD refuses its instance settings: ${describeError(err)}` });
     } finally {
-      await lxd.client.deleteInstance(name).catch(() => undefined);
+      await lxd.client.deleteInstance(name, { force: true }).catch(() => undefined);
     }
   }
+}
+
+/** Images runnerd built with Docker in them (others may have no systemd or no Docker). */
+async function isRunnerdDockerImage(lxd: ConnectedLxd, ref: string): Promise<boolean> {
+  const fingerprint = (await lxd.client.getImageAlias(ref))?.target ?? ref;
+  const image = await lxd.client.getImage(fingerprint).catch(() => null);
+  return image?.properties[propertyKeys.docker] === "true";
+}
+
+/** Starts the throwaway instance with the agent replaced by a no-op, and waits for `docker info`. */
+async function dockerRunsInside(lxd: ConnectedLxd, name: string, pool: string): Promise<Check> {
+  await lxd.client.makeDirectory(name, "/etc/systemd/system/runnerd-agent.service.d", { mode: 0o755, parents: true });
+  await lxd.client.pushFile(name, "/etc/systemd/system/runnerd-agent.service.d/doctor.conf", "[Service]\nExecStart=\nExecStart=/bin/true\n", { mode: 0o644 });
+  const started = Date.now();
+  await lxd.client.startInstance(name);
+  let last = "";
+  while (Date.now() - started < 90_000) {
+    const probe = await lxd.client.exec(name, ["docker", "info", "--format", "{{.ServerVersion}} {{.Driver}}"], { timeoutMs: 20_000 }).catch((err: unknown) => ({ exitCode: -1, stdout: "", stderr: describeError(err) }));
+    if (probe.exitCode === 0) {
+      const [version, driver] = probe.stdout.trim().split(" ");
+      const run = await lxd.client.exec(name, ["sh", "-c", "docker network create doctor-net >/dev/null && docker network rm doctor-net >/dev/null && echo ok"], { timeoutMs: 30_000 }).catch((err: unknown) => ({ exitCode: -1, stdout: "", stderr: describeError(err) }));
+      if (run.exitCode !== 0) return { level: "fail", message: `pool ${pool}: Docker ${version} answers inside a runner but cannot create a network: ${run.stderr.trim() || run.stdout.trim()}` };
+      return { level: "ok", message: `pool ${pool}: Docker ${version} (${driver}) runs inside a runner (answered ${((Date.now() - started) / 1000).toFixed(1)} s after start; nesting works)` };
+    }
+    last = probe.stderr.trim() || probe.stdout.trim();
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return { level: "fail", message: `pool ${pool}: Docker did not answer inside a runner within 90 s (${last}); check security.nesting and 'lxc info' kernel features` };
 }
 
 function checkTokens(config: Config, checks: Check[]): void {

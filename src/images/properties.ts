@@ -10,6 +10,7 @@ export const propertyKeys = {
   builtAt: "runnerd.built_at",
   source: "runnerd.source",
   sourceFingerprint: "runnerd.source_fingerprint",
+  docker: "runnerd.docker",
 } as const;
 
 export function imageProperties(input: { image: ImageConfig; release: RunnerRelease; recipe: string; sourceFingerprint: string; builtAt: Date }): Record<string, string> {
@@ -21,5 +22,6 @@ export function imageProperties(input: { image: ImageConfig; release: RunnerRele
     [propertyKeys.builtAt]: input.builtAt.toISOString(),
     [propertyKeys.source]: input.image.source,
     [propertyKeys.sourceFingerprint]: input.sourceFingerprint,
+    [propertyKeys.docker]: String(input.image.docker),
   };
 }

@@ -79,6 +79,11 @@ describe.skipIf(lxd.skip)("Docker parity on a runner image built by runnerd", ()
     expect(built?.properties[propertyKeys.name]).toBe("parity");
     expect(await t.world.lxd.listInstances({ configKey: "user.runnerd.builder", value: "parity" })).toEqual([]);
 
+    // doctor starts a throwaway runner of the pool, agent disarmed, and sees Docker answer.
+    const doctor = await runCli(["--config", t.world.configPath, "doctor"], { timeoutMs: 5 * 60_000 });
+    expect(doctor.stdout, doctor.stdout + doctor.stderr).toMatch(/ok +pool dock: Docker [\d.]+\S* \(overlay2\) runs inside a runner \(answered [\d.]+ s after start; nesting works\)/);
+    expect((await t.world.lxd.listInstances()).filter((i) => i.name.startsWith("rd-doctor-"))).toEqual([]);
+
     // LXD unpacks an image into the storage pool when the first instance is made from it, and
     // keeps it: make that happen before the baseline, so the baseline means "no runners".
     const probe = `rt-probe-${t.world.controllerId}`;
