@@ -8,6 +8,7 @@ import { readAgentScript, readAgentUnit } from "../agent/index.js";
 import type { ImageConfig } from "../config/index.js";
 import { describeError } from "../errors.js";
 import type { Image, LxdClient } from "../lxd/index.js";
+import { acquireBuildLock } from "./build-lock.js";
 import { DOCKER_READY_CONFIG } from "./docker-ready.js";
 import { BUILD_DIR, buildPaths, recipeHash, renderBuildScript } from "./recipe.js";
 import { cachedRunnerTarball } from "./runner-cache.js";
@@ -77,10 +78,11 @@ export async function buildImage(lxd: LxdClient, opts: BuildOptions): Promise<Bu
     }
   }
 
-  await removeLeftoverBuilders(lxd, image.name, say);
+  const releaseLock = acquireBuildLock(opts.cacheDir, image.name);
   const builder = `runnerd-build-${image.name}-${randomBytes(3).toString("hex")}`.slice(0, 63);
   let succeeded = false;
   try {
+    await removeLeftoverBuilders(lxd, image.name, say);
     throwIfAborted(opts.signal);
     say(`creating builder ${builder} from ${image.source}`);
     const devices: Record<string, Record<string, string>> = { root: { type: "disk", path: "/", pool: opts.storagePool } };
@@ -118,6 +120,7 @@ export async function buildImage(lxd: LxdClient, opts: BuildOptions): Promise<Bu
     } else {
       say(`kept the failed builder ${builder} for inspection: lxc exec ${builder} -- bash   (remove with: lxc delete -f ${builder})`);
     }
+    releaseLock();
   }
 }
 
