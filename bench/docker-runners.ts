@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { stopDaemon, summary } from "./stats.js";
 import { imageAlias } from "../src/images/index.js";
 import { createTestWorld, lxdUnavailableReason, repoRoot, runCli, testStoragePool, waitFor, watchStops } from "../test/support/lxd-harness.js";
 import { settledStorageUsed } from "../test/support/storage.js";
@@ -17,11 +18,6 @@ const { values } = parseArgs({ options: { cycles: { type: "string", default: "20
 const cycles = Number(values.cycles);
 const MiB = 1_048_576;
 
-function summary(values: number[]) {
-  const s = [...values].sort((a, b) => a - b);
-  const at = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
-  return { n: s.length, p50: at(50), p95: at(95), min: s[0] ?? NaN, max: s[s.length - 1] ?? NaN };
-}
 
 // Proves the runner was ready for Docker when it took the job: the first `docker info` answers.
 const dockerJob = `t0=$(date +%s%N); docker info --format '{{.ServerVersion}}' >/dev/null; t1=$(date +%s%N)
@@ -82,8 +78,7 @@ async function main(): Promise<void> {
     process.stderr.write("\n");
 
     // Disk per idle runner: with the runner gone, the pool's use falls by what the runner cost.
-    daemon.kill("SIGTERM");
-    await new Promise((resolve) => daemon?.once("exit", resolve));
+    await stopDaemon(daemon);
     await world.removeInstances();
     const emptyDisk = await settledStorageUsed(world.lxd, testStoragePool);
 
@@ -109,10 +104,7 @@ disk per idle runner (btrfs copy-on-write, Docker started): ${result.disk_per_id
 (written to ${values.out})`);
   } finally {
     events.close();
-    if (daemon && daemon.exitCode === null) {
-      daemon.kill("SIGTERM");
-      await new Promise((resolve) => daemon?.once("exit", resolve));
-    }
+    await stopDaemon(daemon);
     await world.cleanup();
   }
 }

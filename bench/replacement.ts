@@ -7,21 +7,13 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { stopDaemon, summary } from "./stats.js";
 import { createTestWorld, ensureTestImage, lxdUnavailableReason, repoRoot, waitFor, watchStops, type TestWorld } from "../test/support/lxd-harness.js";
 
 const { values } = parseArgs({ options: { cycles: { type: "string", default: "50" }, jobs: { type: "string", default: "60" }, out: { type: "string", default: "test-results/bench.json" } } });
 const cycles = Number(values.cycles);
 const throughputJobs = Number(values.jobs);
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i] ?? NaN;
-}
-function summary(values: number[]) {
-  const s = [...values].sort((a, b) => a - b);
-  return { n: s.length, p50: percentile(s, 50), p95: percentile(s, 95), min: s[0] ?? NaN, max: s[s.length - 1] ?? NaN };
-}
 
 /** CPU time (ms) and resident memory (bytes) of a process, from /proc. */
 function procUsage(pid: number): { cpuMs: number; rss: number; hwm: number } {
@@ -116,10 +108,7 @@ daemon: peak RSS ${result.daemon.peak_rss_mb} MB (VmHWM ${result.daemon.vm_hwm_m
 (written to ${values.out})`);
   } finally {
     events.close();
-    if (daemon && daemon.exitCode === null) {
-      daemon.kill("SIGTERM");
-      await new Promise((resolve) => daemon?.once("exit", resolve));
-    }
+    await stopDaemon(daemon);
     await world.cleanup();
   }
 }
