@@ -198,13 +198,9 @@ async function runRecipe(lxd: LxdClient, builder: string, timeoutMs: number, opt
   try {
     result = await Promise.race([exec, aborted]);
   } catch (err) {
-    // LXD reports exit code 127 as a failed operation ("Command not found"), not as a result.
-    if (err instanceof BuildFailed || !/Command not found/.test(describeError(err))) {
-      if (err instanceof BuildFailed) throw err;
-      await showNew();
-      throw new BuildFailed(`running the recipe failed: ${describeError(err)}; its last lines:\n${tail.trimEnd().split("\n").slice(-15).join("\n")}`, { cause: err });
-    }
-    result = { exitCode: 127 };
+    if (err instanceof BuildFailed) throw err;
+    await showNew();
+    throw new BuildFailed(`running the recipe failed: ${describeError(err)}; its last lines:\n${tail.trimEnd().split("\n").slice(-15).join("\n")}`, { cause: err });
   }
   await poll;
   await showNew();
@@ -226,11 +222,10 @@ async function waitUntilBooted(lxd: LxdClient, builder: string, signal: AbortSig
     throwIfAborted(signal);
     try {
       const probe = await lxd.exec(builder, ["systemctl", "is-system-running"], { timeoutMs: 10_000 });
+      if (probe.exitCode === 127) return; // no systemd: nothing to wait for
       last = probe.stdout.trim() || probe.stderr.trim();
       if (last === "running" || last === "degraded") return;
     } catch (err) {
-      // Without systemd there is nothing to wait for (LXD reports exit code 127 as an error).
-      if (/Command not found/.test(describeError(err))) return;
       last = describeError(err);
     }
     await new Promise((r) => setTimeout(r, 500));

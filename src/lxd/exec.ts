@@ -1,4 +1,5 @@
 // Runs a command in an instance and collects its recorded output; meant for `doctor` and tests.
+import { LxdError } from "../errors.js";
 import { parseMetadata } from "./response.js";
 import { waitForOperation } from "./operations.js";
 import { execResultSchema } from "./schema.js";
@@ -34,7 +35,14 @@ export async function execInstance(t: Transport, instance: string, command: stri
   };
   if (opts.cwd) body.cwd = opts.cwd;
   const res = await t.request("POST", `${instancePath(instance)}/exec`, { what, body });
-  const done = res.kind === "async" ? await waitForOperation(t, res.operation, { what, timeoutMs: opts.timeoutMs }) : res.metadata;
+  let done: unknown;
+  try {
+    done = res.kind === "async" ? await waitForOperation(t, res.operation, { what, timeoutMs: opts.timeoutMs }) : res.metadata;
+  } catch (err) {
+    // LXD reports exit code 127 as a failed operation, not as a result; callers want the code.
+    if (err instanceof LxdError && /Command not found/.test(err.message)) return { exitCode: 127, stdout: "", stderr: err.message };
+    throw err;
+  }
   const result = parseMetadata(what, execResultSchema, done);
   const [stdout, stderr] = await Promise.all([readLog(t, what, result.output?.["1"]), readLog(t, what, result.output?.["2"])]);
   return { exitCode: result.return, stdout, stderr };

@@ -176,6 +176,9 @@ describe.skipIf(unavailable !== undefined)("LxdClient against the real LXD", () 
   it("execs a command and returns exit code, stdout and stderr", async () => {
     const result = await client.exec(name, ["/bin/sh", "-c", 'echo "$FOO"; pwd; echo oops >&2; exit 3'], { env: { FOO: "bar" }, cwd: "/tmp" });
     expect(result).toEqual({ exitCode: 3, stdout: "bar\n/tmp\n", stderr: "oops\n" });
+    // LXD turns exit code 127 into a failed operation; the client gives the code back.
+    expect((await client.exec(name, ["/no/such/command"])).exitCode).toBe(127);
+    expect((await client.exec(name, ["/bin/sh", "-c", "exit 127"])).exitCode).toBe(127);
   });
 
   it("sees the instance power itself off from inside", async () => {
