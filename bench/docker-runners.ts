@@ -12,7 +12,7 @@ import { stopDaemon, summary } from "./stats.js";
 import { imageAlias } from "../src/images/index.js";
 import { createTestWorld, lxdUnavailableReason, repoRoot, runCli, testStoragePool, waitFor, watchStops } from "../test/support/lxd-harness.js";
 import { settledStorageUsed } from "../test/support/storage.js";
-import { debianSourceImage, ensureDebianSourceImage, makeBusyboxDockerTarball, startAptCache } from "../test/support/images/docker-test-images.js";
+import { dockerTestImageConfig, ensureDebianSourceImage, makeBusyboxDockerTarball, startAptCache } from "../test/support/images/docker-test-images.js";
 
 const { values } = parseArgs({ options: { cycles: { type: "string", default: "20" }, proxy: { type: "string" }, out: { type: "string", default: "test-results/bench-docker.json" } } });
 const cycles = Number(values.cycles);
@@ -36,16 +36,8 @@ async function main(): Promise<void> {
   try {
     const tarball = join(world.stateDir, "busybox-docker.tar");
     await makeBusyboxDockerTarball(tarball);
-    const images = {
-      bench: {
-        source: debianSourceImage,
-        packages: [],
-        docker_compose: false,
-        proxy,
-        files: [{ source: tarball, target: "/opt/images/busybox.tar" }],
-        steps: ["docker import /opt/images/busybox.tar local/busybox:test\nrm -rf /opt/images"],
-      },
-    };
+    world.trackImage("bench");
+    const images = { bench: dockerTestImageConfig(proxy, tarball) };
     world.writeConfig([{ name: "bench", repo: "acme/bench", idle: 1, max: 1, image: imageAlias("bench") }], { images, log_level: "warn" });
 
     const t0 = Date.now();

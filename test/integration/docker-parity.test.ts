@@ -9,7 +9,7 @@ import { imageAlias, propertyKeys } from "../../src/images/index.js";
 import { ensureBuilt, lxdOrSkip, runCli, testStoragePool, waitFor } from "../support/lxd-harness.js";
 import { useDaemonWorld } from "../support/daemon-world.js";
 import { settledStorageUsed as settle } from "../support/storage.js";
-import { debianSourceImage, ensureDebianSourceImage, makeBusyboxDockerTarball, startAptCache } from "../support/images/docker-test-images.js";
+import { dockerTestImageConfig, ensureDebianSourceImage, makeBusyboxDockerTarball, startAptCache } from "../support/images/docker-test-images.js";
 
 const lxd = await lxdOrSkip();
 const MiB = 1_048_576;
@@ -52,16 +52,8 @@ describe.skipIf(lxd.skip)("Docker parity on a runner image built by runnerd", ()
     const [proxy] = await Promise.all([startAptCache(), ensureDebianSourceImage(), ensureBuilt()]);
     const dockerTarball = join(t.world.stateDir, "busybox-docker.tar");
     await makeBusyboxDockerTarball(dockerTarball);
-    const images = {
-      parity: {
-        source: debianSourceImage,
-        packages: [],
-        docker_compose: false,
-        proxy,
-        files: [{ source: dockerTarball, target: "/opt/images/busybox.tar" }],
-        steps: ["docker import /opt/images/busybox.tar local/busybox:test\nrm -rf /opt/images"],
-      },
-    };
+    t.world.trackImage("parity");
+    const images = { parity: dockerTestImageConfig(proxy, dockerTarball) };
     const pool = { name: "dock", repo: "acme/dock", idle: 1, max: 2, image: imageAlias("parity") };
     t.world.writeConfig([pool], { images });
 

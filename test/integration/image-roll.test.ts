@@ -15,6 +15,7 @@ describe.skipIf(lxd.skip)("rolling a pool to a rebuilt image", () => {
   it("builds, lists, refuses to remove a used image, rebuilds on a new runner release and replaces the idle runner", { timeout: 30 * 60_000 }, async () => {
     const [proxy] = await Promise.all([startAptCache(), ensureDebianSourceImage(), ensureBuilt()]);
     // No Docker: this test is about versions and rolling, and builds twice.
+    t.world.trackImage("roll");
     const images = { roll: { source: debianSourceImage, packages: [], docker: false, proxy, auto_rebuild: true } };
     t.world.writeConfig([{ name: "roll", repo: "acme/roll", idle: 1, max: 1, image: imageAlias("roll") }], { images, runner_check_interval: "1h" });
     const cli = (...args: string[]) => runCli(["--config", t.world.configPath, ...args], { timeoutMs: 20 * 60_000 });

@@ -89,6 +89,8 @@ export interface TestWorld {
   storageUsed(): Promise<number>;
   /** Force-deletes every instance of this test's controller. */
   removeInstances(): Promise<void>;
+  /** Images `runnerd image build NAME` makes for this world, removed at cleanup. */
+  trackImage(name: string): void;
   cleanup(): Promise<void>;
 }
 
@@ -100,6 +102,7 @@ export async function createTestWorld(options: { longPollMs?: number; assignTime
   const configPath = join(stateDir, "config.yaml");
 
   let cleaned = false;
+  const trackedImages = new Set<string>();
   const world: TestWorld = {
     emulator,
     lxd,
@@ -153,10 +156,16 @@ export async function createTestWorld(options: { longPollMs?: number; assignTime
       const list = await lxd.listInstances({ configKey: keys.controller, value: controllerId }).catch(() => []);
       await Promise.all(list.map((i) => deleteRunner(lxd, i.name).catch((err: unknown) => console.warn(`could not remove ${i.name}: ${(err as Error).message}`))));
     },
+    trackImage(name) {
+      trackedImages.add(name);
+    },
     async cleanup() {
       if (cleaned) return;
       cleaned = true;
       await world.removeInstances();
+      for (const image of await lxd.listImages().catch(() => [])) {
+        if (trackedImages.has(image.properties["runnerd.image_name"] ?? "")) await lxd.deleteImage(image.fingerprint).catch(() => undefined);
+      }
       await emulator.close();
       await lxd.close();
       if (process.env.RUNNERD_TEST_KEEP === "1") console.warn(`kept state dir ${stateDir}`);

@@ -38,3 +38,18 @@ export async function makeBusyboxDockerTarball(outFile: string): Promise<void> {
     rmSync(root, { recursive: true, force: true });
   }
 }
+
+/**
+ * The images: entry the Docker tests and bench build: the Debian 12 source with Docker (no
+ * Compose, to save time) and the local busybox image imported as local/busybox:test.
+ */
+export function dockerTestImageConfig(proxy: string, busyboxTarball: string): Record<string, unknown> {
+  return {
+    source: debianSourceImage,
+    packages: [],
+    docker_compose: false,
+    proxy,
+    files: [{ source: busyboxTarball, target: "/opt/images/busybox.tar" }],
+    steps: ["docker import /opt/images/busybox.tar local/busybox:test\nrm -rf /opt/images"],
+  };
+}
