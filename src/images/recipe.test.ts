@@ -46,6 +46,12 @@ describe("renderBuildScript", () => {
     expect(proxied).toContain("rm -rf /var/lib/apt/lists/* /etc/apt/apt.conf.d/90runnerd-build-proxy");
   });
 
+  it("never prints a proxy password in the progress output", () => {
+    const proxied = renderBuildScript({ image, runnerVersion: "2.330.0", proxyUrl: "http://user:s3cret@proxy.internal:3128" });
+    expect(proxied).toContain("step 'using the proxy http://***@proxy.internal:3128'");
+    expect(proxied.split("\n").filter((l) => l.includes("s3cret")).every((l) => !l.startsWith("step"))).toBe(true);
+  });
+
   it("leaves Docker out when asked", () => {
     const plain = renderBuildScript({ image: { ...image, docker: false, pre_pull: [] }, runnerVersion: "2.330.0", proxyUrl: undefined });
     expect(plain).not.toContain("docker");

@@ -26,6 +26,11 @@ export interface RecipeInput {
 
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
+/** A proxy URL as shown in progress output: any user and password replaced. */
+export function redactUserinfo(url: string): string {
+  return url.replace(/^([a-z]+:\/\/)[^/@]*@/i, "$1***@");
+}
+
 export function renderBuildScript(input: RecipeInput): string {
   const { image } = input;
   const lines: string[] = [
@@ -47,7 +52,7 @@ export function renderBuildScript(input: RecipeInput): string {
   if (input.proxyUrl !== undefined) {
     lines.push(
       "",
-      `step "using the proxy ${input.proxyUrl}"`,
+      `step ${q(`using the proxy ${redactUserinfo(input.proxyUrl)}`)}`,
       `printf 'Acquire::http::Proxy "%s";\\nAcquire::https::Proxy "%s";\\n' ${q(input.proxyUrl)} ${q(input.proxyUrl)} > /etc/apt/apt.conf.d/90runnerd-build-proxy`,
       `export http_proxy=${q(input.proxyUrl)} https_proxy=${q(input.proxyUrl)} HTTP_PROXY=${q(input.proxyUrl)} HTTPS_PROXY=${q(input.proxyUrl)}`,
     );
