@@ -3,6 +3,7 @@
 import type { z } from "zod";
 import type { RawConfig } from "./schema.js";
 import { IMAGE_NAME_PATTERN } from "./image-names.js";
+import { parseScopeKey, scopeKey } from "./scope.js";
 
 /** Random characters runnerd appends to `<prefix>-<pool>-` to name a runner. */
 export const RUNNER_NAME_SUFFIX_LENGTH = 8;
@@ -42,6 +43,9 @@ export function checkConfig(value: RawConfig, ctx: z.RefinementCtx<RawConfig>): 
     }
   }
   const pools = Array.isArray(root.pools) ? (root.pools as unknown[]) : [];
+  for (const [name, connection] of Object.entries(connections ?? {})) {
+    checkPushAuth(asRecord(asRecord(connection)?.auth), ["github", name, "auth"], servedScopes(pools, name, connections), report);
+  }
   const firstIndexByName = new Map<string, number>();
   pools.forEach((pool, index) => {
     const p = asRecord(pool);
@@ -54,6 +58,57 @@ export function checkConfig(value: RawConfig, ctx: z.RefinementCtx<RawConfig>): 
     }
     checkPool(p, ["pools", index], connections, report);
   });
+}
+
+/** Scope keys served by the pools of one connection. */
+function servedScopes(pools: unknown[], connection: string, connections: Loose | undefined): Set<string> {
+  const only = connections && Object.keys(connections).length === 1;
+  const served = new Set<string>();
+  for (const pool of pools) {
+    const p = asRecord(pool);
+    const scope = asRecord(p?.scope);
+    const uses = asString(p?.connection) ?? (only ? connection : undefined);
+    if (!scope || uses !== connection) continue;
+    const repo = asString(scope.repo);
+    const org = asString(scope.org);
+    try {
+      if (repo !== undefined) served.add(scopeKey(parseScopeKey(`repo:${repo}`)));
+      else if (org !== undefined) served.add(scopeKey(parseScopeKey(`org:${org}`)));
+    } catch {
+      // The pool's own check reports a malformed scope.
+    }
+  }
+  return served;
+}
+
+/** Claims that pin a rule to a repository or owner: without one, any repository on GitHub would match. */
+const ANCHOR_CLAIMS = ["repository", "repository_id", "repository_owner", "repository_owner_id"];
+
+function checkPushAuth(auth: Loose | undefined, at: Path, served: Set<string>, report: Report): void {
+  if (!auth || auth.type !== "push") return;
+  const unserved = (scope: unknown, path: Path) => {
+    if (typeof scope !== "string") return;
+    let key: string;
+    try {
+      key = scopeKey(parseScopeKey(scope));
+    } catch {
+      return; // reported by the schema
+    }
+    if (!served.has(key)) report(path, `scope ${key} is not served by any pool of this connection (served: ${[...served].join(", ") || "none"})`);
+  };
+  const oidc = asRecord(auth.oidc);
+  const rules = Array.isArray(oidc?.allow) ? (oidc.allow as unknown[]) : [];
+  rules.forEach((rule, index) => {
+    const r = asRecord(rule);
+    if (!r) return;
+    if (!ANCHOR_CLAIMS.some((claim) => r[claim] !== undefined)) {
+      report([...at, "oidc", "allow", index], `a rule needs repository, repository_id, repository_owner or repository_owner_id: GitHub's OIDC issuer signs tokens for every repository on GitHub`);
+    }
+    if (Array.isArray(r.scopes)) r.scopes.forEach((scope, i) => unserved(scope, [...at, "oidc", "allow", index, "scopes", i]));
+  });
+  for (const [name, scopes] of Object.entries(asRecord(auth.ssh_keys) ?? {})) {
+    if (Array.isArray(scopes)) scopes.forEach((scope, i) => unserved(scope, [...at, "ssh_keys", name, i]));
+  }
 }
 
 function checkLxd(lxd: Loose | undefined, report: Report): void {

@@ -42,6 +42,7 @@ describe("parseConfig", () => {
       job_timeout_ms: 21_600_000,
       token_min_validity_ms: 300_000,
       runner_check_interval_ms: 86_400_000,
+      registration_sweep_interval_ms: 600_000,
       spawn_concurrency: 4,
       log_level: "info",
       lxd: {
@@ -54,8 +55,9 @@ describe("parseConfig", () => {
         storage_pool: "default",
       },
       github: {
-        main: { name: "main", url: "https://github.com", api_url: "https://api.github.com", auth: { type: "push" } },
+        main: { name: "main", url: "https://github.com", api_url: "https://api.github.com", auth: { type: "push", oidc: undefined, ssh_keys: {}, late_after_ms: 2_700_000 } },
       },
+      http: { listen: "127.0.0.1:8780", trust_proxy: false },
       pools: [
         {
           name: "web",
@@ -218,7 +220,7 @@ pools:
     ]);
   });
 
-  it("explains unknown and unsupported auth types", () => {
+  it("explains unknown auth types and accepts app and pat", () => {
     const text = `github:
   a: { auth: { type: oauth } }
   b: { auth: { type: app, app_id: 1, private_key_file: /k.pem } }
@@ -226,10 +228,57 @@ pools:
 pools:
   - { name: p, connection: a, scope: { repo: o/r }, image: x }
 `;
+    expect(placed(text)).toEqual(["2:22 github.a.auth.type: auth type must be one of: push, app, pat"]);
+  });
+
+  it("resolves OIDC push rules and SSH keys, normalising scopes", () => {
+    const text = `github:
+  main:
+    auth:
+      type: push
+      oidc:
+        audience: https://ci.example.com/runnerd
+        allow:
+          - { repository: Acme/Infra, ref: refs/heads/main, scopes: ["repo:Acme/Web", "org:acme"] }
+      ssh_keys:
+        renewer: [acme/web]
+pools:
+  - { name: web, scope: { repo: acme/web }, image: x }
+  - { name: org, scope: { org: acme }, image: x }
+`;
+    const auth = parseConfig(text, "runnerd.yaml").github.main?.auth;
+    expect(auth).toEqual({
+      type: "push",
+      oidc: {
+        issuer: "https://token.actions.githubusercontent.com",
+        audience: "https://ci.example.com/runnerd",
+        allow: [{ repository: ["Acme/Infra"], ref: ["refs/heads/main"], scopes: ["repo:acme/web", "org:acme"] }],
+      },
+      ssh_keys: { renewer: ["repo:acme/web"] },
+      late_after_ms: 45 * 60_000,
+    });
+  });
+
+  it("refuses OIDC rules that any repository would match, and scopes no pool serves", () => {
+    const text = `github:
+  main:
+    auth:
+      type: push
+      oidc:
+        audience: runnerd
+        allow:
+          - { ref: refs/heads/main, scopes: [repo:acme/web] }
+          - { repository: acme/infra, scopes: [repo:acme/other, "bad scope"] }
+      ssh_keys:
+        k: [org:elsewhere]
+pools:
+  - { name: web, scope: { repo: acme/web }, image: x }
+`;
     expect(placed(text)).toEqual([
-      "2:22 github.a.auth.type: auth type must be one of: push, app, pat",
-      '3:22 github.b.auth.type: auth type "app" is not supported yet; supported: push',
-      '4:22 github.c.auth.type: auth type "pat" is not supported yet; supported: push',
+      "8:13 github.main.auth.oidc.allow[0]: a rule needs repository, repository_id, repository_owner or repository_owner_id: GitHub's OIDC issuer signs tokens for every repository on GitHub",
+      "9:48 github.main.auth.oidc.allow[1].scopes[0]: scope repo:acme/other is not served by any pool of this connection (served: repo:acme/web)",
+      '9:65 github.main.auth.oidc.allow[1].scopes[1]: invalid scope "bad scope": expected repo:owner/name, org:name or owner/name',
+      "11:13 github.main.auth.ssh_keys.k[0]: scope org:elsewhere is not served by any pool of this connection (served: repo:acme/web)",
     ]);
   });
 

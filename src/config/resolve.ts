@@ -17,6 +17,24 @@ export function defaultApiUrl(webUrl: string): string {
     : `${trimSlash(webUrl)}/api/v3`;
 }
 
+/** The `iss` of GitHub Actions OIDC tokens: one issuer for github.com, `/_services/token` on GHES. */
+export function defaultOidcIssuer(webUrl: string): string {
+  const url = new URL(webUrl);
+  return url.hostname === "github.com" || url.hostname === "www.github.com"
+    ? "https://token.actions.githubusercontent.com"
+    : `${trimSlash(webUrl)}/_services/token`;
+}
+
+function resolveAuth(auth: RawConfig["github"][string]["auth"], webUrl: string): AuthConfig {
+  if (auth.type !== "push") return auth;
+  return {
+    type: "push",
+    oidc: auth.oidc ? { issuer: trimSlash(auth.oidc.issuer ?? defaultOidcIssuer(webUrl)), audience: auth.oidc.audience, allow: auth.oidc.allow } : undefined,
+    ssh_keys: auth.ssh_keys,
+    late_after_ms: auth.late_after,
+  };
+}
+
 export function resolveConfig(raw: RawConfig): Config {
   const github: Record<string, GitHubConnection> = {};
   for (const [name, connection] of Object.entries(raw.github)) {
@@ -24,7 +42,7 @@ export function resolveConfig(raw: RawConfig): Config {
       name,
       url: trimSlash(connection.url),
       api_url: trimSlash(connection.api_url ?? defaultApiUrl(connection.url)),
-      auth: connection.auth as AuthConfig,
+      auth: resolveAuth(connection.auth, connection.url),
     };
   }
   const onlyConnection = Object.keys(github)[0] ?? "";
@@ -37,6 +55,7 @@ export function resolveConfig(raw: RawConfig): Config {
     job_timeout_ms: raw.job_timeout,
     token_min_validity_ms: raw.token_min_validity,
     runner_check_interval_ms: raw.runner_check_interval,
+    registration_sweep_interval_ms: raw.registration_sweep_interval,
     spawn_concurrency: raw.spawn_concurrency,
     log_level: raw.log_level,
     lxd: {
@@ -48,6 +67,7 @@ export function resolveConfig(raw: RawConfig): Config {
       project: raw.lxd.project,
       storage_pool: raw.lxd.storage_pool,
     },
+    http: { listen: raw.http.listen, trust_proxy: raw.http.trust_proxy },
     github,
     pools: raw.pools.map((pool) => resolvePool(pool, onlyConnection)),
     images: Object.fromEntries(Object.entries(raw.images).map(([name, image]) => [name, resolveImage(name, image, onlyConnection)])),

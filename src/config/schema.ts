@@ -4,12 +4,11 @@ import { z } from "zod";
 import { parseDuration } from "./duration.js";
 import { checkConfig } from "./checks.js";
 import { resolveConfig } from "./resolve.js";
-import { OWNER_PATTERN, REPO_PATTERN } from "./scope.js";
+import { OWNER_PATTERN, REPO_PATTERN, parseScopeKey, scopeKey } from "./scope.js";
 export { IMAGE_NAME_PATTERN } from "./image-names.js";
 
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
 export const AUTH_TYPES = ["push", "app", "pat"] as const;
-export const SUPPORTED_AUTH_TYPES: readonly string[] = ["push"];
 
 const absolutePath = z.string().startsWith("/", { error: "must be an absolute path" });
 
@@ -58,25 +57,49 @@ const lxdSchema = z.strictObject({
   storage_pool: z.string().min(1).default("default"),
 });
 
-function unsupportedAuth(type: string) {
-  return (_: unknown, ctx: z.RefinementCtx) => {
-    ctx.addIssue({
-      code: "custom",
-      path: ["type"],
-      message: `auth type "${type}" is not supported yet; supported: ${SUPPORTED_AUTH_TYPES.join(", ")}`,
-    });
-  };
-}
+/** A scope key as the CLI writes it (`repo:owner/name`, `org:name`), normalised to scopeKey() form. */
+const scopeKeyString = z.string().transform((value, ctx) => {
+  try {
+    return scopeKey(parseScopeKey(value));
+  } catch (err) {
+    ctx.addIssue({ code: "custom", input: value, message: (err as Error).message });
+    return z.NEVER;
+  }
+});
 
-// Discriminated on `type` so that app and pat credentials slot in by deleting their refinement.
+/** One claim value or a list of them; a rule matches when the token's claim equals one exactly. */
+const claimValues = z
+  .union([z.string().min(1), z.array(z.string().min(1)).min(1)], { error: "must be a string or a list of strings" })
+  .transform((v) => (Array.isArray(v) ? v : [v]));
+
+/** Claims of GitHub's Actions OIDC token a rule may constrain (all given ones must match). */
+export const OIDC_RULE_CLAIMS = ["repository", "repository_id", "repository_owner", "repository_owner_id", "workflow_ref", "job_workflow_ref", "ref", "event_name", "environment"] as const;
+
+const oidcRuleSchema = z.strictObject({
+  ...Object.fromEntries(OIDC_RULE_CLAIMS.map((claim) => [claim, claimValues.optional()])) as Record<(typeof OIDC_RULE_CLAIMS)[number], z.ZodOptional<typeof claimValues>>,
+  scopes: z.array(scopeKeyString).min(1, { error: "list at least one scope this caller may push for" }),
+});
+
+const oidcSchema = z.strictObject({
+  /** Defaults to GitHub's issuer for the connection's url (checked in resolve.ts). */
+  issuer: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }).optional(),
+  audience: z.string().min(1),
+  allow: z.array(oidcRuleSchema).min(1, { error: "at least one rule is required" }),
+});
+
+const sshKeyName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, { error: "key names are letters, digits, '.', '_' or '-'" });
+
 const authSchema = z.discriminatedUnion(
   "type",
   [
-    z.strictObject({ type: z.literal("push") }),
-    z
-      .strictObject({ type: z.literal("app"), app_id: z.int().min(1), private_key_file: absolutePath })
-      .superRefine(unsupportedAuth("app")),
-    z.strictObject({ type: z.literal("pat"), token_file: absolutePath }).superRefine(unsupportedAuth("pat")),
+    z.strictObject({
+      type: z.literal("push"),
+      oidc: oidcSchema.optional(),
+      ssh_keys: z.record(sshKeyName, z.array(scopeKeyString).min(1)).default({}),
+      late_after: duration(45 * 60_000),
+    }),
+    z.strictObject({ type: z.literal("app"), app_id: z.int().min(1), private_key_file: absolutePath }),
+    z.strictObject({ type: z.literal("pat"), token_file: absolutePath }),
   ],
   {
     error: (issue) =>
@@ -169,9 +192,16 @@ export const rawConfigSchema = z.strictObject({
   job_timeout: duration(6 * 3_600_000),
   token_min_validity: duration(5 * 60_000),
   runner_check_interval: duration(24 * 3_600_000),
+  registration_sweep_interval: duration(10 * 60_000),
   spawn_concurrency: z.int().min(1).default(4),
   log_level: z.enum(LOG_LEVELS).default("info"),
   lxd: lxdSchema.prefault({}),
+  http: z
+    .strictObject({
+      listen: z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { error: 'must be "host:port", e.g. "127.0.0.1:8780" (port 0: any free port)' }).default("127.0.0.1:8780"),
+      trust_proxy: z.boolean().default(false),
+    })
+    .prefault({}),
   github: z.record(
     z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/, { error: "connection names are letters, digits, '_' or '-'" }),
     connectionSchema,

@@ -36,13 +36,54 @@ export interface LxdConfig {
 }
 
 /**
- * How runnerd gets runner credentials for one connection. Only `push` is accepted by the loader
- * today; `app` and `pat` are listed so code switching on `type` is written with them in mind.
+ * A rule of the HTTPS token push: a caller whose verified OIDC claims match every listed claim
+ * (each against one of its values, exactly) may push tokens for `scopes`.
  */
-export type AuthConfig =
-  | { readonly type: "push" }
-  | { readonly type: "app"; readonly app_id: number; readonly private_key_file: string }
-  | { readonly type: "pat"; readonly token_file: string };
+export interface OidcRule {
+  readonly repository?: readonly string[];
+  readonly repository_id?: readonly string[];
+  readonly repository_owner?: readonly string[];
+  readonly repository_owner_id?: readonly string[];
+  readonly workflow_ref?: readonly string[];
+  readonly job_workflow_ref?: readonly string[];
+  readonly ref?: readonly string[];
+  readonly event_name?: readonly string[];
+  readonly environment?: readonly string[];
+  /** Scope keys (scopeKey() form). */
+  readonly scopes: readonly string[];
+}
+
+export interface OidcConfig {
+  /** Exact `iss`; GitHub's Actions issuer for the connection unless set. */
+  readonly issuer: string;
+  /** Exact `aud` the workflow must request. */
+  readonly audience: string;
+  readonly allow: readonly OidcRule[];
+}
+
+/** How runnerd gets runner credentials for one connection. */
+export type AuthConfig = PushAuth | AppAuth | PatAuth;
+
+export interface PushAuth {
+  readonly type: "push";
+  /** HTTPS push authenticated by the workflow's OIDC token; undefined: not accepted. */
+  readonly oidc: OidcConfig | undefined;
+  /** SSH forced-command key names and the scope keys each may push for. */
+  readonly ssh_keys: Readonly<Record<string, readonly string[]>>;
+  /** A scope whose last push is older than this is reported late. */
+  readonly late_after_ms: number;
+}
+
+export interface AppAuth {
+  readonly type: "app";
+  readonly app_id: number;
+  readonly private_key_file: string;
+}
+
+export interface PatAuth {
+  readonly type: "pat";
+  readonly token_file: string;
+}
 
 export interface GitHubConnection {
   /** The key under `github:` in the file. */
@@ -124,10 +165,14 @@ export interface Config {
   readonly token_min_validity_ms: number;
   /** How often the daemon looks for a new actions/runner release. */
   readonly runner_check_interval_ms: number;
+  /** How often offline registrations left behind by app/pat runners are looked for and deleted. */
+  readonly registration_sweep_interval_ms: number;
   /** Bound on concurrent LXD actions. */
   readonly spawn_concurrency: number;
   readonly log_level: LogLevel;
   readonly lxd: LxdConfig;
+  /** runnerd's HTTP server: token push, health (later: webhooks, metrics, status page). */
+  readonly http: { readonly listen: string; readonly trust_proxy: boolean };
   /** Connections keyed by name; at least one. */
   readonly github: Readonly<Record<string, GitHubConnection>>;
   /** At least one, names unique. */
