@@ -142,6 +142,17 @@ describe("plan", () => {
     expect(result.pools[0]?.blocked).toBe("token-missing");
   });
 
+  it("spawns JIT pools without any pushed token, and reports no token expiry for them", () => {
+    const jit: PoolSpec = { ...web, credential: "jit" };
+    const stale = new Map([["repo:acme/web", now + minute]]);
+    const result = plan(snapshot({ pools: [jit], tokenExpiry: stale }), settings, now);
+    expect(kinds(result.actions)).toEqual(["spawn web", "spawn web"]);
+    expect(result.pools[0]?.blocked).toBeUndefined();
+    expect(result.pools[0]?.tokenExpiresAt).toBeUndefined();
+    const none = plan(snapshot({ pools: [jit], tokenExpiry: new Map() }), settings, now);
+    expect(kinds(none.actions)).toEqual(["spawn web", "spawn web"]);
+  });
+
   it("spawns nothing with a token that expires within the minimum validity", () => {
     const result = plan(snapshot({ tokenExpiry: new Map([["repo:acme/web", now + 4 * minute]]) }), settings, now);
     expect(result.actions).toEqual([]);

@@ -155,11 +155,14 @@ function drainRunner(runner: ObservedRunner): Action | undefined {
 
 function spawnBlocker(spec: PoolSpec, snapshot: Snapshot, settings: PlanSettings, now: number, deadlines: number[]): PoolBlocker | undefined {
   if (snapshot.shuttingDown) return "shutting-down";
-  const expiry = snapshot.tokenExpiry.get(spec.scope);
-  if (expiry === undefined) return "token-missing";
-  if (expiry - now < settings.tokenMinValidityMs) return "token-expiring";
-  // Look again when the token becomes too old, so the pool's status changes on time.
-  deadlines.push(expiry - settings.tokenMinValidityMs);
+  // JIT pools mint a config per runner when spawning: no pushed token to wait for.
+  if (spec.credential !== "jit") {
+    const expiry = snapshot.tokenExpiry.get(spec.scope);
+    if (expiry === undefined) return "token-missing";
+    if (expiry - now < settings.tokenMinValidityMs) return "token-expiring";
+    // Look again when the token becomes too old, so the pool's status changes on time.
+    deadlines.push(expiry - settings.tokenMinValidityMs);
+  }
   const until = snapshot.backoffUntil.get(spec.name);
   if (until !== undefined && until > now) {
     deadlines.push(until);
@@ -220,7 +223,7 @@ function tallyStatus(tally: PoolTally, snapshot: Snapshot, _now: number): PoolSt
     max: tally.spec.max,
   };
   const expiry = snapshot.tokenExpiry.get(tally.spec.scope);
-  if (expiry !== undefined) status.tokenExpiresAt = expiry;
+  if (expiry !== undefined && tally.spec.credential !== "jit") status.tokenExpiresAt = expiry;
   return status;
 }
 

@@ -20,6 +20,8 @@ export interface ObservedRunner {
   phaseSince?: number;
   job?: string;
   image?: string;
+  /** GitHub's id of its registration, for JIT runners (`user.runnerd.github-runner-id`). */
+  githubRunnerId?: number;
 }
 
 /** What the planner needs to know of one configured pool. */
@@ -28,6 +30,8 @@ export interface PoolSpec {
   scope: string;
   idle: number;
   max: number;
+  /** `push` (default): runners need a pushed registration token; `jit`: runnerd mints a JIT config per runner. */
+  credential?: "push" | "jit";
 }
 
 export interface PlanSettings {
