@@ -126,19 +126,22 @@ if [ -n "$token" ]; then
   set -- ./run.sh
 else
   configured_at=$(date +%s)
-  set -- ./run.sh --jitconfig "$jitconfig"
-  jitconfig=""
+  set -- ./run.sh
 fi
 # The real listener reports its own exit code only when run directly (run.sh maps codes to 0).
-if [ -x ./bin/Runner.Listener ] && [ "$1" = ./run.sh ]; then
-  shift
-  set -- ./bin/Runner.Listener run "$@"
+if [ -x ./bin/Runner.Listener ]; then
+  set -- ./bin/Runner.Listener run
 fi
 
-log "starting runner"
+log "starting runner${jitconfig:+ with its just-in-time config}"
 rcfile=$VAR/.runner-exit
 rm -f "$rcfile"
-{ as_runner "$@" 2>&1; echo $? >"$rcfile"; } | while IFS= read -r line; do
+# A JIT config travels like the token above: in ACTIONS_RUNNER_INPUT_JITCONFIG, which the runner
+# reads and removes, never in argv. It is single-use: once the runner has its session, it is spent.
+run_runner() {
+  if [ -n "$jitconfig" ]; then ACTIONS_RUNNER_INPUT_JITCONFIG=$jitconfig as_runner "$@"; else as_runner "$@"; fi
+}
+{ run_runner "$@" 2>&1; echo $? >"$rcfile"; } | while IFS= read -r line; do
   printf '%s\n' "$line" >>"$VAR/runner.log"
   case $line in
     *"Listening for Jobs"*)
@@ -157,6 +160,7 @@ rm -f "$rcfile"
   esac
 done
 # The loop ran in a subshell: read back what it saw.
+jitconfig=""
 [ -f "$VAR/.listening_at" ] && listening_at=$(cat "$VAR/.listening_at")
 if [ -f "$VAR/.job" ]; then
   job_started_at=$(sed -n 1p "$VAR/.job")

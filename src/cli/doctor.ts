@@ -112,7 +112,7 @@ async function checkPools(lxd: ConnectedLxd, config: Config, checks: Check[], op
     // started, with the agent disarmed, to prove Docker runs inside.
     const name = `rd-doctor-${process.pid}`;
     try {
-      const request = instanceRequest({ name, pool, controllerId: `${config.controller_id}-doctor`, token: "", agentScript: "", createdAt: new Date() });
+      const request = instanceRequest({ name, pool, controllerId: `${config.controller_id}-doctor`, credential: { token: "" }, agentScript: "", createdAt: new Date() });
       await lxd.client.createInstance(request);
       checks.push({ level: "ok", message: `pool ${pool.spec.name}: LXD accepts its instance settings` });
       const builtByRunnerd = await isRunnerdDockerImage(lxd, pool.image);

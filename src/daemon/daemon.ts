@@ -7,7 +7,10 @@ import { describeError } from "../errors.js";
 import { createLogger } from "../log.js";
 import { Reconciler } from "../pools/reconciler.js";
 import { openStore, type Store } from "../store/index.js";
+import { loadGitHubClients, type GitHubClients } from "../github/clients.js";
+import { JitRegistrar } from "./jit-registrar.js";
 import { connectLxd, type ConnectedLxd } from "./lxd-connection.js";
+import { RegistrationSweeper } from "./registration-sweeper.js";
 import { reconcilerSettings } from "./reconciler-settings.js";
 import { RunnerUpdateWatcher } from "./runner-updates.js";
 import { claimPidFile, releasePidFile, writeStatusFile } from "./state-files.js";
@@ -18,12 +21,17 @@ export interface DaemonOptions {
   now?: () => number;
   /** Delay before the first runner-release check (tests shorten it). */
   runnerCheckDelayMs?: number;
+  /** Delay before the first registration sweep (tests shorten it). */
+  sweepDelayMs?: number;
 }
 
 export interface Daemon {
   readonly reconciler: Reconciler;
   readonly runnerUpdates: RunnerUpdateWatcher;
+  readonly sweeper: RegistrationSweeper;
   readonly store: Store;
+  /** GitHub clients of the app and pat connections, by connection name. */
+  githubClients(): GitHubClients;
   readonly logger: Logger;
   config(): Config;
   /** Loads the file again; an invalid file is refused and logged, the old config keeps running. */
@@ -37,6 +45,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   let config = loadConfig(options.configPath);
   const logger = options.logger ?? createLogger(config.log_level);
   const now = options.now ?? Date.now;
+  // Secret files are checked before anything else: a world-readable key refuses the start.
+  let githubClients = loadGitHubClients(config, logger);
   claimPidFile(config.state_dir);
   const startedAt = now();
   let store: Store | undefined;
@@ -59,6 +69,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     {
       lxd: client.port,
       tokens: openedStore,
+      registrar: new JitRegistrar(() => githubClients, () => config.controller_id),
       history: openedStore,
       logger,
       now,
@@ -74,6 +85,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     now,
     addEvent: (event) => openedStore.addEvent(event),
     onReport: () => writeStatus(),
+  });
+  const sweeper = new RegistrationSweeper({
+    lxd: client.port,
+    clients: () => githubClients,
+    config: () => config,
+    inFlight: () => reconciler.inFlightNames(),
+    logger: logger.child({ task: "registration-sweep" }),
+    now,
+    addEvent: (event) => openedStore.addEvent(event),
   });
   function writeStatus(): void {
     const status = reconciler.status();
@@ -97,18 +117,24 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   });
   reconciler.start();
   runnerUpdates.start(options.runnerCheckDelayMs);
+  sweeper.start(options.sweepDelayMs);
   openedStore.addEvent({ level: "info", kind: "daemon-started", message: `runnerd started with ${config.pools.length} pool(s)` });
 
   return {
     reconciler,
     runnerUpdates,
+    sweeper,
     store: openedStore,
+    githubClients: () => githubClients,
     logger,
     config: () => config,
     reload: () => {
       let next: Config;
+      let nextClients: GitHubClients;
       try {
         next = loadConfig(options.configPath);
+        // Secrets are read again, so a rotated PAT or key takes effect on reload.
+        nextClients = loadGitHubClients(next, logger, githubClients);
       } catch (err) {
         logger.error({ err: describeError(err) }, "new configuration refused; the old one keeps running");
         openedStore.addEvent({ level: "error", kind: "config-refused", message: describeError(err) });
@@ -121,6 +147,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         return false;
       }
       config = next;
+      githubClients = new Map(nextClients);
       logger.level = next.log_level;
       reconciler.updateSettings(settingsFor(next));
       logger.info({ pools: next.pools.map((p) => p.name) }, "configuration reloaded");
@@ -129,7 +156,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     },
     shutdown: async () => {
       logger.info({}, "shutting down: no new runners; running runners are left alone");
-      await Promise.all([reconciler.shutdown(), runnerUpdates.stop()]);
+      await Promise.all([reconciler.shutdown(), runnerUpdates.stop(), sweeper.stop()]);
       events.close();
       openedStore.addEvent({ level: "info", kind: "daemon-stopped", message: "runnerd stopped" });
       openedStore.close();

@@ -47,8 +47,12 @@ function poolRuntime(config: Config, pool: PoolConfig): PoolRuntime {
     devices[name] = name === "root" ? { ...root, ...device } : { ...device };
   }
 
+  const credential = connection.auth.type === "push" ? "push" : "jit";
   const runtime: PoolRuntime = {
-    spec: { name: pool.name, scope: poolScopeKey(pool), idle: pool.runners.idle, max: pool.runners.max },
+    spec: { name: pool.name, scope: poolScopeKey(pool), idle: pool.runners.idle, max: pool.runners.max, credential },
+    connection: pool.connection,
+    scopeRef: pool.scope.type === "repo" ? { type: "repo", repo: pool.scope.repo } : { type: "org", org: pool.scope.org },
+    credential,
     registrationUrl,
     labels: [...pool.labels],
     image: pool.image,

@@ -42,6 +42,14 @@ export async function observe(
       const runner: ObservedRunner = { name: instance.name, pool, createdAt, phase: "starting" };
       const image = instance.config["volatile.base_image"];
       if (image) runner.image = image;
+      const githubRunnerId = Number(instance.config[keys.githubRunnerId]);
+      const connection = instance.config[keys.connection];
+      if (Number.isSafeInteger(githubRunnerId) && githubRunnerId > 0 && connection) {
+        runner.githubRunnerId = githubRunnerId;
+        runner.connection = connection;
+      }
+      const scope = instance.config[keys.scope];
+      if (scope) runner.scope = scope;
       const flight = inFlight.get(instance.name);
       if (flight) {
         runner.phase = flight.kind === "spawn" ? "creating" : "deleting";

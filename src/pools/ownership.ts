@@ -6,6 +6,10 @@ export const keys = {
   scope: "user.runnerd.scope",
   createdAt: "user.runnerd.created-at",
   image: "user.runnerd.image",
+  /** GitHub's id of a JIT runner's registration. */
+  githubRunnerId: "user.runnerd.github-runner-id",
+  /** The connection a JIT runner registered with. */
+  connection: "user.runnerd.connection",
 } as const;
 
 export function ownershipConfig(controller: string, pool: string, scope: string, image: string, createdAt: Date): Record<string, string> {

@@ -1,6 +1,7 @@
 // The narrow interfaces the reconciler acts through; the LXD client and the store satisfy them,
 // and tests can hand in their own.
 import type { RunnerOutcome } from "./runner-record.js";
+import type { PoolRuntime } from "./settings.js";
 
 export interface InstanceSummary {
   name: string;
@@ -32,6 +33,14 @@ export interface LxdPort {
 export interface TokenPort {
   getToken(scope: string): { token: string; expiresAt: Date } | null;
   listTokens(): { scope: string; expiresAt: Date }[];
+}
+
+/** GitHub registrations of JIT runners (app and pat connections). */
+export interface RegistrarPort {
+  /** Registers runner `name` of `pool` and returns its single-use config. */
+  jitConfig(pool: PoolRuntime, name: string): Promise<{ runnerId: number; encodedJitConfig: string }>;
+  /** Deletes a registration (`scope` is a scope key); one that is gone already is fine. */
+  removeRegistration(registration: { connection: string; scope: string; runnerId: number }): Promise<"deleted" | "gone">;
 }
 
 export interface HistoryPort {

@@ -11,9 +11,9 @@ import { Limiter } from "./limiter.js";
 import { newRunnerName } from "./names.js";
 import { observe, type CachedStatus, type InFlight } from "./observe.js";
 import { plan } from "./plan.js";
-import type { HistoryPort, LxdPort, TokenPort } from "./ports.js";
+import type { HistoryPort, LxdPort, RegistrarPort, TokenPort } from "./ports.js";
 import type { ReconcilerSettings } from "./settings.js";
-import { SpawnFailed, spawnRunner } from "./spawn.js";
+import { SpawnFailed, spawnRunner, type RunnerCredential } from "./spawn.js";
 import type { Action, ObservedRunner, PoolBlocker, PoolStatus } from "./types.js";
 
 /** How long a resolved image alias is trusted before it is read again. */
@@ -22,6 +22,8 @@ const aliasRecheckMs = 5_000;
 export interface ReconcilerDeps {
   lxd: LxdPort;
   tokens: TokenPort;
+  /** JIT registrations; required when any pool uses an app or pat connection. */
+  registrar?: RegistrarPort;
   history: HistoryPort;
   logger: Logger;
   now: () => number;
@@ -60,6 +62,8 @@ export class Reconciler {
   private readonly aliasCache = new Map<string, { target: string | null; readAt: number }>();
   private readonly failures = new Map<string, { count: number; until: number; message: string; at: number }>();
   private readonly lastBlocked = new Map<string, PoolBlocker | undefined>();
+  /** JIT runners' registrations as last observed: name -> where to delete it. */
+  private readonly registrations = new Map<string, { connection: string; scope: string; runnerId: number }>();
   private running = false;
   private pending = false;
   private shuttingDown = false;
@@ -105,6 +109,11 @@ export class Reconciler {
     return this.lastStatus;
   }
 
+  /** Runners being created, collected or deleted right now (their instance may not be listed yet). */
+  inFlightNames(): string[] {
+    return [...this.inFlight.keys()];
+  }
+
   /** Stop spawning, let actions under way finish, leave running runners alone. */
   async shutdown(timeoutMs = 30_000): Promise<void> {
     this.shuttingDown = true;
@@ -144,6 +153,11 @@ export class Reconciler {
       return;
     }
     this.recordTransitions(observation.transitions);
+    for (const runner of observation.runners) {
+      if (runner.githubRunnerId !== undefined && runner.connection !== undefined && runner.scope !== undefined) {
+        this.registrations.set(runner.name, { connection: runner.connection, scope: runner.scope, runnerId: runner.githubRunnerId });
+      }
+    }
     // A pool with a runner that got as far as listening works again: forget its failures.
     for (const runner of observation.runners) if (runner.phase === "idle" || runner.phase === "busy") this.failures.delete(runner.pool);
 
@@ -251,30 +265,66 @@ export class Reconciler {
   private async spawn(poolName: string, name: string, log: Logger): Promise<void> {
     const pool = this.poolRuntime(poolName);
     if (!pool || this.shuttingDown) return;
-    const token = this.deps.tokens.getToken(pool.spec.scope);
-    if (!token) return;
+    let credential: RunnerCredential | undefined;
+    if (pool.credential === "push") {
+      const token = this.deps.tokens.getToken(pool.spec.scope);
+      if (!token) return;
+      credential = { token: token.token };
+    }
     const createdAt = new Date(this.deps.now());
     const started = performance.now();
+    let jitMs: number | undefined;
     try {
       this.deps.history.recordRunnerCreated({ name, pool: poolName, scope: pool.spec.scope, image: pool.image, createdAt });
+      if (!credential) {
+        // Minted before the instance exists, so a failure costs no LXD work; the instance
+        // records the registration's id, so whoever deletes the instance can delete it too.
+        if (!this.deps.registrar) throw new SpawnFailed(`pool ${poolName} needs JIT configs but runnerd has no GitHub client for connection ${pool.connection}`, false);
+        const jit = await this.deps.registrar.jitConfig(pool, name).catch((err: unknown) => {
+          throw new SpawnFailed(describeError(err), false, { cause: err });
+        });
+        jitMs = Math.round(performance.now() - started);
+        credential = { jitconfig: jit.encodedJitConfig, githubRunnerId: jit.runnerId };
+        this.registrations.set(name, { connection: pool.connection, scope: pool.spec.scope, runnerId: jit.runnerId });
+      }
       const timings = await spawnRunner(this.deps.lxd, {
         name,
         pool,
         controllerId: this.settings.controllerId,
-        token: token.token,
+        credential,
         agentScript: this.deps.agentScript,
         createdAt,
       });
-      log.info({ ms: Math.round(performance.now() - started), ...timings }, "runner spawned");
+      log.info({ ms: Math.round(performance.now() - started), ...(jitMs !== undefined ? { jitMs } : {}), ...timings }, "runner spawned");
     } catch (err) {
       const message = describeError(err);
       const now = this.deps.now();
       const { count, delay } = this.recordFailure(poolName, message, now);
       const leftover = !(err instanceof SpawnFailed) || err.leftover;
       this.deps.history.recordRunnerResult(name, { exitCode: null, jobSeen: false, outcome: "spawn-failed", detail: message, finishedAt: new Date(now) });
-      if (!leftover) this.deps.history.markRunnerDeleted(name, new Date(now));
+      if (!leftover) {
+        this.deps.history.markRunnerDeleted(name, new Date(now));
+        // No instance will ever use this registration: do not leave it in GitHub's list.
+        await this.releaseRegistration(name, log);
+      }
       this.deps.history.addEvent({ level: "error", kind: "spawn-failed", pool: poolName, runner: name, message });
       log.error({ err: message, retryInMs: delay, failures: count }, leftover ? "spawn failed; its instance is left for a later pass to collect" : "spawn failed; nothing left behind");
+    }
+  }
+
+  /**
+   * Deletes the GitHub registration of a JIT runner whose instance is gone. A runner that ran its
+   * job needs none (GitHub removes an ephemeral runner after its job); the sweep catches failures.
+   */
+  private async releaseRegistration(name: string, log: Logger): Promise<void> {
+    const registration = this.registrations.get(name);
+    this.registrations.delete(name);
+    if (!registration || !this.deps.registrar) return;
+    try {
+      const result = await this.deps.registrar.removeRegistration(registration);
+      log.info({ githubRunnerId: registration.runnerId, result }, "runner registration removed from GitHub");
+    } catch (err) {
+      log.warn({ githubRunnerId: registration.runnerId, err: describeError(err) }, "removing the runner's registration from GitHub failed; the registration sweep retries");
     }
   }
 
@@ -309,6 +359,8 @@ export class Reconciler {
       finishedAt,
     });
     this.deps.history.markRunnerDeleted(action.runner, finishedAt);
+    if (outcome === "succeeded" && collected.result?.job_seen) this.registrations.delete(action.runner);
+    else await this.releaseRegistration(action.runner, log);
     const neverListened = !collected.result?.listening_at && !collected.result?.job_seen;
     if (action.outcome === undefined && outcome !== "succeeded" && neverListened) {
       const { delay } = this.recordFailure(action.pool, `runner ${action.runner} ended without listening (${outcome}${detail ? `: ${detail}` : ""})`, finishedAt.getTime());
@@ -330,6 +382,7 @@ export class Reconciler {
     const at = new Date(this.deps.now());
     this.deps.history.recordRunnerResult(action.runner, { exitCode: null, jobSeen: false, outcome: action.outcome, detail: action.reason, finishedAt: at });
     this.deps.history.markRunnerDeleted(action.runner, at);
+    await this.releaseRegistration(action.runner, log);
     log.info({ reason: action.reason }, "runner deleted");
   }
 

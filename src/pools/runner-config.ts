@@ -8,6 +8,8 @@ export interface RunnerConfigInput {
   runnerGroup?: string;
   token?: string;
   jitconfig?: string;
+  /** Only in the caller's credential object; not written to the file. */
+  githubRunnerId?: number;
   workFolder?: string;
 }
 

@@ -1,8 +1,14 @@
 // The reconciler's view of the configuration: what it needs per pool, already resolved.
+import type { ScopeRef } from "../config/index.js";
 import type { PlanSettings, PoolSpec } from "./types.js";
 
 export interface PoolRuntime {
   spec: PoolSpec;
+  /** Name of the GitHub connection the pool's runners register with. */
+  connection: string;
+  scopeRef: ScopeRef;
+  /** `jit`: app/pat connections mint a JIT config per runner; `push`: runners use the pushed token. */
+  credential: "push" | "jit";
   /** Where runners register: `<github url>/<owner>/<repo>` or `<github url>/<org>`. */
   registrationUrl: string;
   labels: string[];

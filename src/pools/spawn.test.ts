@@ -49,6 +49,9 @@ function fakeLxd(options: { dirs?: string[]; failCreate?: boolean; failStart?: b
 
 const pool: PoolRuntime = {
   spec: { name: "web", scope: "repo:acme/web", idle: 1, max: 1 },
+  connection: "main",
+  scopeRef: { type: "repo", repo: "acme/web" },
+  credential: "push",
   registrationUrl: "https://github.com/acme/web",
   labels: ["linux"],
   image: "runnerd/default",
@@ -57,7 +60,7 @@ const pool: PoolRuntime = {
   instanceConfig: { "security.nesting": "true", "user.runnerd.pool": "forged" },
   devices: { root: { type: "disk", path: "/", pool: "default" } },
 };
-const input = { name: "rd-web-abc", pool, controllerId: "ctl", token: "AAAATOKEN123", agentScript: "#!/bin/sh\n", createdAt: new Date("2026-11-28T00:00:00Z") };
+const input = { name: "rd-web-abc", pool, controllerId: "ctl", credential: { token: "AAAATOKEN123" }, agentScript: "#!/bin/sh\n", createdAt: new Date("2026-11-28T00:00:00Z") };
 
 describe("spawnRunner", () => {
   it("creates, hands over the agent and a 0600 runner.json, then starts", async () => {
@@ -71,6 +74,18 @@ describe("spawnRunner", () => {
     expect(created?.config["user.runnerd.pool"]).toBe("web");
     expect(JSON.stringify(created)).not.toContain("AAAATOKEN123");
     expect(created?.source).toEqual({ alias: "runnerd/default" });
+  });
+
+  it("hands a JIT runner its config in runner.json and its registration id in a config key", async () => {
+    const lxd = fakeLxd({ dirs: ["/opt/runnerd"] });
+    await spawnRunner(lxd.port, { ...input, pool: { ...pool, credential: "jit" }, credential: { jitconfig: "eyJKSVQiOiJDT05GSUcifQ==", githubRunnerId: 42 } });
+    const file = lxd.files.get("/opt/runnerd/runner.json")?.content ?? "";
+    expect(file).toContain('"jitconfig": "eyJKSVQiOiJDT05GSUcifQ=="');
+    expect(file).toContain('"token": ""');
+    expect(file).not.toContain("42");
+    const created = lxd.instances.get("rd-web-abc")?.request;
+    expect(created?.config["user.runnerd.github-runner-id"]).toBe("42");
+    expect(JSON.stringify(created)).not.toContain("eyJKSVQiOiJDT05GSUcifQ");
   });
 
   it("creates /opt/runnerd when the image lacks it", async () => {

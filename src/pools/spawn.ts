@@ -2,16 +2,19 @@
 // configuration through the LXD file API (never config keys), and start it. A failed spawn
 // removes what it made.
 import { describeError } from "../errors.js";
-import { ownershipConfig, paths } from "./ownership.js";
+import { keys, ownershipConfig, paths } from "./ownership.js";
 import type { CreateInstanceRequest, LxdPort } from "./ports.js";
 import { renderRunnerConfig } from "./runner-config.js";
 import type { PoolRuntime } from "./settings.js";
+
+/** What the runner registers with: the scope's pushed registration token, or its own JIT config. */
+export type RunnerCredential = { token: string } | { jitconfig: string; githubRunnerId: number };
 
 export interface SpawnInput {
   name: string;
   pool: PoolRuntime;
   controllerId: string;
-  token: string;
+  credential: RunnerCredential;
   agentScript: string;
   createdAt: Date;
 }
@@ -24,8 +27,13 @@ export function instanceRequest(input: SpawnInput): CreateInstanceRequest {
     name: input.name,
     source,
     profiles: [...pool.profiles],
-    // Operator overrides first: runnerd's ownership keys must win.
-    config: { ...pool.instanceConfig, ...ownershipConfig(input.controllerId, pool.spec.name, pool.spec.scope, image, input.createdAt) },
+    // Operator overrides first: runnerd's ownership keys must win. The runner id is no secret:
+    // it lets a later pass delete the registration of a runner that died before its job.
+    config: {
+      ...pool.instanceConfig,
+      ...ownershipConfig(input.controllerId, pool.spec.name, pool.spec.scope, image, input.createdAt),
+      ...("githubRunnerId" in input.credential ? { [keys.githubRunnerId]: String(input.credential.githubRunnerId), [keys.connection]: pool.connection } : {}),
+    },
     devices: pool.devices,
   };
 }
@@ -65,7 +73,7 @@ export async function spawnRunner(lxd: LxdPort, input: SpawnInput): Promise<Spaw
       name: input.name,
       labels: input.pool.labels,
       ...(input.pool.runnerGroup ? { runnerGroup: input.pool.runnerGroup } : {}),
-      token: input.token,
+      ...input.credential,
     });
     const pushAgent = () => lxd.pushFile(input.name, paths.agent, input.agentScript, { mode: 0o755, uid: 0, gid: 0 });
     // Base images normally have /opt/runnerd; create it only when they don't (one call fewer).

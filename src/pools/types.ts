@@ -20,8 +20,11 @@ export interface ObservedRunner {
   phaseSince?: number;
   job?: string;
   image?: string;
-  /** GitHub's id of its registration, for JIT runners (`user.runnerd.github-runner-id`). */
+  /** Scope key (`user.runnerd.scope`). */
+  scope?: string;
+  /** JIT runners: GitHub's id of the registration and the connection it belongs to. */
   githubRunnerId?: number;
+  connection?: string;
 }
 
 /** What the planner needs to know of one configured pool. */
