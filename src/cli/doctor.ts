@@ -2,7 +2,12 @@
 import type { Command } from "commander";
 import type { Config } from "../config/index.js";
 import { connectLxd, type ConnectedLxd } from "../daemon/lxd-connection.js";
-import { poolScopeKey, reconcilerSettings } from "../daemon/reconciler-settings.js";
+import { scopeKey } from "../config/index.js";
+import { credentialHealth } from "../credentials/health.js";
+import { connectionFacts } from "../daemon/github-report.js";
+import { reconcilerSettings } from "../daemon/reconciler-settings.js";
+import { loadGitHubClients } from "../github/clients.js";
+import { createLogger } from "../log.js";
 import { readStatusFile, runningDaemonPid } from "../daemon/state-files.js";
 import { describeError } from "../errors.js";
 import { propertyKeys } from "../images/index.js";
@@ -51,7 +56,8 @@ async function runChecks(config: Config, checks: Check[], options: { launch: boo
   } finally {
     await lxd.client.close();
   }
-  checkTokens(config, checks);
+  checkCredentials(config, checks);
+  await checkGitHub(config, checks);
   checkRunnerVersions(config, checks);
   const pid = runningDaemonPid(config.state_dir);
   checks.push(pid ? { level: "ok", message: `daemon running (pid ${pid})` } : { level: "warn", message: "daemon not running: start it with 'runnerd up' or 'systemctl start runnerd'" });
@@ -155,23 +161,48 @@ async function dockerRunsInside(lxd: ConnectedLxd, name: string, pool: string): 
   return { level: "fail", message: `pool ${pool}: Docker did not answer inside a runner within 90 s (${last}); check security.nesting and 'lxc info' kernel features` };
 }
 
-function checkTokens(config: Config, checks: Check[]): void {
+/** Each scope's credential: token expiry and late pushes (push), or PAT expiry and budget (app/pat). */
+function checkCredentials(config: Config, checks: Check[]): void {
   const store = openStore(config.state_dir);
   try {
-    const now = Date.now();
-    const tokens = new Map(store.listTokens().map((t) => [t.scope, t]));
-    for (const scope of new Set(config.pools.map(poolScopeKey))) {
-      const token = tokens.get(scope);
-      if (!token) {
-        checks.push({ level: "fail", message: `no registration token for ${scope}: push one with 'runnerd token set ${scope}' (see deploy/github/renew-runner-token.yml)` });
-        continue;
-      }
-      const left = token.expiresAt.getTime() - now;
-      if (left <= config.token_min_validity_ms) checks.push({ level: "fail", message: `registration token for ${scope} ${left > 0 ? `expires in ${humanDuration(left)}` : "has expired"}: no runners start until a fresh one is pushed` });
-      else checks.push({ level: "ok", message: `registration token for ${scope} valid for ${humanDuration(left)} (pushed ${humanDuration(now - token.updatedAt.getTime())} ago via ${token.source})` });
+    const daemon = runningDaemonPid(config.state_dir) ? readStatusFile(config.state_dir) : undefined;
+    for (const health of credentialHealth(config, store.listTokens(), connectionFacts(daemon?.github ?? []), Date.now())) {
+      checks.push({ level: health.level === "error" ? "fail" : health.level, message: `${health.scope} (${health.mode}): ${health.message}${health.source ? ` via ${health.source}` : ""}` });
     }
   } finally {
     store.close();
+  }
+}
+
+/** App and pat connections: the secret files, the credential, each scope's access, the API budget. */
+async function checkGitHub(config: Config, checks: Check[]): Promise<void> {
+  let clients;
+  try {
+    clients = loadGitHubClients(config, createLogger("silent"));
+  } catch (err) {
+    checks.push({ level: "fail", message: describeError(err) });
+    return;
+  }
+  for (const [name, { client }] of clients) {
+    try {
+      if (client.kind === "app") checks.push({ level: "ok", message: `github ${name}: app "${await client.appName()}" authenticates with its private key` });
+    } catch (err) {
+      checks.push({ level: "fail", message: `github ${name}: ${describeError(err)}` });
+      continue;
+    }
+    const scopes = new Map(reconcilerSettings(config).pools.filter((p) => p.connection === name).map((p) => [scopeKey(p.scopeRef), p]));
+    for (const [key, pool] of scopes) {
+      try {
+        const runners = await client.listRunners(pool.scopeRef);
+        if (pool.scopeRef.type === "org" && pool.runnerGroup) await client.runnerGroupId(pool.scopeRef.org, pool.runnerGroup);
+        const limit = await client.rateLimit(pool.scopeRef);
+        checks.push({ level: "ok", message: `github ${name}: may manage runners of ${key} (${runners.length} registered${pool.runnerGroup ? `, group ${pool.runnerGroup} found` : ""}); API budget ${limit.remaining}/${limit.limit}, resets in ${humanDuration(limit.resetAt - Date.now())}` });
+      } catch (err) {
+        checks.push({ level: "fail", message: `github ${name}: ${describeError(err)}` });
+      }
+    }
+    const expires = client.tracker.credentialExpiresAt();
+    if (expires !== undefined) checks.push({ level: expires - Date.now() < 7 * 86_400_000 ? "warn" : "ok", message: `github ${name}: the PAT expires in ${humanDuration(expires - Date.now())}` });
   }
 }
 

@@ -90,9 +90,15 @@ export function renderStatus(status: LiveStatus): string {
   if (d.lastPassError) parts.push(`last pass failed: ${d.lastPassError}`);
   parts.push("", table(["POOL", "SCOPE", "IDLE", "BUSY", "STARTING", "FINISHING", "FLOOR/MAX", "TOKEN", "STATE"], poolRows));
   for (const p of status.pools) if (p.lastError) parts.push(`  ${p.name}: last spawn failure ${humanDuration(status.at - p.lastError.at)} ago: ${p.lastError.message}`);
+  if (status.credentials.length > 0) parts.push("", renderCredentials(status));
   parts.push("", renderRunners(status));
   if (status.images.length > 0) parts.push("", renderImages(status));
   return parts.join("\n");
+}
+
+function renderCredentials(status: LiveStatus): string {
+  const rows = status.credentials.map((c) => [c.scope, c.mode, c.level === "ok" ? "ok" : c.level === "warn" ? "WARNING" : "PROBLEM", c.message]);
+  return table(["SCOPE", "CREDENTIAL", "STATE", "DETAIL"], rows);
 }
 
 function renderImages(status: LiveStatus): string {
@@ -109,6 +115,7 @@ function renderRunners(status: LiveStatus): string {
 }
 
 function tokenText(pool: PoolReport, now: number): string {
+  if (pool.credential === "jit") return "jit";
   if (pool.tokenExpiresAt === undefined) return "none";
   const left = pool.tokenExpiresAt - now;
   return left > 0 ? `expires in ${humanDuration(left)}` : `expired ${humanDuration(left)} ago`;

@@ -13,6 +13,8 @@ import { connectLxd, type ConnectedLxd } from "./lxd-connection.js";
 import { RegistrationSweeper } from "./registration-sweeper.js";
 import { reconcilerSettings } from "./reconciler-settings.js";
 import { RunnerUpdateWatcher } from "./runner-updates.js";
+import { credentialHealth } from "../credentials/health.js";
+import { connectionFacts, githubReports } from "./github-report.js";
 import { claimPidFile, releasePidFile, writeStatusFile } from "./state-files.js";
 
 export interface DaemonOptions {
@@ -99,7 +101,18 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const status = reconciler.status();
     if (!status) return;
     try {
-      writeStatusFile(config.state_dir, { version: 1, pid: process.pid, startedAt, configPath: options.configPath, ...status, images: runnerUpdates.status() });
+      const github = githubReports(githubClients);
+      writeStatusFile(config.state_dir, {
+        version: 1,
+        pid: process.pid,
+        startedAt,
+        configPath: options.configPath,
+        ...status,
+        images: runnerUpdates.status(),
+        credentials: credentialHealth(config, openedStore.listTokens(), connectionFacts(github), now()),
+        github,
+        ...(sweeper.status() ? { sweep: sweeper.status() } : {}),
+      });
     } catch (err) {
       logger.warn({ err: describeError(err) }, "writing status.json failed");
     }

@@ -8,6 +8,8 @@ import type { ObservedRunner } from "../pools/types.js";
 import type { Store } from "../store/index.js";
 import type { ConnectedLxd } from "./lxd-connection.js";
 import { reconcilerSettings } from "./reconciler-settings.js";
+import { credentialHealth, type CredentialHealth } from "../credentials/health.js";
+import { connectionFacts } from "./github-report.js";
 import type { ImageReport } from "./runner-updates.js";
 import { readStatusFile, runningDaemonPid } from "./state-files.js";
 
@@ -18,6 +20,8 @@ export interface LiveStatus {
   runners: ObservedRunner[];
   /** From the daemon's last runner-release check, when it is running. */
   images: ImageReport[];
+  /** Per scope: token expiry and late pushes (push), PAT expiry and API budget (app/pat, from the daemon). */
+  credentials: CredentialHealth[];
 }
 
 export async function liveStatus(config: Config, lxd: ConnectedLxd, store: Store, now = Date.now()): Promise<LiveStatus> {
@@ -47,5 +51,7 @@ export async function liveStatus(config: Config, lxd: ConnectedLxd, store: Store
       if (daemonFile.lastPassError) daemon.lastPassError = daemonFile.lastPassError;
     }
   }
-  return { at: now, daemon, pools, runners: observation.runners, images: pid !== undefined ? (daemonFile?.images ?? []) : [] };
+  const facts = connectionFacts(pid !== undefined ? (daemonFile?.github ?? []) : []);
+  const credentials = credentialHealth(config, store.listTokens(), facts, now);
+  return { at: now, daemon, pools, runners: observation.runners, images: pid !== undefined ? (daemonFile?.images ?? []) : [], credentials };
 }

@@ -3,7 +3,19 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ReconcilerStatus } from "../pools/reconciler.js";
+import type { CredentialHealth } from "../credentials/health.js";
+import type { RateLimitSnapshot } from "../github/rate-limits.js";
+import type { SweepReport } from "./registration-sweeper.js";
 import type { ImageReport } from "./runner-updates.js";
+
+/** What the daemon knows of one app/pat connection's use of GitHub's API. */
+export interface GitHubConnectionReport {
+  connection: string;
+  kind: "app" | "pat";
+  requests: number;
+  rateLimits: RateLimitSnapshot[];
+  credentialExpiresAt?: number;
+}
 
 export interface DaemonStatusFile extends ReconcilerStatus {
   version: 1;
@@ -12,6 +24,12 @@ export interface DaemonStatusFile extends ReconcilerStatus {
   configPath: string;
   /** Runner images and how current their actions/runner is (absent before the first check). */
   images?: ImageReport[];
+  /** Per scope: the runner credential's health (token expiry, late pushes, PAT expiry, API budget). */
+  credentials?: CredentialHealth[];
+  github?: GitHubConnectionReport[];
+  sweep?: SweepReport;
+  /** runnerd's HTTP server, once listening. */
+  http?: { url: string };
 }
 
 export function pidFilePath(stateDir: string): string {

@@ -223,7 +223,8 @@ function tallyStatus(tally: PoolTally, snapshot: Snapshot, _now: number): PoolSt
     max: tally.spec.max,
   };
   const expiry = snapshot.tokenExpiry.get(tally.spec.scope);
-  if (expiry !== undefined && tally.spec.credential !== "jit") status.tokenExpiresAt = expiry;
+  if (tally.spec.credential === "jit") status.credential = "jit";
+  else if (expiry !== undefined) status.tokenExpiresAt = expiry;
   return status;
 }
 

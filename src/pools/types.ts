@@ -82,6 +82,8 @@ export interface PoolStatus {
   max: number;
   blocked?: PoolBlocker;
   tokenExpiresAt?: number;
+  /** `jit`: the pool mints a config per runner, so no token applies. */
+  credential?: "push" | "jit";
 }
 
 export interface Plan {

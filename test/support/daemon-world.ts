@@ -1,13 +1,13 @@
 // vitest set-up shared by the real-LXD tests that run the daemon in-process: one test world per
 // file, torn down with its daemon even when a test fails.
 import { afterAll, beforeAll } from "vitest";
-import { startDaemon, type Daemon } from "../../src/daemon/daemon.js";
+import { startDaemon, type Daemon, type DaemonOptions } from "../../src/daemon/daemon.js";
 import { createLogger } from "../../src/log.js";
 import { createTestWorld, ensureTestImage, type TestWorld } from "./lxd-harness.js";
 
 export interface DaemonWorld {
   readonly world: TestWorld;
-  startDaemon(options?: { runnerCheckDelayMs?: number }): Promise<Daemon>;
+  startDaemon(options?: Omit<DaemonOptions, "configPath">): Promise<Daemon>;
   stopDaemon(): Promise<void>;
 }
 

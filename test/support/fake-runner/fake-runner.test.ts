@@ -184,6 +184,24 @@ describe("fake runner", () => {
     expect(existsSync(join(root, ".runner"))).toBe(false);
   }, 20_000);
 
+  it("exits 1 without retrying when its JIT config was used by another runner process", async () => {
+    const { encoded_jit_config } = emu.mintJitConfig({ repo: "octo/app" }, { name: "jit-twice", labels: ["self-hosted"] });
+    const first = runFakeRunnerScript(root, "run.sh", ["--jitconfig", encoded_jit_config], scriptOpts());
+    await first.waitForOutput(/Listening for Jobs/, 10_000);
+    const secondRoot = await mkdtemp(join(tmpdir(), "fake-runner-root2-"));
+    try {
+      await installFakeRunner(secondRoot, canDrop ? NOBODY : undefined);
+      if (canDrop) await chmod(secondRoot, 0o755);
+      const second = await runFakeRunnerScript(secondRoot, "run.sh", ["--jitconfig", encoded_jit_config], scriptOpts()).exited;
+      expect(second.code).toBe(1);
+      expect(second.output).toContain("Failed to create a session: Conflict");
+    } finally {
+      await rm(secondRoot, { recursive: true, force: true });
+    }
+    first.kill("SIGTERM");
+    expect((await first.exited).code).toBe(0);
+  }, 20_000);
+
   it("exits 1 when not configured or given a bad jitconfig", async () => {
     const bare = await runFakeRunnerScript(root, "run.sh", [], scriptOpts()).exited;
     expect(bare.code).toBe(1);

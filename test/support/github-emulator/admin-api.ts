@@ -4,7 +4,7 @@ import type { Reply } from "./http-io.js";
 import { param } from "./routes.js";
 import type { Route, RouteContext } from "./routes.js";
 import { parseScopeInput } from "./scope.js";
-import type { JitConfigGrant, JobInput, JobRecord, RunnerRecord, RunnerReleaseInfo, Scope, TokenGrant, Violation } from "./types.js";
+import type { ApiCall, AppGrant, AppInfo, JitConfigGrant, JobInput, JobRecord, RunnerRecord, RunnerReleaseInfo, Scope, TokenGrant, Violation } from "./types.js";
 
 /** The slice of the emulator facade the admin API needs. */
 export interface AdminFacade {
@@ -16,7 +16,13 @@ export interface AdminFacade {
   mintRegistrationToken(scope: Scope, opts?: { expiresInSeconds?: number }): TokenGrant;
   mintJitConfig(scope: Scope, opts: { name: string; labels: string[]; runnerGroupId?: number }): JitConfigGrant;
   expireRegistrationTokens(): void;
-  addPat(pat: string): void;
+  addPat(pat: string, opts?: { expiresAt?: Date }): void;
+  createApp(opts?: { slug?: string }): AppGrant;
+  installApp(appId: number, account: string, opts?: { type?: "Organization" | "User" }): { id: number };
+  apps(): AppInfo[];
+  setRateLimit(credential: string, opts: { remaining: number; resetInSeconds?: number }): void;
+  apiCalls(): ApiCall[];
+  clearApiCalls(): void;
   publishRunnerRelease(version: string, publishedAt?: Date): Promise<RunnerReleaseInfo>;
   runnerReleases(): RunnerReleaseInfo[];
   readonly violations: readonly Violation[];
@@ -63,6 +69,18 @@ async function publishRelease(facade: AdminFacade, ctx: RouteContext): Promise<R
   }
 }
 
+/** `{"account":"octo","type"?:"Organization"|"User"}`; 422 for an unknown app or a second install. */
+function installApp(facade: AdminFacade, ctx: RouteContext): Reply {
+  const body = (ctx.body ?? {}) as Record<string, unknown>;
+  if (typeof body.account !== "string" || body.account === "") throw new HttpError(422, "account must be a non-empty string");
+  const type = body.type === "User" ? "User" : "Organization";
+  try {
+    return { status: 201, body: facade.installApp(Number(param(ctx, 0)), body.account, { type }) };
+  } catch (err) {
+    throw new HttpError(422, err instanceof Error ? err.message : String(err));
+  }
+}
+
 export function adminRoutes(facade: AdminFacade): Route[] {
   const route = (method: string, path: string, handle: (ctx: RouteContext) => Reply | Promise<Reply>): Route => ({
     method, pattern: new RegExp(`^/_admin${path}$`), auth: "none", body: "json", handle,
@@ -98,9 +116,29 @@ export function adminRoutes(facade: AdminFacade): Route[] {
       return { status: 204 };
     }),
     route("POST", "/pats", (ctx) => {
-      const pat = (ctx.body as { pat?: unknown } | undefined)?.pat;
+      const { pat, expiresAt } = (ctx.body ?? {}) as { pat?: unknown; expiresAt?: unknown };
       if (typeof pat !== "string" || pat === "") throw new HttpError(422, "pat must be a non-empty string");
-      facade.addPat(pat);
+      if (expiresAt !== undefined && typeof expiresAt !== "string" && typeof expiresAt !== "number") throw new HttpError(422, "expiresAt must be an ISO date or ms");
+      facade.addPat(pat, expiresAt === undefined ? {} : { expiresAt: new Date(expiresAt) });
+      return { status: 204 };
+    }),
+    route("POST", "/apps", (ctx) => ({ status: 201, body: facade.createApp({ slug: optionalString((ctx.body as { slug?: unknown } | undefined)?.slug) }) })),
+    route("GET", "/apps", () => ({ status: 200, body: facade.apps() })),
+    route("POST", "/apps/(\\d+)/installations", (ctx) => installApp(facade, ctx)),
+    route("POST", "/rate-limits", (ctx) => {
+      const body = (ctx.body ?? {}) as Record<string, unknown>;
+      if (typeof body.credential !== "string" || typeof body.remaining !== "number") throw new HttpError(422, "credential (string) and remaining (number) are required");
+      const resetInSeconds = typeof body.resetInSeconds === "number" ? body.resetInSeconds : undefined;
+      try {
+        facade.setRateLimit(body.credential, { remaining: body.remaining, resetInSeconds });
+      } catch (err) {
+        throw new HttpError(422, err instanceof Error ? err.message : String(err));
+      }
+      return { status: 204 };
+    }),
+    route("GET", "/api-calls", () => ({ status: 200, body: facade.apiCalls() })),
+    route("DELETE", "/api-calls", () => {
+      facade.clearApiCalls();
       return { status: 204 };
     }),
     route("POST", "/runner-releases", (ctx) => publishRelease(facade, ctx)),

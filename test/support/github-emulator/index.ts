@@ -2,10 +2,14 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { adminRoutes } from "./admin-api.js";
+import { appInfo, appRoutes, createApp, expireInstallationTokens, installApp, installationTokensIssued } from "./apps.js";
 import { createFaultList } from "./faults.js";
 import { dispatchJobs, enqueueJob, snapshotJob, waitForJobs, waitUntil } from "./job-queue.js";
 import { encodeJitConfig } from "./jit-config.js";
+import { createOidcIssuer } from "./oidc-issuer.js";
+import type { EmulatorOidc } from "./oidc-issuer.js";
 import { loadSchemaCatalog } from "./openapi-validator.js";
+import { rateLimitRoutes, rateLimitStatus, setRateLimit } from "./rate-limits.js";
 import { restRoutes } from "./rest-api.js";
 import { DEFAULT_RUNNER_VERSION, defaultRunnerApplications } from "./runner-downloads.js";
 import { INITIAL_RELEASE_AGE_MS, findRelease, publishRunnerRelease, releaseRoutes, snapshotRelease } from "./runner-releases.js";
@@ -15,11 +19,13 @@ import { createRequestHandler } from "./server.js";
 import { addRunnerGroup, createState, randomToken } from "./state.js";
 import { expireAllTokens, mintToken } from "./tokens.js";
 import type {
+  ApiCall, AppGrant, AppInfo, RateLimitStatus,
   EmulatorOptions, FaultSpec, JitConfigGrant, JobInput, JobRecord, JobSelector, RunnerGroup,
   RunnerApplication, RunnerRecord, RunnerReleaseInfo, RunnerStatus, Scope, TokenGrant, Violation,
 } from "./types.js";
 
 export type * from "./types.js";
+export type { ActionsOidcClaims, EmulatorOidc, OidcMintOptions } from "./oidc-issuer.js";
 export { DEFAULT_RUNNER_VERSION } from "./runner-downloads.js";
 
 export interface GitHubEmulator {
@@ -34,7 +40,28 @@ export interface GitHubEmulator {
   readonly runnerVersion: string;
   /** Schema mismatches seen so far; tests should expect this to stay empty. */
   readonly violations: Violation[];
-  addPat(pat: string): void;
+  /** GitHub Actions' OIDC issuer at `${url}/_services/token`: discovery, JWKS, mint(). */
+  readonly oidc: EmulatorOidc;
+  /** With `expiresAt`, answers carry `github-authentication-token-expiration`; after it, 401. */
+  addPat(pat: string, opts?: { expiresAt?: Date }): void;
+  /** A GitHub App with a fresh RSA key (PKCS#1 PEM). `permissions` default to runner administration. */
+  createApp(opts?: { slug?: string; owner?: string; permissions?: Record<string, "read" | "write"> }): AppGrant;
+  /** Installs an app on an account (all its repositories); returns the installation id. */
+  installApp(appId: number, account: string, opts?: { type?: "Organization" | "User" }): { id: number };
+  apps(): AppInfo[];
+  /** Installation access tokens issued so far, for one app or all. */
+  installationTokensIssued(appId?: number): number;
+  /** Expires every installation token issued so far (of one app or all): they answer 401 from now on. */
+  expireInstallationTokens(appId?: number): void;
+  /**
+   * Sets a credential's core window: a PAT, an installation token (its installation's window),
+   * `installation:<id>`, `app:<id>` or `unauthenticated`. `resetInSeconds` moves the window's end.
+   */
+  setRateLimit(credential: string, opts: { remaining: number; resetInSeconds?: number }): void;
+  rateLimit(credential: string): RateLimitStatus;
+  /** REST calls (not the runner protocol, downloads or admin API), oldest first. */
+  apiCalls(): ApiCall[];
+  clearApiCalls(): void;
   mintRegistrationToken(scope: Scope, opts?: { expiresInSeconds?: number }): TokenGrant;
   mintRemoveToken(scope: Scope, opts?: { expiresInSeconds?: number }): TokenGrant;
   /** Same as the REST generate-jitconfig call, without auth. */
@@ -92,10 +119,27 @@ export async function startGitHubEmulator(opts: EmulatorOptions = {}): Promise<G
   state.pats.add(pat);
 
   const history = (): RunnerRecord[] => [...state.runners.values()].map(snapshotRunner);
+  const oidc = createOidcIssuer();
   const emulator: Omit<GitHubEmulator, "url" | "apiUrl" | "port" | "runnerVersion" | "close"> = {
     pat,
     violations,
-    addPat: (value) => void state.pats.add(value),
+    oidc: oidc.api,
+    addPat: (value, o) => {
+      state.pats.add(value);
+      if (o?.expiresAt === undefined) state.patExpiry.delete(value);
+      else state.patExpiry.set(value, o.expiresAt.getTime());
+    },
+    createApp: (o) => createApp(state, o),
+    installApp: (appId, account, o) => installApp(state, appId, account, o?.type),
+    apps: () => [...state.apps.values()].map((app) => appInfo(state, app)),
+    installationTokensIssued: (appId) => installationTokensIssued(state, appId),
+    expireInstallationTokens: (appId) => expireInstallationTokens(state, appId),
+    setRateLimit: (credential, o) => setRateLimit(state, credential, o),
+    rateLimit: (credential) => rateLimitStatus(state, credential),
+    apiCalls: () => state.apiCalls.map((call) => ({ ...call })),
+    clearApiCalls: () => {
+      state.apiCalls.length = 0;
+    },
     mintRegistrationToken: (scope, o) => mintToken(state, scope, "registration", o?.expiresInSeconds),
     mintRemoveToken: (scope, o) => mintToken(state, scope, "remove", o?.expiresInSeconds),
     mintJitConfig(scope, o) {
@@ -136,7 +180,7 @@ export async function startGitHubEmulator(opts: EmulatorOptions = {}): Promise<G
 
   const server = createServer(createRequestHandler({
     state, faults, catalog, violations, runnerApplications,
-    routes: [...restRoutes, ...releaseRoutes, ...runnerRoutes],
+    routes: [...restRoutes, ...appRoutes, ...rateLimitRoutes, ...releaseRoutes, ...runnerRoutes, ...oidc.routes],
     adminRoutes: adminRoutes(emulator),
   }));
   // Long polls outlive Node's default request timeout when tests raise longPollMs.
@@ -148,6 +192,7 @@ export async function startGitHubEmulator(opts: EmulatorOptions = {}): Promise<G
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  oidc.setBaseUrl(url);
 
   return {
     ...emulator,

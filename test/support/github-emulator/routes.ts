@@ -1,5 +1,6 @@
 // The route table's shape: a method, a path pattern, an optional OpenAPI operation, and a handler.
 import type { IncomingMessage } from "node:http";
+import type { Credential } from "./credentials.js";
 import type { Reply } from "./http-io.js";
 import type { EmulatorState } from "./state.js";
 import type { RunnerApplication } from "./types.js";
@@ -16,6 +17,8 @@ export interface RouteContext {
   /** Aborted when the client goes away before we answered (long polls). */
   signal: AbortSignal;
   runnerApplications(origin: string): RunnerApplication[];
+  /** Who called a REST route (verified); `none` elsewhere. */
+  credential: Credential;
 }
 
 export interface Route {
@@ -23,11 +26,12 @@ export interface Route {
   pattern: RegExp;
   operationId?: string;
   /**
-   * `pat`: REST auth with a registered PAT; `public`: no auth needed, but a token that is sent must
-   * be a registered PAT (GitHub answers 401 to bad credentials even for public data); `none`: the
-   * handler authenticates itself.
+   * `pat`: REST auth with a registered PAT or an installation token of the path's account;
+   * `public`: no auth needed, but a token that is sent must be valid (GitHub answers 401 to bad
+   * credentials even for public data); `app`: an app JWT; `none`: not REST (no rate limit, no
+   * call log), the handler authenticates itself.
    */
-  auth: "pat" | "public" | "none";
+  auth: "pat" | "public" | "app" | "none";
   body: "json" | "text";
   handle(ctx: RouteContext): Reply | Promise<Reply>;
 }

@@ -84,6 +84,8 @@ function requireRunner(ctx: RouteContext): RunnerRecord {
 
 function openSession(ctx: RouteContext): Reply {
   const runner = requireRunner(ctx);
+  // A JIT config is good for one runner process: GitHub refuses a second session for it.
+  if (runner.jit && runner.listeningAt !== null) throw new HttpError(409, "A session for this runner already exists.");
   const body = typeof ctx.body === "string" && ctx.body.trim().startsWith("{") ? parseJsonBody(ctx.body) : undefined;
   const version = (body as { version?: unknown } | undefined)?.version;
   runner.version = typeof version === "string" ? version : ctx.state.runnerVersion;

@@ -1,10 +1,12 @@
-// Request dispatch: path prefixes, faults, PAT auth, schema checks on the way in and out.
+// Request dispatch: path prefixes, faults, REST auth and rate limits, schema checks, the call log.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { NO_CREDENTIAL, authenticate, authorize, credentialHeaders, credentialKind } from "./credentials.js";
 import { faultMessage } from "./faults.js";
 import type { FaultList } from "./faults.js";
-import { HttpError, bearerToken, errorBody, parseJsonBody, readBody, sleep, writeReply } from "./http-io.js";
+import { HttpError, errorBody, parseJsonBody, readBody, sleep, writeReply } from "./http-io.js";
 import type { Reply } from "./http-io.js";
 import type { SchemaCatalog } from "./openapi-validator.js";
+import { RATE_LIMIT_OPERATION, anonymousHeaders, applyRateLimit } from "./rate-limits.js";
 import { parseTarballName, RUNNER_ARCHES } from "./runner-downloads.js";
 import { findRelease } from "./runner-releases.js";
 import type { Route, RouteContext } from "./routes.js";
@@ -51,7 +53,7 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
   });
   const ctxBase = {
     state: deps.state, req, query: url.searchParams, signal: controller.signal,
-    origin: originOf(req), runnerApplications: deps.runnerApplications,
+    origin: originOf(req), runnerApplications: deps.runnerApplications, credential: NO_CREDENTIAL,
   };
 
   if (path.startsWith("/_admin/")) {
@@ -66,6 +68,8 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
   if (fault?.status !== undefined) {
     await readBody(req);
     writeReply(res, faultReply(fault, fault.status));
+    const route = findRoute(deps.routes, method, path);
+    if (route === null ? isRestPath(path) : route.auth !== "none") logCall(deps, req, method, path, route?.operationId ?? "", fault.status);
     return;
   }
   // After the faults, so a test can make a runner download fail or crawl.
@@ -78,9 +82,21 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
   if (match === null) {
     await readBody(req);
     writeReply(res, notFound());
+    if (isRestPath(path)) logCall(deps, req, method, path, "", 404);
     return;
   }
-  writeReply(res, await answer(deps, match, { ...ctxBase, params: match.params }, method, url.pathname, fault));
+  const reply = await answer(deps, match, { ...ctxBase, params: match.params }, method, url.pathname, fault);
+  writeReply(res, reply);
+  if (match.auth !== "none") logCall(deps, req, method, path, match.operationId ?? "", reply.status);
+}
+
+/** Unknown paths count as REST calls unless they belong to the runner protocol or the emulator. */
+function isRestPath(path: string): boolean {
+  return !path.startsWith("/_") && !path.startsWith("/actions/");
+}
+
+function logCall(deps: ServerDeps, req: IncomingMessage, method: string, path: string, operationId: string, status: number): void {
+  deps.state.apiCalls.push({ at: Date.now(), method, path, operationId, credential: credentialKind(deps.state, req), status });
 }
 
 async function answer(
@@ -98,8 +114,17 @@ async function answer(
   };
 
   let reply: Reply;
+  // REST answers carry the caller's rate-limit window; a caller that fails to authenticate counts as anonymous.
+  let extraHeaders: Record<string, string> = match.auth === "none" ? {} : anonymousHeaders(deps.state);
   try {
-    if (match.auth === "pat" || (match.auth === "public" && ctx.req.headers.authorization !== undefined)) requirePat(deps, ctx.req);
+    if (match.auth !== "none") {
+      const credential = await authenticate(deps.state, ctx.req);
+      // Counted before the permission check: GitHub charges a 403 to the caller's window too.
+      extraHeaders = credentialHeaders(credential);
+      extraHeaders = { ...applyRateLimit(deps.state, credential, ctx.req, match.operationId === RATE_LIMIT_OPERATION), ...extraHeaders };
+      authorize(match, credential, apiPath(pathname), method);
+      ctx = { ...ctx, credential };
+    }
     const body = match.body === "json" ? parseJsonBody(text) : text;
     const requestErrors = op?.checkRequest(body) ?? null;
     if (requestErrors !== null) {
@@ -121,13 +146,7 @@ async function answer(
       return { status: 500, body: errorBody(`Emulator response does not match the OpenAPI schema (${match.operationId}): ${responseErrors}`) };
     }
   }
-  return reply;
-}
-
-function requirePat(deps: ServerDeps, req: IncomingMessage): void {
-  if (req.headers.authorization === undefined) throw new HttpError(401, "Requires authentication");
-  const pat = bearerToken(req, ["bearer", "token"]);
-  if (pat === null || !deps.state.pats.has(pat)) throw new HttpError(401, "Bad credentials");
+  return { ...reply, headers: { ...extraHeaders, ...reply.headers } };
 }
 
 function findRoute(routes: readonly Route[], method: string, path: string): (Route & { params: string[] }) | null {

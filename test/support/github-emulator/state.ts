@@ -1,7 +1,8 @@
 // The emulator's in-memory world: tokens, runner registrations, groups and jobs, plus change listeners.
 import { randomBytes } from "node:crypto";
+import type { KeyObject } from "node:crypto";
 import type { RunnerTarball } from "./runner-downloads.js";
-import type { JobRecord, RunnerGroup, RunnerRecord, Scope } from "./types.js";
+import type { ApiCall, JobRecord, RunnerGroup, RunnerRecord, Scope } from "./types.js";
 
 export interface IssuedToken {
   token: string;
@@ -29,6 +30,42 @@ export interface RunnerRelease {
   downloads: Map<string, number>;
 }
 
+/** A GitHub App: JWTs it signs are checked against `publicKey`. */
+export interface AppRecord {
+  id: number;
+  slug: string;
+  clientId: string;
+  owner: string;
+  publicKey: KeyObject;
+  privateKeyPem: string;
+  permissions: Record<string, "read" | "write">;
+  createdAt: number;
+}
+
+/** An app installed on an account; it covers every repository of that account. */
+export interface InstallationRecord {
+  id: number;
+  appId: number;
+  account: string;
+  accountType: "Organization" | "User";
+  createdAt: number;
+}
+
+export interface InstallationToken {
+  token: string;
+  installationId: number;
+  permissions: Record<string, "read" | "write">;
+  expiresAt: number;
+}
+
+/** One primary (core) rate-limit window of a credential. */
+export interface RateBucket {
+  limit: number;
+  used: number;
+  /** Epoch seconds the window ends. */
+  resetAt: number;
+}
+
 /** A runner's open long poll, answered with a job id, nothing (timeout) or "gone" (deleted). */
 export interface PollWaiter {
   runnerId: number;
@@ -41,6 +78,16 @@ export interface EmulatorState {
   assignTimeoutMs: number;
   runnerVersion: string;
   pats: Set<string>;
+  /** PATs that expire: ms since the epoch. */
+  patExpiry: Map<string, number>;
+  apps: Map<number, AppRecord>;
+  installations: Map<number, InstallationRecord>;
+  installationTokens: Map<string, InstallationToken>;
+  /** Keyed by lower-case login, so an account keeps its id across installations. */
+  accountIds: Map<string, number>;
+  /** Keyed by `pat:<token>`, `installation:<id>`, `app:<id>` or `unauthenticated`. */
+  rateLimits: Map<string, RateBucket>;
+  apiCalls: ApiCall[];
   tokens: Map<string, IssuedToken>;
   adminTokens: Map<string, AdminToken>;
   runners: Map<number, RunnerRecord>;
@@ -56,6 +103,8 @@ export interface EmulatorState {
   nextJobId: number;
   nextGroupId: number;
   nextReleaseId: number;
+  nextAppId: number;
+  nextInstallationId: number;
   labelIds: Map<string, number>;
 }
 
@@ -66,6 +115,13 @@ export function createState(opts: { longPollMs: number; assignTimeoutMs: number;
     assignTimeoutMs: opts.assignTimeoutMs,
     runnerVersion: opts.runnerVersion,
     pats: new Set(),
+    patExpiry: new Map(),
+    apps: new Map(),
+    installations: new Map(),
+    installationTokens: new Map(),
+    accountIds: new Map(),
+    rateLimits: new Map(),
+    apiCalls: [],
     tokens: new Map(),
     adminTokens: new Map(),
     runners: new Map(),
@@ -79,6 +135,8 @@ export function createState(opts: { longPollMs: number; assignTimeoutMs: number;
     nextJobId: 1,
     nextGroupId: 2,
     nextReleaseId: 1,
+    nextAppId: 1001,
+    nextInstallationId: 40001,
     labelIds: new Map(),
   };
 }

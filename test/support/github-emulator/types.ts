@@ -143,3 +143,42 @@ export interface JitConfigGrant {
 }
 
 export type JobSelector = readonly number[] | ((job: JobRecord) => boolean);
+
+/** Who made a REST call, as far as the emulator could tell (before validating it). */
+export type ApiCredentialKind = "pat" | "installation" | "app-jwt" | "none";
+
+/** One REST call (not the runner protocol, downloads or admin API); `path` without `/api/v3` or query. */
+export interface ApiCall {
+  /** ms since the epoch, when the answer was written */
+  at: number;
+  method: string;
+  path: string;
+  /** "" when no emulated route matched (the answer was 404). */
+  operationId: string;
+  credential: ApiCredentialKind;
+  status: number;
+}
+
+/** What `createApp` hands the test: GitHub's PKCS#1 PEM, as a downloaded app key looks. */
+export interface AppGrant {
+  id: number;
+  slug: string;
+  clientId: string;
+  privateKeyPem: string;
+}
+
+export interface AppInfo {
+  id: number;
+  slug: string;
+  clientId: string;
+  installations: Array<{ id: number; account: string; type: "Organization" | "User" }>;
+  tokensIssued: number;
+}
+
+export interface RateLimitStatus {
+  limit: number;
+  remaining: number;
+  used: number;
+  /** epoch seconds */
+  reset: number;
+}

@@ -159,7 +159,10 @@ run_listen() {
 }
 
 run_main() {
-  _rm_jit=""
+  # Like CommandSettings: ACTIONS_RUNNER_INPUT_JITCONFIG stands in for --jitconfig and is removed
+  # from the environment, so the job's processes do not inherit it.
+  _rm_jit=${ACTIONS_RUNNER_INPUT_JITCONFIG:-}
+  unset ACTIONS_RUNNER_INPUT_JITCONFIG
   while [ $# -gt 0 ]; do
     case "$1" in
       --jitconfig) [ $# -ge 2 ] || run_fail "Missing value for --jitconfig"; _rm_jit=$2; shift ;;

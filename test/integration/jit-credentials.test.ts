@@ -1,0 +1,91 @@
+// app and pat modes on a real LXD: runnerd mints a just-in-time config per runner, so no
+// registration token is ever created or enters an instance; registrations of runners that die
+// before their job are deleted, and the sweep deletes the ones left behind.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { startDaemon } from "../../src/daemon/daemon.js";
+import { createLogger } from "../../src/log.js";
+import { lxdOrSkip, waitFor } from "../support/lxd-harness.js";
+import { useDaemonWorld } from "../support/daemon-world.js";
+
+const lxd = await lxdOrSkip();
+
+describe.skipIf(lxd.skip)("JIT runners (pat and app) on a real LXD", () => {
+  const t = useDaemonWorld();
+
+  function writePat(mode = 0o600): string {
+    const path = join(t.world.stateDir, "github-pat");
+    writeFileSync(path, `${t.world.emulator.pat}\n`, { mode });
+    return path;
+  }
+
+  it("refuses to start with a PAT file other users can read, and says how to fix it", async () => {
+    const path = join(t.world.stateDir, "loose-pat");
+    writeFileSync(path, `${t.world.emulator.pat}\n`, { mode: 0o644 });
+    t.world.writeConfig([{ name: "jit", repo: "acme/jit", idle: 1 }], { github: { emu: { url: t.world.emulator.url, auth: { type: "pat", token_file: path } } } });
+    const err = await startDaemon({ configPath: t.world.configPath, logger: createLogger("silent") }).catch((e: unknown) => e);
+    expect((err as Error).message).toBe(`github.emu.auth.token_file: ${path} has mode 0644, so other users can read or change it; run: chmod 600 ${path}`);
+    expect(await t.world.instances()).toEqual([]);
+  });
+
+  it("pat, repository scope: JIT runners only, one GitHub call per runner cycle, and failed runners' registrations removed", async () => {
+    const emu = t.world.emulator;
+    const repo = "acme/jit";
+    t.world.writeConfig([{ name: "jit", repo, idle: 2, labels: ["jit-test"] }], { github: { emu: { url: emu.url, auth: { type: "pat", token_file: writePat() } } } });
+    const daemon = await t.startDaemon({ sweepDelayMs: 3_600_000 });
+
+    const listening = await waitFor("2 JIT runners listening", () => {
+      const live = emu.runners().filter((r) => r.listeningAt !== null);
+      return live.length === 2 ? live : undefined;
+    }, 120_000);
+    for (const runner of listening) {
+      expect(runner.jit).toBe(true);
+      expect(runner.labels.map((l) => l.name)).toEqual(["self-hosted", "Linux", "X64", "jit-test", `runnerd-${t.world.controllerId}`]);
+    }
+    // The config key carries the registration id, and no secret: the JIT config is only in the
+    // 0600 file the agent deleted at boot.
+    for (const runner of listening) {
+      const instance = await t.world.lxd.getInstance(runner.name);
+      expect(instance?.config["user.runnerd.github-runner-id"]).toBe(String(runner.id));
+      expect(JSON.stringify(instance?.config)).not.toMatch(/jitconfig|eyJ/i);
+      expect(await t.world.lxd.pullFile(runner.name, "/opt/runnerd/runner.json")).toBeNull();
+    }
+
+    // One job: the used runner is replaced; GitHub is asked exactly once (the new JIT config).
+    emu.clearApiCalls();
+    const job = emu.enqueueJob({ scope: { repo }, labels: ["self-hosted", "jit-test"], name: "jit-job", script: "echo ran-on-jit" });
+    const [done] = await emu.waitForJobs([job.id], 120_000);
+    expect(done?.conclusion).toBe("success");
+    await waitFor("a replacement listening", () => emu.runners().filter((r) => r.listeningAt !== null && r.name !== done?.runnerName).length === 2 || undefined, 120_000);
+    const calls = emu.apiCalls().map((c) => `${c.method} ${c.operationId} ${c.status}`);
+    expect(calls).toEqual(["POST actions/generate-runner-jitconfig-for-repo 201"]);
+
+    // A runner that dies before its job (here: deleted as surplus when the floor drops) takes its
+    // registration with it at once.
+    const before = emu.runners().map((r) => r.name);
+    t.world.writeConfig([{ name: "jit", repo, idle: 1, labels: ["jit-test"] }], { github: { emu: { url: emu.url, auth: { type: "pat", token_file: writePat() } } } });
+    expect(daemon.reload()).toBe(true);
+    await waitFor("one registration left", () => emu.runners().length === 1 || undefined, 60_000);
+    await waitFor("one instance left", async () => (await t.world.instances()).length === 1 || undefined, 60_000);
+    const gone = before.filter((name) => !emu.runners().some((r) => r.name === name));
+    expect(gone).toHaveLength(1);
+    expect(emu.apiCalls().filter((c) => c.method === "DELETE")).toHaveLength(1);
+
+    // An instance that stops behind runnerd's back is collected, and its registration goes too.
+    const [survivor] = await t.world.instances();
+    await t.world.removeInstances();
+    await waitFor("the replacement listening", () => emu.runners().some((r) => r.listeningAt !== null && r.name !== survivor?.name) || undefined, 120_000);
+    await waitFor("the removed runner's registration deleted", () => !emu.runners().some((r) => r.name === survivor?.name) || undefined, 30_000);
+
+    // A registration minted just before a crash (no instance ever made) is deleted by the sweep,
+    // which leaves alone registrations that are not runnerd's.
+    emu.mintJitConfig({ repo }, { name: "rt-jit-orphan01", labels: ["self-hosted", `runnerd-${t.world.controllerId}`] });
+    emu.mintJitConfig({ repo }, { name: "rt-jit-foreign1", labels: ["self-hosted"] });
+    emu.mintJitConfig({ repo }, { name: "someone-elses", labels: ["self-hosted", `runnerd-${t.world.controllerId}`] });
+    const report = await daemon.sweeper.sweep();
+    expect(report).toMatchObject({ scopes: 1, deleted: 1, errors: [] });
+    expect(emu.runners().map((r) => r.name).sort()).toEqual([...(await t.world.instances()).map((i) => i.name), "rt-jit-foreign1", "someone-elses"].sort());
+    expect(emu.violations).toEqual([]);
+  });
+});
