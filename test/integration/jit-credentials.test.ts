@@ -88,4 +88,39 @@ describe.skipIf(lxd.skip)("JIT runners (pat and app) on a real LXD", () => {
     expect(emu.runners().map((r) => r.name).sort()).toEqual([...(await t.world.instances()).map((i) => i.name), "rt-jit-foreign1", "someone-elses"].sort());
     expect(emu.violations).toEqual([]);
   });
+
+  it("app, org scope with a runner group and a repository of the same installation: one installation token serves both", async () => {
+    await t.stopDaemon();
+    await t.world.removeInstances();
+    const emu = t.world.emulator;
+    const app = emu.createApp({ slug: "runnerd-test" });
+    emu.installApp(app.id, "acme-org");
+    const group = emu.addRunnerGroup("acme-org", "ci");
+    const keyFile = join(t.world.stateDir, "app.pem");
+    writeFileSync(keyFile, app.privateKeyPem, { mode: 0o600 });
+    const github = { emu: { url: emu.url, auth: { type: "app", app_id: app.id, private_key_file: keyFile } } };
+    t.world.writeConfig([{ name: "org", org: "acme-org", runnerGroup: "ci", idle: 1, labels: ["org-pool"] }, { name: "site", repo: "acme-org/site", idle: 1 }], { github });
+    await t.startDaemon({ sweepDelayMs: 3_600_000 });
+
+    const listening = await waitFor("an org runner and a repository runner listening", () => {
+      const live = emu.runners().filter((r) => r.listeningAt !== null && r.name.startsWith("rt-"));
+      return live.some((r) => "org" in r.scope) && live.some((r) => "repo" in r.scope) ? live : undefined;
+    }, 120_000);
+    const orgRunner = listening.find((r) => "org" in r.scope);
+    expect(orgRunner?.groupId).toBe(group.id);
+    expect(orgRunner?.jit).toBe(true);
+
+    const jobs = [
+      emu.enqueueJob({ scope: { org: "acme-org" }, repository: "acme-org/anything", labels: ["self-hosted", "org-pool"], name: "org-job", script: "echo org" }),
+      emu.enqueueJob({ scope: { repo: "acme-org/site" }, labels: ["self-hosted"], name: "site-job", script: "echo site" }),
+    ];
+    const done = await emu.waitForJobs(jobs.map((j) => j.id), 120_000);
+    expect(done.map((j) => j.conclusion)).toEqual(["success", "success"]);
+    expect(done[0]?.runnerName).toMatch(/^rt-org-/);
+    // Installation lookups and the runner group are cached, the installation token reused.
+    expect(emu.installationTokensIssued(app.id)).toBe(1);
+    const jwtCalls = emu.apiCalls().filter((c) => c.credential === "app-jwt").map((c) => c.operationId);
+    expect(jwtCalls.sort()).toEqual(["apps/create-installation-access-token", "apps/get-org-installation", "apps/get-repo-installation"]);
+    expect(emu.violations).toEqual([]);
+  });
 });

@@ -68,6 +68,7 @@ export interface PoolInput {
   name: string;
   repo?: string;
   org?: string;
+  runnerGroup?: string;
   idle: number;
   max?: number;
   labels?: string[];
@@ -121,7 +122,7 @@ export async function createTestWorld(options: { longPollMs?: number; assignTime
         ...extra,
         pools: pools.map((p) => ({
           name: p.name,
-          scope: p.org ? { org: p.org } : { repo: p.repo ?? `acme/${p.name}` },
+          scope: p.org ? { org: p.org, ...(p.runnerGroup ? { runner_group: p.runnerGroup } : {}) } : { repo: p.repo ?? `acme/${p.name}` },
           labels: p.labels ?? [],
           runners: { idle: p.idle, ...(p.max !== undefined ? { max: p.max } : {}) },
           image: p.image ?? testImage,
