@@ -10,6 +10,7 @@ import { registerImageCommands } from "./image.js";
 import { registerStatusCommands } from "./status.js";
 import { registerTokenCommands } from "./token.js";
 import { registerUpCommand } from "./up.js";
+import { registerWorkflowCommands } from "./workflow.js";
 
 export function buildProgram(): Command {
   const program = new Command("runnerd")
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerUpCommand(program);
   registerStatusCommands(program);
   registerTokenCommands(program);
+  registerWorkflowCommands(program);
   registerConfigCommands(program);
   registerImageCommands(program);
   registerDoctorCommand(program);

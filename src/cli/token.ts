@@ -1,6 +1,8 @@
-// `runnerd token set SCOPE` (stdin; also an SSH forced command) and `runnerd token show`.
+// `runnerd token set SCOPE` (stdin), `token set --ssh-key NAME` (an SSH forced command taking the
+// scope from SSH_ORIGINAL_COMMAND) and `runnerd token show`.
 import type { Command } from "commander";
-import { parseScopeKey, scopeKey } from "../config/index.js";
+import { parseScopeKey, scopeKey, type Config } from "../config/index.js";
+import { scopeForSshKey, sshTokenSource } from "../credentials/ssh-push.js";
 import { maxTokenInputBytes, parseTokenInput } from "../credentials/token-input.js";
 import { nudgeDaemon } from "../daemon/state-files.js";
 import { poolScopeKey } from "../daemon/reconciler-settings.js";
@@ -13,16 +15,17 @@ export function registerTokenCommands(program: Command): void {
   const token = program.command("token").description("registration tokens pushed for runner scopes (push mode)");
   token
     .command("set")
-    .argument("<scope>", "repo:owner/name, org:name, or owner/name")
+    .argument("[scope]", "repo:owner/name, org:name, or owner/name (not with --ssh-key)")
+    .option("--ssh-key <name>", "as an SSH forced command: the scope is what the client asked to run (SSH_ORIGINAL_COMMAND), one of those listed under ssh_keys.NAME")
     .description("store a registration token read from stdin: GitHub's JSON response or the bare token")
-    .action(async (scopeArg: string) => {
+    .action(async (scopeArg: string | undefined, opts: { sshKey?: string }) => {
       const { path, config } = loadCliConfig(program.opts<GlobalOptions>());
-      const scope = scopeKey(parseScopeKey(scopeArg));
+      const scope = requestedScope(config, path, scopeArg, opts.sshKey);
       const known = new Set(config.pools.map(poolScopeKey));
       // A forced SSH command takes input from outside: only scopes this server serves are stored.
       if (!known.has(scope)) throw new ConfigError(`token set: scope ${scope} is not used by any pool in ${path} (configured: ${[...known].join(", ")})`);
       const pushed = parseTokenInput(await readStdin(maxTokenInputBytes), new Date());
-      const source = process.env.SSH_CONNECTION ? `ssh:${process.env.SSH_CONNECTION.split(" ")[0] ?? "?"}` : "cli";
+      const source = pushSource(opts.sshKey);
       const store = openStore(config.state_dir);
       try {
         store.setToken(scope, pushed.token, pushed.expiresAt, source);
@@ -57,6 +60,21 @@ export function registerTokenCommands(program: Command): void {
       });
       console.log(table(["SCOPE", "EXPIRES", "PUSHED", "SOURCE"], rows));
     });
+}
+
+/** The scope key from the argument, or with --ssh-key from what the SSH client asked to run. */
+function requestedScope(config: Config, path: string, scopeArg: string | undefined, sshKey: string | undefined): string {
+  // With --ssh-key the client names the scope; a fixed one as well would blur what the key may do.
+  if (sshKey !== undefined && scopeArg !== undefined) throw new ConfigError("token set: give either SCOPE or --ssh-key, not both (with --ssh-key the scope comes from SSH_ORIGINAL_COMMAND)");
+  if (sshKey !== undefined) return scopeForSshKey(config, path, sshKey, process.env.SSH_ORIGINAL_COMMAND);
+  if (scopeArg === undefined) throw new ConfigError("token set: missing SCOPE (repo:owner/name, org:name or owner/name)");
+  return scopeKey(parseScopeKey(scopeArg));
+}
+
+function pushSource(sshKey: string | undefined): string {
+  const connection = process.env.SSH_CONNECTION;
+  if (sshKey !== undefined) return sshTokenSource(sshKey, connection);
+  return connection ? `ssh:${connection.split(" ")[0] ?? "?"}` : "cli";
 }
 
 async function readStdin(limit: number): Promise<string> {
