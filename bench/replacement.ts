@@ -2,7 +2,10 @@
 // with 4 runners, and what the daemon costs. Runs the real daemon (`bin/runnerd up`, a child
 // process) against the real LXD and the GitHub emulator. Prints a table; writes JSON.
 //
-//   npm run bench [-- --cycles 50 --jobs 60]
+//   npm run bench [-- --cycles 50 --jobs 60 --auth push|pat|app]
+//
+// With --auth pat or app, runners get JIT configs and the GitHub API calls per runner cycle are
+// counted at the emulator (GitHub allows 5,000 an hour per PAT or app installation).
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -10,7 +13,8 @@ import { parseArgs } from "node:util";
 import { stopDaemon, summary } from "./stats.js";
 import { createTestWorld, ensureTestImage, lxdUnavailableReason, repoRoot, waitFor, watchStops, type TestWorld } from "../test/support/lxd-harness.js";
 
-const { values } = parseArgs({ options: { cycles: { type: "string", default: "50" }, jobs: { type: "string", default: "60" }, out: { type: "string", default: "test-results/bench.json" } } });
+const { values } = parseArgs({ options: { cycles: { type: "string", default: "50" }, jobs: { type: "string", default: "60" }, auth: { type: "string", default: "push" }, out: { type: "string", default: "test-results/bench.json" } } });
+if (!["push", "pat", "app"].includes(values.auth)) throw new Error("--auth must be push, pat or app");
 const cycles = Number(values.cycles);
 const throughputJobs = Number(values.jobs);
 
@@ -23,6 +27,21 @@ function procUsage(pid: number): { cpuMs: number; rss: number; hwm: number } {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) * 1024;
   return { cpuMs: (ticks * 1000) / 100, rss: kb("VmRSS"), hwm: kb("VmHWM") };
+}
+
+/** The `github:` section for the chosen credential mode; secrets go in 0600 files. */
+function githubConfig(world: TestWorld, auth: string): Record<string, unknown> {
+  const emu = world.emulator;
+  if (auth === "push") return {};
+  const file = join(world.stateDir, auth === "pat" ? "pat" : "app.pem");
+  if (auth === "pat") {
+    writeFileSync(file, emu.pat, { mode: 0o600 });
+    return { github: { emu: { url: emu.url, auth: { type: "pat", token_file: file } } } };
+  }
+  const app = emu.createApp();
+  emu.installApp(app.id, "acme");
+  writeFileSync(file, app.privateKeyPem, { mode: 0o600 });
+  return { github: { emu: { url: emu.url, auth: { type: "app", app_id: app.id, private_key_file: file } } } };
 }
 
 function startDaemon(world: TestWorld): ChildProcess {
@@ -45,8 +64,9 @@ async function main(): Promise<void> {
   await events.ready;
   let daemon: ChildProcess | undefined;
   try {
-    world.writeConfig([{ name: "bench", repo: "acme/bench", idle: 1, max: 1 }], { log_level: process.env.RUNNERD_BENCH_LOG_LEVEL ?? "warn" });
-    world.pushToken({ repo: "acme/bench" });
+    const github = githubConfig(world, values.auth);
+    world.writeConfig([{ name: "bench", repo: "acme/bench", idle: 1, max: 1 }], { log_level: process.env.RUNNERD_BENCH_LOG_LEVEL ?? "warn", ...github });
+    if (values.auth === "push") world.pushToken({ repo: "acme/bench" });
     daemon = startDaemon(world);
     const pid = daemon.pid ?? 0;
     const idleRunner = (exclude: Set<string>) => waitFor("an idle runner", () => world.emulator.runners().find((r) => r.listeningAt !== null && r.jobIds.length === 0 && !exclude.has(r.name)), 60_000, 20);
@@ -58,6 +78,7 @@ async function main(): Promise<void> {
     let current = await idleRunner(used);
     const cpuBefore = procUsage(pid).cpuMs;
     let peakRss = 0;
+    world.emulator.clearApiCalls();
     for (let i = 0; i < cycles; i++) {
       used.add(current.name);
       const job = world.emulator.enqueueJob({ scope: { repo: "acme/bench" }, labels: ["self-hosted"], name: `cycle-${i}`, script: "true" });
@@ -72,9 +93,12 @@ async function main(): Promise<void> {
     }
     process.stderr.write("\n");
     const cpuPerCycle = (procUsage(pid).cpuMs - cpuBefore) / cycles;
+    const apiCalls = world.emulator.apiCalls();
+    const callsPerCycle = apiCalls.length / cycles;
+    const callKinds = [...new Set(apiCalls.map((c) => `${c.method} ${c.operationId}`))].map((k) => `${k} x${apiCalls.filter((c) => `${c.method} ${c.operationId}` === k).length}`);
 
     // Phase 2: throughput of no-op jobs with 4 parallel runners.
-    world.writeConfig([{ name: "bench", repo: "acme/bench", idle: 4, max: 4 }], { log_level: "warn" });
+    world.writeConfig([{ name: "bench", repo: "acme/bench", idle: 4, max: 4 }], { log_level: "warn", ...github });
     daemon.kill("SIGHUP");
     await waitFor("4 idle runners", () => world.emulator.runners().filter((r) => r.listeningAt !== null && r.jobIds.length === 0).length >= 4 || undefined, 60_000, 50);
     const t0 = Date.now();
@@ -91,6 +115,8 @@ async function main(): Promise<void> {
       job_completed_to_replacement_listening_ms: summary(jobToListening),
       throughput: { runners: 4, jobs: throughputJobs, seconds, jobs_per_minute: Math.round((throughputJobs / seconds) * 60 * 10) / 10 },
       daemon: { peak_rss_mb: Math.round(peakRss / 2 ** 20), vm_hwm_mb: Math.round(usage.hwm / 2 ** 20), cpu_ms_per_cycle: Math.round(cpuPerCycle) },
+      auth: values.auth,
+      github_api_calls: { per_cycle: callsPerCycle, kinds: callKinds, cycles_per_hour_within_5000: callsPerCycle > 0 ? Math.floor(5000 / callsPerCycle) : null },
       emulator_schema_violations: world.emulator.violations.length,
     };
     mkdirSync(join(repoRoot, "test-results"), { recursive: true });
@@ -104,6 +130,7 @@ async function main(): Promise<void> {
 | job completed -> successor listening                 | ${String(j.p50).padStart(5)} ms | ${String(j.p95).padStart(5)} ms | ${j.n} |
 
 throughput: ${throughputJobs} no-op jobs on 4 runners in ${seconds.toFixed(1)} s = ${result.throughput.jobs_per_minute} jobs/min
+auth ${values.auth}: ${callsPerCycle.toFixed(2)} GitHub API calls per runner cycle (${callKinds.join(", ") || "none"})${callsPerCycle > 0 ? ` -> ${Math.floor(5000 / callsPerCycle)} cycles/hour fit in 5,000 requests/hour` : ""}
 daemon: peak RSS ${result.daemon.peak_rss_mb} MB (VmHWM ${result.daemon.vm_hwm_mb} MB), CPU ${result.daemon.cpu_ms_per_cycle} ms per runner cycle
 (written to ${values.out})`);
   } finally {

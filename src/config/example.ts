@@ -39,8 +39,28 @@ github:
     # api_url: https://api.github.com  # derived from url when left out
     auth:
       # push: no GitHub credential on this server; a scheduled workflow pushes registration
-      # tokens with \`runnerd token set\`.
+      # tokens (\`runnerd workflow print --scope SCOPE --via oidc|ssh\` writes it).
       type: push
+      # Over SSH: authorized_keys runs \`runnerd token set --ssh-key NAME\`; NAME may push for:
+      ssh_keys:
+        renewer: [repo:my-org/my-repo]
+      # Over HTTPS, proven by the workflow's OIDC token (served on http.listen, behind your TLS proxy):
+      # oidc:
+      #   audience: https://runnerd.example.com
+      #   allow:
+      #     - repository: my-org/infra          # required: a repository or owner (GitHub signs for all)
+      #       ref: refs/heads/main
+      #       workflow_ref: my-org/infra/.github/workflows/renew-runner-token.yml@refs/heads/main
+      #       scopes: [repo:my-org/my-repo]
+  # With a credential on the server, runnerd mints a just-in-time config per runner instead:
+  # app:
+  #   auth: { type: app, app_id: 123456, private_key_file: /etc/runnerd/app.pem }   # 0600, owned by runnerd
+  # pat:
+  #   auth: { type: pat, token_file: /etc/runnerd/pat }                            # 0600, owned by runnerd
+
+# runnerd's HTTP server: the HTTPS token push (put a TLS reverse proxy in front) and /healthz.
+http:
+  listen: 127.0.0.1:8780
 
 pools:
   - name: web                        # [a-z0-9-], at most 20

@@ -27,11 +27,20 @@ function parseJsonResponse(text: string, now: Date): PushedToken {
   } catch (err) {
     throw new ConfigError(`token set: stdin starts with '{' but is not valid JSON (${(err as Error).message})`);
   }
-  const { token, expires_at: expiresAt } = (body ?? {}) as { token?: unknown; expires_at?: unknown };
-  if (typeof token !== "string" || !tokenPattern.test(token)) throw new ConfigError("token set: field token is missing or malformed in the JSON on stdin");
-  if (typeof expiresAt !== "string") throw new ConfigError("token set: field expires_at is missing in the JSON on stdin");
+  return parseTokenResponse(body, now, { prefix: "token set: ", where: "the JSON on stdin" });
+}
+
+/**
+ * The `token` and `expires_at` fields of a parsed registration-token response (other fields are
+ * ignored). `prefix` and `where` place the messages: the CLI's stdin or an HTTP request body.
+ */
+export function parseTokenResponse(body: unknown, now: Date, context: { prefix: string; where: string }): PushedToken {
+  const { prefix, where } = context;
+  const { token, expires_at: expiresAt } = (typeof body === "object" && body !== null ? body : {}) as { token?: unknown; expires_at?: unknown };
+  if (typeof token !== "string" || !tokenPattern.test(token)) throw new ConfigError(`${prefix}field token is missing or malformed in ${where}`);
+  if (typeof expiresAt !== "string") throw new ConfigError(`${prefix}field expires_at is missing in ${where}`);
   const expires = new Date(expiresAt);
-  if (Number.isNaN(expires.getTime())) throw new ConfigError(`token set: field expires_at is not a date: ${JSON.stringify(expiresAt).slice(0, 40)}`);
-  if (expires.getTime() <= now.getTime()) throw new ConfigError(`token set: the token expired at ${expires.toISOString()}`);
+  if (Number.isNaN(expires.getTime())) throw new ConfigError(`${prefix}field expires_at is not a date: ${JSON.stringify(expiresAt).slice(0, 40)}`);
+  if (expires.getTime() <= now.getTime()) throw new ConfigError(`${prefix}the token expired at ${expires.toISOString()}`);
   return { token, expiresAt: expires };
 }

@@ -11,6 +11,7 @@ import { loadGitHubClients, type GitHubClients } from "../github/clients.js";
 import { JitRegistrar } from "./jit-registrar.js";
 import { connectLxd, type ConnectedLxd } from "./lxd-connection.js";
 import { RegistrationSweeper } from "./registration-sweeper.js";
+import { createOidcVerifierCache, registrationTokenRoutes, startHttpServer, type HttpServer } from "../http/index.js";
 import { reconcilerSettings } from "./reconciler-settings.js";
 import { RunnerUpdateWatcher } from "./runner-updates.js";
 import { credentialHealth } from "../credentials/health.js";
@@ -32,6 +33,8 @@ export interface Daemon {
   readonly runnerUpdates: RunnerUpdateWatcher;
   readonly sweeper: RegistrationSweeper;
   readonly store: Store;
+  /** runnerd's HTTP server (token push, health). */
+  readonly http: HttpServer;
   /** GitHub clients of the app and pat connections, by connection name. */
   githubClients(): GitHubClients;
   readonly logger: Logger;
@@ -97,6 +100,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     now,
     addEvent: (event) => openedStore.addEvent(event),
   });
+  let httpUrl: string | undefined = undefined; // set once the server listens
   function writeStatus(): void {
     const status = reconciler.status();
     if (!status) return;
@@ -112,6 +116,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         credentials: credentialHealth(config, openedStore.listTokens(), connectionFacts(github), now()),
         github,
         ...(sweeper.status() ? { sweep: sweeper.status() } : {}),
+        ...(httpUrl ? { http: { url: httpUrl } } : {}),
       });
     } catch (err) {
       logger.warn({ err: describeError(err) }, "writing status.json failed");
@@ -128,6 +133,33 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     // Events may have been missed while disconnected: look at the whole world again.
     onReconnect: () => reconciler.requestPass("event stream reconnected"),
   });
+  // Created once: rate limits and seen OIDC token ids must survive config reloads.
+  let http: HttpServer;
+  try {
+    http = await startHttpServer({
+      listen: config.http.listen,
+      trustProxy: config.http.trust_proxy,
+      logger: logger.child({ task: "http" }),
+      routes: [
+        registrationTokenRoutes({
+          config: () => config,
+          store: openedStore,
+          logger: logger.child({ task: "token-push" }),
+          now: () => new Date(now()),
+          verifiers: createOidcVerifierCache(),
+          onTokenStored: (scope) => reconciler.requestPass(`token pushed for ${scope}`),
+        }),
+      ],
+    });
+  } catch (err) {
+    events.close();
+    openedStore.close();
+    await client.client.close?.();
+    releasePidFile(config.state_dir);
+    throw err;
+  }
+  httpUrl = http.url;
+  logger.info({ url: http.url }, "HTTP server listening");
   reconciler.start();
   runnerUpdates.start(options.runnerCheckDelayMs);
   sweeper.start(options.sweepDelayMs);
@@ -137,6 +169,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     reconciler,
     runnerUpdates,
     sweeper,
+    http,
     store: openedStore,
     githubClients: () => githubClients,
     logger,
@@ -159,6 +192,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         openedStore.addEvent({ level: "error", kind: "config-refused", message });
         return false;
       }
+      if (next.http.listen !== config.http.listen) {
+        const message = `http.listen changed to ${next.http.listen}; the server keeps listening on ${httpUrl ?? config.http.listen} until runnerd restarts`;
+        logger.warn({}, message);
+        openedStore.addEvent({ level: "warn", kind: "config-needs-restart", message });
+      }
       config = next;
       githubClients = new Map(nextClients);
       logger.level = next.log_level;
@@ -169,7 +207,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     },
     shutdown: async () => {
       logger.info({}, "shutting down: no new runners; running runners are left alone");
-      await Promise.all([reconciler.shutdown(), runnerUpdates.stop(), sweeper.stop()]);
+      await Promise.all([reconciler.shutdown(), runnerUpdates.stop(), sweeper.stop(), http.close()]);
       events.close();
       openedStore.addEvent({ level: "info", kind: "daemon-stopped", message: "runnerd stopped" });
       openedStore.close();

@@ -118,6 +118,8 @@ export async function createTestWorld(options: { longPollMs?: number; assignTime
         boot_timeout: "60s",
         log_level: process.env.RUNNERD_TEST_LOG_LEVEL ?? "warn",
         lxd: { storage_pool: testStoragePool },
+        // Any free port: several daemons (tests, benches) may run on one machine.
+        http: { listen: "127.0.0.1:0" },
         github: { emu: { url: emulator.url, auth: { type: "push" } } },
         ...extra,
         pools: pools.map((p) => ({

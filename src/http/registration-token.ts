@@ -1,0 +1,180 @@
+// POST /api/v1/registration-token: a scheduled workflow pushes the registration token it minted,
+// authenticated by its GitHub Actions OIDC token instead of an SSH key. Authentication runs
+// before the body is read; refusals say as little as possible and log everything else.
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import type { Logger } from "pino";
+import { parseScopeKey, scopeKey } from "../config/scope.js";
+import type { Config } from "../config/types.js";
+import { claimsForLog, type GitHubOidcClaims } from "../credentials/oidc-claims.js";
+import { isIssuerFailure } from "../credentials/oidc-errors.js";
+import { oidcConnectionsServing, type OidcTrust } from "../credentials/oidc-push-config.js";
+import type { OidcVerifierSource } from "../credentials/oidc-verifier-cache.js";
+import { mayPush } from "../credentials/push-rules.js";
+import { maxTokenInputBytes, parseTokenResponse } from "../credentials/token-input.js";
+import { ConfigError, describeError } from "../errors.js";
+import type { Store } from "../store/index.js";
+import { authenticateCaller, peekClaims } from "./oidc-caller.js";
+import { SlidingWindowLimiter, type RateLimitRule } from "./rate-limit.js";
+
+export const REGISTRATION_TOKEN_PATH = "/api/v1/registration-token";
+
+export interface RegistrationTokenLimits {
+  /** Authenticated requests per caller (its `repository`), whatever their outcome. */
+  perRepository: RateLimitRule;
+  /** Failed authentications per client address; past it the address gets 429 without a check. */
+  failedAuthPerAddress: RateLimitRule;
+}
+
+export const DEFAULT_REGISTRATION_TOKEN_LIMITS: RegistrationTokenLimits = {
+  perRepository: { limit: 12, windowMs: 10 * 60_000 },
+  failedAuthPerAddress: { limit: 30, windowMs: 60_000 },
+};
+
+export interface RegistrationTokenDeps {
+  /** The current configuration; read on every request, so a reload applies at once. */
+  config(): Config;
+  store: Pick<Store, "setToken" | "addEvent">;
+  logger: Logger;
+  now(): Date;
+  /** Verifiers by (issuer, audience); share one across reloads (see createOidcVerifierCache). */
+  verifiers: OidcVerifierSource;
+  /** After a token is stored: the daemon asks the reconciler for a pass. Errors are logged. */
+  onTokenStored(scope: string): void;
+  limits?: Partial<RegistrationTokenLimits>;
+}
+
+const messages = {
+  unauthenticated: "invalid or expired OIDC token",
+  unavailable: "OIDC tokens cannot be verified right now; retry later",
+  tooMany: "too many requests; retry later",
+  denied: (scope: string) => `this workflow may not push tokens for ${scope}`,
+};
+
+interface Caller {
+  claims: GitHubOidcClaims;
+  trust: OidcTrust;
+}
+
+export function registrationTokenRoutes(deps: RegistrationTokenDeps): FastifyPluginAsync {
+  const limits = { ...DEFAULT_REGISTRATION_TOKEN_LIMITS, ...deps.limits };
+  const nowMs = () => deps.now().getTime();
+  const perRepository = new SlidingWindowLimiter(limits.perRepository, nowMs);
+  const failuresPerAddress = new SlidingWindowLimiter(limits.failedAuthPerAddress, nowMs);
+  const callers = new WeakMap<FastifyRequest, Caller>();
+  const log = deps.logger.child({ component: "token-push" });
+
+  /** Logs a refusal with who asked (never the token) and answers. */
+  const refuse = (request: FastifyRequest, reply: FastifyReply, status: number, message: string, why: { reason: string; detail?: string; claims?: unknown; verified: boolean; scope?: string }) => {
+    log.warn(
+      { reason: why.reason, detail: why.detail, status, address: request.ip, scope: why.scope, claims: claimsForLog(why.claims), claims_verified: why.verified },
+      `token push refused: ${why.reason}`,
+    );
+    return reply.code(status).send({ message });
+  };
+  const retryAfter = (reply: FastifyReply, ms: number) => reply.header("retry-after", String(Math.max(1, Math.ceil(ms / 1000))));
+
+  const authenticate = async (request: FastifyRequest, reply: FastifyReply) => {
+    const peeked = peekClaims(request.headers.authorization);
+    const blockedMs = failuresPerAddress.retryAfterMs(request.ip);
+    if (blockedMs > 0) {
+      retryAfter(reply, blockedMs);
+      return refuse(request, reply, 429, messages.tooMany, { reason: "address-rate-limited", claims: peeked, verified: false });
+    }
+    // A repository over its limit is refused before verification, so that the token is not spent
+    // (each is accepted once) and the workflow may retry with it after Retry-After. The name is
+    // unverified here, but only verified requests count (below): naming another repository can
+    // only get the sender refused.
+    if (typeof peeked?.repository === "string") {
+      const waitMs = perRepository.retryAfterMs(peeked.repository.toLowerCase());
+      if (waitMs > 0) {
+        retryAfter(reply, waitMs);
+        return refuse(request, reply, 429, messages.tooMany, { reason: "repository-rate-limited", claims: peeked, verified: false });
+      }
+    }
+    const result = await authenticateCaller(request.headers.authorization, deps.config(), deps.verifiers);
+    if (!result.ok) {
+      if (isIssuerFailure(result.kind)) {
+        // Our side (or GitHub's) failed, not the caller: no failure counted, a retry may work.
+        retryAfter(reply, 30_000);
+        return refuse(request, reply, 503, messages.unavailable, { reason: result.kind, detail: result.detail, claims: result.unverified, verified: false });
+      }
+      failuresPerAddress.hit(request.ip);
+      reply.header("www-authenticate", 'Bearer realm="runnerd"');
+      return refuse(request, reply, 401, messages.unauthenticated, { reason: result.kind, detail: result.detail, claims: result.unverified, verified: false });
+    }
+    perRepository.hit(result.claims.repository.toLowerCase());
+    callers.set(request, { claims: result.claims, trust: result.trust });
+    return undefined;
+  };
+
+  const handle = async (request: FastifyRequest, reply: FastifyReply) => {
+    const caller = callers.get(request);
+    if (caller === undefined) throw new Error("token push: handler reached without an authenticated caller");
+    const { claims, trust } = caller;
+    const body = request.body;
+    const bad = (detail: string) => refuse(request, reply, 400, detail, { reason: "bad-body", detail, claims, verified: true });
+    if (body === undefined) {
+      return refuse(request, reply, 415, "send JSON with Content-Type: application/json", { reason: "bad-media-type", claims, verified: true });
+    }
+    if (typeof body !== "object" || body === null || Array.isArray(body)) return bad('body must be a JSON object {"token", "expires_at", "scope"}');
+    const rawScope = (body as { scope?: unknown }).scope;
+    if (typeof rawScope !== "string") return bad("field scope is missing: repo:owner/name or org:name");
+    let scope: string;
+    let pushed: { token: string; expiresAt: Date };
+    try {
+      scope = scopeKey(parseScopeKey(rawScope));
+      pushed = parseTokenResponse(body, deps.now(), { prefix: "", where: "the request body" });
+    } catch (err) {
+      if (err instanceof ConfigError) return bad(err.message);
+      throw err;
+    }
+
+    const config = deps.config();
+    const connections = oidcConnectionsServing(config, scope, trust);
+    // Same answer as a rule refusal: which scopes get runners here is not for any workflow to learn.
+    if (connections.length === 0) {
+      return refuse(request, reply, 403, messages.denied(scope), { reason: "scope-not-served", detail: `no pool of a push connection trusting ${trust.issuer} (audience ${trust.audience}) uses ${scope}`, claims, verified: true, scope });
+    }
+    if (!connections.some((c) => mayPush(c.auth.oidc.allow, claims, scope))) {
+      return refuse(request, reply, 403, messages.denied(scope), { reason: "rule-denied", detail: `no oidc.allow rule of ${connections.map((c) => c.name).join(", ")} matches`, claims, verified: true, scope });
+    }
+
+    const source = pushSource(claims);
+    deps.store.setToken(scope, pushed.token, pushed.expiresAt, source);
+    deps.store.addEvent({ level: "info", kind: "token-set", message: `registration token for ${scope} stored (expires ${pushed.expiresAt.toISOString()}, from ${source})` });
+    log.info({ scope, expires_at: pushed.expiresAt.toISOString(), source, address: request.ip, claims: claimsForLog(claims) }, "registration token pushed over HTTPS");
+    try {
+      deps.onTokenStored(scope);
+    } catch (err) {
+      log.error({ scope, err: describeError(err) }, "after a token push: onTokenStored failed");
+    }
+    return reply.code(201).send({ scope, expires_at: pushed.expiresAt.toISOString() });
+  };
+
+  return async (app) => {
+    // JSON only: fastify would also take text/plain by default.
+    app.removeContentTypeParser("text/plain");
+    // Body errors (too large, bad JSON, wrong media type) come from fastify after authentication.
+    app.setErrorHandler((err: FastifyError, request, reply) => {
+      const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+      const caller = callers.get(request);
+      if (status === 500) {
+        log.error({ err: describeError(err), claims: claimsForLog(caller?.claims) }, "token push failed");
+        return reply.code(500).send({ message: "internal error" });
+      }
+      // Fixed messages: a JSON syntax error quotes the body, which holds the registration token.
+      const [reason, message] =
+        status === 413 ? ["body-too-large", `body larger than ${maxTokenInputBytes} bytes`]
+        : status === 415 ? ["bad-media-type", "send JSON with Content-Type: application/json"]
+        : ["bad-body", "body is not valid JSON"];
+      return refuse(request, reply, status, message, { reason, detail: err.code ?? err.name, claims: caller?.claims, verified: caller !== undefined });
+    });
+    app.post(REGISTRATION_TOKEN_PATH, { bodyLimit: maxTokenInputBytes, onRequest: authenticate }, handle);
+  };
+}
+
+/** How the store records an HTTPS push: repository, ref and workflow, e.g. `oidc:o/r@refs/heads/main (o/r/.github/workflows/t.yml@refs/heads/main)`. */
+export function pushSource(claims: GitHubOidcClaims): string {
+  const text = (value: unknown) => (typeof value === "string" && value !== "" ? value : "?");
+  return `oidc:${claims.repository}@${text(claims.ref)} (${text(claims.workflow_ref)})`;
+}

@@ -1,0 +1,70 @@
+// Push mode over HTTPS on a real LXD: a workflow proves who it is with its GitHub Actions OIDC
+// token (minted by the emulator's issuer) and pushes a registration token to the running daemon;
+// runners start for that scope at once, for a repository and an organisation. Refused pushes store
+// nothing. (Every verification failure is covered by the unit tests of src/http and credentials.)
+import { describe, expect, it } from "vitest";
+import { readStatusFile } from "../../src/daemon/state-files.js";
+import { lxdOrSkip, waitFor } from "../support/lxd-harness.js";
+import { useDaemonWorld } from "../support/daemon-world.js";
+
+const lxd = await lxdOrSkip();
+const audience = "https://runnerd.example.test";
+
+describe.skipIf(lxd.skip)("token push over HTTPS with OIDC on a real LXD", () => {
+  const t = useDaemonWorld();
+
+  it("stores pushed tokens from allowed workflows, for a repository and an org, and runs their jobs", async () => {
+    const emu = t.world.emulator;
+    const oidc = {
+      audience,
+      allow: [{ repository: "acme/infra", ref: "refs/heads/main", event_name: ["schedule", "workflow_dispatch"], scopes: ["repo:acme/oidc", "org:acme-oidc"] }],
+    };
+    t.world.writeConfig([{ name: "oidc", repo: "acme/oidc", idle: 1 }, { name: "oidc-org", org: "acme-oidc", idle: 1 }], { github: { emu: { url: emu.url, auth: { type: "push", oidc } } } });
+    const daemon = await t.startDaemon();
+    const status = await waitFor("status.json with the HTTP address", () => readStatusFile(t.world.stateDir)?.http, 30_000);
+    expect(status.url).toBe(daemon.http.url);
+    expect(await t.world.instances()).toEqual([]);
+
+    const push = (scope: string, grant: { token: string; expires_at: string }, claims: Record<string, string> = {}, aud = audience) =>
+      fetch(`${daemon.http.url}/api/v1/registration-token`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${emu.oidc.mint({ repository: "acme/infra", repository_owner: "acme", ref: "refs/heads/main", event_name: "schedule", ...claims }, { audience: aud })}`, "content-type": "application/json" },
+        body: JSON.stringify({ ...grant, scope }),
+      });
+
+    // Refused: another repository, a feature branch, a wrong audience. Nothing is stored.
+    const refused = [
+      await push("repo:acme/oidc", emu.mintRegistrationToken({ repo: "acme/oidc" }), { repository: "acme/other" }),
+      await push("repo:acme/oidc", emu.mintRegistrationToken({ repo: "acme/oidc" }), { ref: "refs/heads/feature" }),
+      await push("repo:acme/oidc", emu.mintRegistrationToken({ repo: "acme/oidc" }), {}, "https://elsewhere.example"),
+    ];
+    expect(refused.map((r) => r.status)).toEqual([403, 403, 401]);
+    expect(await refused[2]?.json()).toEqual({ message: "invalid or expired OIDC token" });
+    expect(daemon.store.listTokens()).toEqual([]);
+
+    // Allowed: the repository's and the org's tokens arrive, and runners start without waiting for a resync.
+    const repoPush = await push("repo:acme/oidc", emu.mintRegistrationToken({ repo: "acme/oidc" }));
+    expect(repoPush.status).toBe(201);
+    expect(await repoPush.json()).toMatchObject({ scope: "repo:acme/oidc" });
+    expect((await push("org:acme-oidc", emu.mintRegistrationToken({ org: "acme-oidc" }))).status).toBe(201);
+    expect(daemon.store.listTokens().map((tok) => [tok.scope, tok.source])).toEqual([
+      ["org:acme-oidc", "oidc:acme/infra@refs/heads/main (acme/infra/.github/workflows/runner-token.yml@refs/heads/main)"],
+      ["repo:acme/oidc", "oidc:acme/infra@refs/heads/main (acme/infra/.github/workflows/runner-token.yml@refs/heads/main)"],
+    ]);
+    await waitFor("a repository runner and an org runner listening", () => {
+      const live = emu.runners().filter((r) => r.listeningAt !== null);
+      return live.some((r) => "org" in r.scope) && live.some((r) => "repo" in r.scope) ? live : undefined;
+    }, 120_000);
+    const jobs = [
+      emu.enqueueJob({ scope: { repo: "acme/oidc" }, labels: ["self-hosted"], name: "repo-job", script: "echo repo" }),
+      emu.enqueueJob({ scope: { org: "acme-oidc" }, repository: "acme-oidc/app", labels: ["self-hosted"], name: "org-job", script: "echo org" }),
+    ];
+    const done = await emu.waitForJobs(jobs.map((j) => j.id), 120_000);
+    expect(done.map((j) => j.conclusion)).toEqual(["success", "success"]);
+
+    // Token health in status.json names where each token came from.
+    const credentials = await waitFor("credential health in status.json", () => readStatusFile(t.world.stateDir)?.credentials, 10_000);
+    expect(credentials.map((c) => [c.scope, c.mode, c.level])).toEqual([["repo:acme/oidc", "push", "ok"], ["org:acme-oidc", "push", "ok"]]);
+    expect(emu.violations).toEqual([]);
+  });
+});
