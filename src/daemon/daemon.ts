@@ -16,6 +16,7 @@ import { reconcilerSettings } from "./reconciler-settings.js";
 import { RunnerUpdateWatcher } from "./runner-updates.js";
 import { credentialHealth } from "../credentials/health.js";
 import { connectionFacts, githubReports } from "./github-report.js";
+import { createMetricsRegistry, metricsRoutes } from "../http/metrics.js";
 import { claimPidFile, releasePidFile, writeStatusFile } from "./state-files.js";
 
 export interface DaemonOptions {
@@ -141,6 +142,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       trustProxy: config.http.trust_proxy,
       logger: logger.child({ task: "http" }),
       routes: [
+        metricsRoutes(
+          createMetricsRegistry({
+            credentials: () => credentialHealth(config, openedStore.listTokens(), connectionFacts(githubReports(githubClients)), now()),
+            github: () => githubReports(githubClients, true),
+            now,
+          }),
+        ),
         registrationTokenRoutes({
           config: () => config,
           store: openedStore,

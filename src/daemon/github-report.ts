@@ -4,10 +4,17 @@ import type { ConnectionFacts } from "../credentials/health.js";
 import type { GitHubClients } from "../github/clients.js";
 import type { GitHubConnectionReport } from "./state-files.js";
 
-export function githubReports(clients: GitHubClients): GitHubConnectionReport[] {
+export function githubReports(clients: GitHubClients, withCounts = false): GitHubConnectionReport[] {
   return [...clients].map(([connection, { client }]) => {
     const expiresAt = client.tracker.credentialExpiresAt();
-    return { connection, kind: client.kind, requests: client.tracker.total(), rateLimits: client.tracker.snapshots(), ...(expiresAt !== undefined ? { credentialExpiresAt: expiresAt } : {}) };
+    return {
+      connection,
+      kind: client.kind,
+      requests: client.tracker.total(),
+      ...(withCounts ? { requestCounts: client.tracker.requests() } : {}),
+      rateLimits: client.tracker.snapshots(),
+      ...(expiresAt !== undefined ? { credentialExpiresAt: expiresAt } : {}),
+    };
   });
 }
 

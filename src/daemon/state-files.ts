@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join } from "node:path";
 import type { ReconcilerStatus } from "../pools/reconciler.js";
 import type { CredentialHealth } from "../credentials/health.js";
-import type { RateLimitSnapshot } from "../github/rate-limits.js";
+import type { RateLimitSnapshot, RequestCount } from "../github/rate-limits.js";
 import type { SweepReport } from "./registration-sweeper.js";
 import type { ImageReport } from "./runner-updates.js";
 
@@ -13,6 +13,8 @@ export interface GitHubConnectionReport {
   connection: string;
   kind: "app" | "pat";
   requests: number;
+  /** By route and status (not written to status.json: the metrics endpoint reads them live). */
+  requestCounts?: RequestCount[];
   rateLimits: RateLimitSnapshot[];
   credentialExpiresAt?: number;
 }

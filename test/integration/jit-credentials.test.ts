@@ -60,6 +60,11 @@ describe.skipIf(lxd.skip)("JIT runners (pat and app) on a real LXD", () => {
     await waitFor("a replacement listening", () => emu.runners().filter((r) => r.listeningAt !== null && r.name !== done?.runnerName).length === 2 || undefined, 120_000);
     const calls = emu.apiCalls().map((c) => `${c.method} ${c.operationId} ${c.status}`);
     expect(calls).toEqual(["POST actions/generate-runner-jitconfig-for-repo 201"]);
+    // The budget GitHub reports is visible in Prometheus, read from the last answer's headers.
+    const metrics = await (await fetch(`${daemon.http.url}/metrics`)).text();
+    const remaining = Number(/runnerd_github_rate_limit_remaining\{connection="emu",credential="pat",resource="core"\} (\d+)/.exec(metrics)?.[1]);
+    expect(remaining).toBe(emu.rateLimit(emu.pat).remaining);
+    expect(metrics).toMatch(/runnerd_github_requests\{connection="emu",route="POST \/repos\/\{owner\}\/\{repo\}\/actions\/runners\/generate-jitconfig",status="201"\} 3/);
 
     // A runner that dies before its job (here: deleted as surplus when the floor drops) takes its
     // registration with it at once.

@@ -65,6 +65,12 @@ describe.skipIf(lxd.skip)("token push over HTTPS with OIDC on a real LXD", () =>
     // Token health in status.json names where each token came from.
     const credentials = await waitFor("credential health in status.json", () => readStatusFile(t.world.stateDir)?.credentials, 10_000);
     expect(credentials.map((c) => [c.scope, c.mode, c.level])).toEqual([["repo:acme/oidc", "push", "ok"], ["org:acme-oidc", "push", "ok"]]);
+    // And in Prometheus: seconds to expiry per scope (GitHub's tokens last an hour).
+    const metrics = await (await fetch(`${daemon.http.url}/metrics`)).text();
+    const expiry = Number(/runnerd_credential_expiry_seconds\{scope="repo:acme\/oidc",mode="push"\} (\d+)/.exec(metrics)?.[1]);
+    expect(expiry).toBeGreaterThan(3500);
+    expect(expiry).toBeLessThanOrEqual(3600);
+    expect(metrics).toContain('runnerd_credential_health{scope="org:acme-oidc",mode="push",level="ok"} 1');
     expect(emu.violations).toEqual([]);
   });
 });

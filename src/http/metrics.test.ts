@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+import { createMetricsRegistry } from "./metrics.js";
+
+const now = Date.parse("2026-11-28T12:00:00Z");
+
+describe("metrics", () => {
+  it("exposes credential expiry, push age, health and GitHub budgets as read at scrape time", async () => {
+    let remaining = 4990;
+    const registry = createMetricsRegistry({
+      now: () => now,
+      credentials: () => [
+        { scope: "repo:acme/web", connection: "push", mode: "push", level: "warn", message: "late", expiresAt: now + 600_000, lastPushAt: now - 50 * 60_000 },
+        { scope: "org:acme", connection: "pat", mode: "pat", level: "ok", message: "fine" },
+      ],
+      github: () => [
+        {
+          connection: "pat",
+          kind: "pat",
+          requests: 3,
+          requestCounts: [{ route: "POST /orgs/{org}/actions/runners/generate-jitconfig", status: 201, count: 3 }],
+          rateLimits: [{ credential: "pat", limit: 5000, remaining, used: 5000 - remaining, resetAt: now + 3_600_000, resource: "core", observedAt: now }],
+        },
+      ],
+    });
+    const text = await registry.metrics();
+    expect(text).toContain('runnerd_credential_expiry_seconds{scope="repo:acme/web",mode="push"} 600');
+    expect(text).not.toMatch(/runnerd_credential_expiry_seconds\{scope="org:acme"/);
+    expect(text).toContain('runnerd_credential_last_push_age_seconds{scope="repo:acme/web"} 3000');
+    expect(text).toContain('runnerd_credential_health{scope="repo:acme/web",mode="push",level="warn"} 1');
+    expect(text).toContain('runnerd_credential_health{scope="repo:acme/web",mode="push",level="ok"} 0');
+    expect(text).toContain('runnerd_github_rate_limit_remaining{connection="pat",credential="pat",resource="core"} 4990');
+    expect(text).toContain('runnerd_github_requests{connection="pat",route="POST /orgs/{org}/actions/runners/generate-jitconfig",status="201"} 3');
+    remaining = 4989;
+    expect(await registry.metrics()).toContain('runnerd_github_rate_limit_remaining{connection="pat",credential="pat",resource="core"} 4989');
+  });
+});
