@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { startDaemon } from "../../src/daemon/daemon.js";
 import { createLogger } from "../../src/log.js";
-import { lxdOrSkip, waitFor } from "../support/lxd-harness.js";
+import { ensureBuilt, lxdOrSkip, runCli, waitFor } from "../support/lxd-harness.js";
 import { useDaemonWorld } from "../support/daemon-world.js";
 
 const lxd = await lxdOrSkip();
@@ -91,6 +91,12 @@ describe.skipIf(lxd.skip)("JIT runners (pat and app) on a real LXD", () => {
     const report = await daemon.sweeper.sweep();
     expect(report).toMatchObject({ scopes: 1, deleted: 1, errors: [] });
     expect(emu.runners().map((r) => r.name).sort()).toEqual([...(await t.world.instances()).map((i) => i.name), "rt-jit-foreign1", "someone-elses"].sort());
+
+    // doctor proves the PAT may manage the scope's runners and shows GitHub's budget.
+    await ensureBuilt();
+    const doctor = await runCli(["--config", t.world.configPath, "doctor", "--no-launch"]);
+    expect(doctor.stdout).toMatch(/ok +github emu: may manage runners of repo:acme\/jit \(\d+ registered\); API budget \d+\/5000, resets in/);
+    expect(doctor.stdout).toMatch(/ok +repo:acme\/jit \(pat\): JIT configs from the PAT; \d+\/5000 API requests left this hour/);
     expect(emu.violations).toEqual([]);
   });
 
