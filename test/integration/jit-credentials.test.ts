@@ -100,6 +100,19 @@ describe.skipIf(lxd.skip)("JIT runners (pat and app) on a real LXD", () => {
     expect(emu.violations).toEqual([]);
   });
 
+  it("pat, org scope in the default group", async () => {
+    await t.stopDaemon();
+    await t.world.removeInstances();
+    const emu = t.world.emulator;
+    t.world.writeConfig([{ name: "patorg", org: "acme-pat", idle: 1 }], { github: { emu: { url: emu.url, auth: { type: "pat", token_file: writePat() } } } });
+    await t.startDaemon({ sweepDelayMs: 3_600_000 });
+    const runner = await waitFor("an org runner listening", () => emu.runners().find((r) => r.listeningAt !== null && "org" in r.scope), 120_000);
+    expect(runner).toMatchObject({ jit: true, groupId: 1, scope: { org: "acme-pat" } });
+    const job = emu.enqueueJob({ scope: { org: "acme-pat" }, repository: "acme-pat/tool", labels: ["self-hosted", "linux"], name: "pat-org-job", script: "echo org" });
+    const [done] = await emu.waitForJobs([job.id], 120_000);
+    expect(done).toMatchObject({ conclusion: "success", runnerName: runner.name });
+  });
+
   it("app, org scope with a runner group and a repository of the same installation: one installation token serves both", async () => {
     await t.stopDaemon();
     await t.world.removeInstances();

@@ -4,13 +4,13 @@
 // nothing. (Every verification failure is covered by the unit tests of src/http and credentials.)
 import { describe, expect, it } from "vitest";
 import { readStatusFile } from "../../src/daemon/state-files.js";
-import { lxdOrSkip, waitFor } from "../support/lxd-harness.js";
+import { ensureBuilt, lxdOrSkip, runCli, waitFor } from "../support/lxd-harness.js";
 import { useDaemonWorld } from "../support/daemon-world.js";
 
 const lxd = await lxdOrSkip();
 const audience = "https://runnerd.example.test";
 
-describe.skipIf(lxd.skip)("token push over HTTPS with OIDC on a real LXD", () => {
+describe.skipIf(lxd.skip)("token push (HTTPS with OIDC, and SSH) on a real LXD", () => {
   const t = useDaemonWorld();
 
   it("stores pushed tokens from allowed workflows, for a repository and an org, and runs their jobs", async () => {
@@ -72,5 +72,24 @@ describe.skipIf(lxd.skip)("token push over HTTPS with OIDC on a real LXD", () =>
     expect(expiry).toBeLessThanOrEqual(3600);
     expect(metrics).toContain('runnerd_credential_health{scope="org:acme-oidc",mode="push",level="ok"} 1');
     expect(emu.violations).toEqual([]);
+  });
+
+  it("SSH forced command: a key pushes for the org scope it owns, and runners start", async () => {
+    await t.stopDaemon();
+    await t.world.removeInstances();
+    const emu = t.world.emulator;
+    t.world.writeConfig([{ name: "ssh-org", org: "acme-ssh", idle: 1 }], { github: { emu: { url: emu.url, auth: { type: "push", ssh_keys: { renewer: ["org:acme-ssh"] } } } } });
+    const daemon = await t.startDaemon();
+    await ensureBuilt();
+    const grant = JSON.stringify(emu.mintRegistrationToken({ org: "acme-ssh" }));
+    const env = { SSH_ORIGINAL_COMMAND: "org:acme-ssh", SSH_CONNECTION: "192.0.2.7 50000 192.0.2.1 22" };
+    const pushed = await runCli(["--config", t.world.configPath, "token", "set", "--ssh-key", "renewer"], { input: grant, env });
+    expect(pushed.code).toBe(0);
+    expect(pushed.stdout).not.toContain(JSON.parse(grant).token);
+    expect(daemon.store.listTokens().find((tok) => tok.scope === "org:acme-ssh")?.source).toBe("ssh:renewer from 192.0.2.7");
+    const runner = await waitFor("an org runner listening", () => emu.runners().find((r) => r.listeningAt !== null && "org" in r.scope), 120_000);
+    const job = emu.enqueueJob({ scope: { org: "acme-ssh" }, repository: "acme-ssh/site", labels: ["self-hosted"], name: "ssh-org-job", script: "echo org" });
+    const [done] = await emu.waitForJobs([job.id], 120_000);
+    expect(done).toMatchObject({ conclusion: "success", runnerName: runner.name });
   });
 });
