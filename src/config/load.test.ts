@@ -43,6 +43,8 @@ describe("parseConfig", () => {
       token_min_validity_ms: 300_000,
       runner_check_interval_ms: 86_400_000,
       registration_sweep_interval_ms: 600_000,
+      job_recovery_interval_ms: 300_000,
+      logs_retention: { count: 500, max_mib: 2048 },
       spawn_concurrency: 4,
       log_level: "info",
       lxd: {
@@ -55,7 +57,7 @@ describe("parseConfig", () => {
         storage_pool: "default",
       },
       github: {
-        main: { name: "main", url: "https://github.com", api_url: "https://api.github.com", auth: { type: "push", oidc: undefined, ssh_keys: {}, late_after_ms: 2_700_000 } },
+        main: { name: "main", url: "https://github.com", api_url: "https://api.github.com", auth: { type: "push", oidc: undefined, ssh_keys: {}, late_after_ms: 2_700_000 }, webhook_secret_file: undefined },
       },
       http: { listen: "127.0.0.1:8780", trust_proxy: false },
       pools: [
@@ -64,7 +66,9 @@ describe("parseConfig", () => {
           connection: "main",
           scope: { type: "repo", repo: "owner/name" },
           labels: [],
-          runners: { idle: 1, max: 1 },
+          runners: { idle: 1, max: 1, idle_timeout_ms: 300_000 },
+          priority: 0,
+          default_labels: true,
           image: "runnerd/default",
           name_prefix: "rd",
           instance: { profiles: ["default"], docker: true, idmap_isolated: false, cpu: undefined, memory: undefined, disk: undefined, config: {}, devices: {} },
@@ -143,7 +147,7 @@ pools:
     expect(config.github.dotcom?.api_url).toBe("http://127.0.0.1:9000");
     const pool = config.pools[0];
     expect(pool?.scope).toEqual({ type: "org", org: "acme", runner_group: "Default" });
-    expect(pool?.runners).toEqual({ idle: 0, max: 5 });
+    expect(pool?.runners).toEqual({ idle: 0, max: 5, idle_timeout_ms: 300_000 });
     expect(pool?.instance).toMatchObject({ cpu: "2", memory: "50%", config: { "security.nesting": "true" } });
   });
 

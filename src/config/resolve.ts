@@ -43,6 +43,7 @@ export function resolveConfig(raw: RawConfig): Config {
       url: trimSlash(connection.url),
       api_url: trimSlash(connection.api_url ?? defaultApiUrl(connection.url)),
       auth: resolveAuth(connection.auth, connection.url),
+      webhook_secret_file: connection.webhook_secret_file,
     };
   }
   const onlyConnection = Object.keys(github)[0] ?? "";
@@ -56,6 +57,8 @@ export function resolveConfig(raw: RawConfig): Config {
     token_min_validity_ms: raw.token_min_validity,
     runner_check_interval_ms: raw.runner_check_interval,
     registration_sweep_interval_ms: raw.registration_sweep_interval,
+    job_recovery_interval_ms: raw.job_recovery_interval,
+    logs_retention: { count: raw.logs_retention.count, max_mib: raw.logs_retention.max_mib },
     spawn_concurrency: raw.spawn_concurrency,
     log_level: raw.log_level,
     lxd: {
@@ -105,7 +108,9 @@ function resolvePool(pool: RawPool, onlyConnection: string): PoolConfig {
     connection: pool.connection ?? onlyConnection,
     scope: resolveScope(pool.scope),
     labels: pool.labels,
-    runners: { idle: pool.runners.idle, max: pool.runners.max ?? pool.runners.idle },
+    runners: { idle: pool.runners.idle, max: pool.runners.max ?? pool.runners.idle, idle_timeout_ms: pool.runners.idle_timeout },
+    priority: pool.priority,
+    default_labels: pool.default_labels,
     image: pool.image,
     name_prefix: pool.name_prefix,
     instance: {

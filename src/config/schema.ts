@@ -115,6 +115,8 @@ const connectionSchema = z.strictObject({
   url: httpUrl.default("https://github.com"),
   api_url: httpUrl.optional(),
   auth: authSchema,
+  /** Secret of the `workflow_job` webhook (0600 file); webhooks are refused without one. */
+  webhook_secret_file: absolutePath.optional(),
 });
 
 const scopeSchema = z.strictObject({
@@ -143,7 +145,18 @@ const poolSchema = z.strictObject({
   connection: z.string().optional(),
   scope: scopeSchema,
   labels: z.array(label).default([]),
-  runners: z.strictObject({ idle: z.int().min(0).default(1), max: z.int().min(0).optional() }).prefault({}),
+  runners: z
+    .strictObject({
+      idle: z.int().min(0).default(1),
+      max: z.int().min(0).optional(),
+      /** Runners above the floor that stay idle this long are removed. */
+      idle_timeout: duration(5 * 60_000),
+    })
+    .prefault({}),
+  /** When several pools fit a job's labels, the highest priority wins, then the most free capacity. */
+  priority: z.int().default(0),
+  /** `self-hosted`, `linux` and the architecture count as the pool's labels for matching jobs. */
+  default_labels: z.boolean().default(true),
   image: z.string().min(1),
   name_prefix: z
     .string()
@@ -193,6 +206,16 @@ export const rawConfigSchema = z.strictObject({
   token_min_validity: duration(5 * 60_000),
   runner_check_interval: duration(24 * 3_600_000),
   registration_sweep_interval: duration(10 * 60_000),
+  /** app/pat: how often queued jobs are listed from GitHub, to recover lost webhooks. */
+  job_recovery_interval: duration(5 * 60_000),
+  logs_retention: z
+    .strictObject({
+      /** Runners whose logs are kept on the host (newest first). */
+      count: z.int().min(0).default(500),
+      /** Upper bound on the logs directory, in MiB. */
+      max_mib: z.int().min(1).default(2048),
+    })
+    .prefault({}),
   spawn_concurrency: z.int().min(1).default(4),
   log_level: z.enum(LOG_LEVELS).default("info"),
   lxd: lxdSchema.prefault({}),

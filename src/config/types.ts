@@ -93,6 +93,8 @@ export interface GitHubConnection {
   /** REST API base URL without a trailing slash. */
   readonly api_url: string;
   readonly auth: AuthConfig;
+  /** File holding the `workflow_job` webhook secret (0600), if webhooks are used. */
+  readonly webhook_secret_file: string | undefined;
 }
 
 export interface InstanceConfig {
@@ -121,7 +123,11 @@ export interface PoolConfig {
   /** Extra labels, in file order (GitHub adds `self-hosted`, OS and architecture itself). */
   readonly labels: readonly string[];
   /** Idle floor and ceiling; `max >= idle`. */
-  readonly runners: { readonly idle: number; readonly max: number };
+  readonly runners: { readonly idle: number; readonly max: number; readonly idle_timeout_ms: number };
+  /** Higher wins when several pools fit a job. */
+  readonly priority: number;
+  /** Whether `self-hosted`, `linux` and the architecture are among the pool's labels. */
+  readonly default_labels: boolean;
   /** LXD image alias or fingerprint runners are cloned from. */
   readonly image: string;
   /** Runner names are `<name_prefix>-<pool>-<random>` (see RUNNER_NAME_SUFFIX_LENGTH). */
@@ -167,6 +173,10 @@ export interface Config {
   readonly runner_check_interval_ms: number;
   /** How often offline registrations left behind by app/pat runners are looked for and deleted. */
   readonly registration_sweep_interval_ms: number;
+  /** app/pat: how often queued jobs are listed from GitHub (webhooks may be lost). */
+  readonly job_recovery_interval_ms: number;
+  /** Runner logs kept on the host: at most `count` runners and `max_mib` MiB. */
+  readonly logs_retention: { readonly count: number; readonly max_mib: number };
   /** Bound on concurrent LXD actions. */
   readonly spawn_concurrency: number;
   readonly log_level: LogLevel;
