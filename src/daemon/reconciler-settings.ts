@@ -49,7 +49,7 @@ function poolRuntime(config: Config, pool: PoolConfig): PoolRuntime {
 
   const credential = connection.auth.type === "push" ? "push" : "jit";
   const runtime: PoolRuntime = {
-    spec: { name: pool.name, scope: poolScopeKey(pool), idle: pool.runners.idle, max: pool.runners.max, credential },
+    spec: { name: pool.name, scope: poolScopeKey(pool), idle: pool.runners.idle, max: pool.runners.max, credential, idleTimeoutMs: pool.runners.idle_timeout_ms },
     connection: pool.connection,
     scopeRef: pool.scope.type === "repo" ? { type: "repo", repo: pool.scope.repo } : { type: "org", org: pool.scope.org },
     credential,

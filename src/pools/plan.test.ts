@@ -126,6 +126,41 @@ describe("plan", () => {
     expect(result.actions[0]).toMatchObject({ outcome: "surplus" });
   });
 
+  it("scales up to queued jobs above the floor, capped by the ceiling", () => {
+    const burst: PoolSpec = { ...web, idle: 1, max: 6, idleTimeoutMs: 5 * minute };
+    const idle = runner("idle");
+    const result = plan(snapshot({ pools: [burst], runners: [idle], demand: new Map([["web", 20]]) }), settings, now);
+    expect(kinds(result.actions)).toEqual(Array(5).fill("spawn web"));
+    expect(result.pools[0]).toMatchObject({ queued: 20 });
+    const some = plan(snapshot({ pools: [burst], runners: [idle, runner("busy")], demand: new Map([["web", 3]]) }), settings, now);
+    expect(kinds(some.actions)).toEqual(["spawn web", "spawn web"]);
+  });
+
+  it("keeps runners above the floor until they were idle for idle_timeout, then removes the longest idle", () => {
+    const burst: PoolSpec = { ...web, idle: 1, max: 6, idleTimeoutMs: 5 * minute };
+    const a = runner("idle", { phaseSince: now - 6 * minute });
+    const b = runner("idle", { phaseSince: now - 7 * minute });
+    const c = runner("idle", { phaseSince: now - 1 * minute });
+    const result = plan(snapshot({ pools: [burst], runners: [a, b, c] }), settings, now);
+    expect(kinds(result.actions)).toEqual([`delete ${b.name}`, `delete ${a.name}`]);
+    expect(result.actions[0]).toMatchObject({ outcome: "surplus" });
+    // A queued job keeps them all.
+    expect(plan(snapshot({ pools: [burst], runners: [a, b, c], demand: new Map([["web", 3]]) }), settings, now).actions).toEqual([]);
+    // Not yet timed out: nothing now, and a wake-up when the first one does.
+    const fresh = runner("idle", { phaseSince: now - 2 * minute });
+    const waiting = plan(snapshot({ pools: [burst], runners: [fresh, c] }), settings, now);
+    expect(waiting.actions).toEqual([]);
+    expect(waiting.requeueAfterMs).toBe(3 * minute);
+  });
+
+  it("shares the host cap between pools with queued jobs so that neither starves", () => {
+    const p1: PoolSpec = { ...web, idle: 0, max: 6, idleTimeoutMs: minute };
+    const p2: PoolSpec = { ...api, idle: 0, max: 6, idleTimeoutMs: minute };
+    const result = plan(snapshot({ pools: [p1, p2], demand: new Map([["web", 10], ["api", 10]]) }), { ...settings, maxRunners: 4 }, now);
+    expect(kinds(result.actions).sort()).toEqual(["spawn api", "spawn api", "spawn web", "spawn web"]);
+    expect(result.pools.map((p) => p.blocked)).toEqual(["host-cap", "host-cap"]);
+  });
+
   it("drains a pool that left the configuration: idle go, busy finish, stopped are collected", () => {
     const idle = runner("idle", { pool: "old" });
     const starting = runner("starting", { pool: "old" });

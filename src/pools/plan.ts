@@ -40,13 +40,17 @@ export function plan(snapshot: Snapshot, settings: PlanSettings, now: number): P
     const available = tally.creating + tally.starting.length + tally.idle.length;
     const active = available + tally.busy;
     availableByPool.set(tally.spec.name, available);
-    const missing = Math.min(tally.spec.idle - available, tally.spec.max - active);
+    // Queued jobs waiting for this pool raise its target above the floor, up to the ceiling.
+    const queued = snapshot.demand?.get(tally.spec.name) ?? 0;
+    if (queued > 0) status.queued = queued;
+    const target = Math.max(tally.spec.idle, queued);
+    const missing = Math.min(target - available, tally.spec.max - active);
     if (missing > 0) {
       const blocked = spawnBlocker(tally.spec, snapshot, settings, now, deadlines);
       if (blocked) status.blocked = blocked;
       else wants.set(tally.spec.name, missing);
-    } else if (available > tally.spec.idle) {
-      actions.push(...trimSurplus(tally, available - tally.spec.idle));
+    } else if (available > target) {
+      actions.push(...trimIdle(tally, available - target, now, deadlines));
     }
     statuses.push(status);
   }
@@ -57,7 +61,8 @@ export function plan(snapshot: Snapshot, settings: PlanSettings, now: number): P
     const got = granted.get(status.name) ?? 0;
     for (let i = 0; i < got; i++) {
       const available = (availableByPool.get(status.name) ?? 0) + i;
-      actions.push({ kind: "spawn", pool: status.name, reason: `${available} of ${status.desiredIdle} idle runners available` });
+      const reason = status.queued ? `${status.queued} queued job(s), ${available} runner(s) available` : `${available} of ${status.desiredIdle} idle runners available`;
+      actions.push({ kind: "spawn", pool: status.name, reason });
     }
     if (got < want) status.blocked = "host-cap";
   }
@@ -169,6 +174,30 @@ function spawnBlocker(spec: PoolSpec, snapshot: Snapshot, settings: PlanSettings
     return "backoff";
   }
   return undefined;
+}
+
+/**
+ * Runners above the target: with an idle timeout, only those idle for that long go (longest idle
+ * first), so a burst's runners are kept for the next jobs for a while; a deadline wakes the loop
+ * when the next one times out. Without one (older configs, tests), as trimSurplus.
+ */
+function trimIdle(tally: PoolTally, count: number, now: number, deadlines: number[]): Action[] {
+  const timeout = tally.spec.idleTimeoutMs;
+  if (timeout === undefined) return trimSurplus(tally, count);
+  const idleSince = (r: ObservedRunner) => r.phaseSince ?? r.createdAt;
+  const byIdleAge = [...tally.idle].sort((a, b) => idleSince(a) - idleSince(b));
+  const expired = byIdleAge.filter((r) => now - idleSince(r) >= timeout).slice(0, count);
+  if (expired.length < count) {
+    const next = byIdleAge.find((r) => now - idleSince(r) < timeout);
+    if (next) deadlines.push(idleSince(next) + timeout);
+  }
+  return expired.map((runner) => ({
+    kind: "delete" as const,
+    pool: runner.pool,
+    runner: runner.name,
+    outcome: "surplus" as const,
+    reason: `idle for ${formatMs(now - idleSince(runner))} above the target of ${tally.spec.idle} (idle timeout ${formatMs(timeout)})`,
+  }));
 }
 
 /** Removes runners above the idle floor, those not yet listening first (they cannot have a job). */

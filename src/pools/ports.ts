@@ -52,3 +52,15 @@ export interface HistoryPort {
   markRunnerDeleted(name: string, at: Date): void;
   addEvent(event: { level: "info" | "warn" | "error"; kind: string; pool?: string; runner?: string; message: string }): void;
 }
+
+/** What the reconciler reports as it works, for metrics; every method is optional to implement. */
+export interface ReconcilerObserver {
+  passDone?(ms: number): void;
+  spawnDone?(pool: string, ms: number, ok: boolean): void;
+  /** A runner of `pool` stopped being available for good (finished, failed or deleted). */
+  runnerGone?(pool: string, at: number): void;
+  runnerListening?(pool: string, at: number): void;
+  collected?(pool: string, outcome: string): void;
+  /** `source`: where the failure came from (lxd, github); `operation`: what was being done. */
+  failure?(source: "lxd" | "github" | "other", operation: string): void;
+}

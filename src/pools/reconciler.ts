@@ -11,7 +11,7 @@ import { Limiter } from "./limiter.js";
 import { newRunnerName } from "./names.js";
 import { observe, type CachedStatus, type InFlight } from "./observe.js";
 import { plan } from "./plan.js";
-import type { HistoryPort, LxdPort, RegistrarPort, TokenPort } from "./ports.js";
+import type { HistoryPort, LxdPort, ReconcilerObserver, RegistrarPort, TokenPort } from "./ports.js";
 import type { ReconcilerSettings } from "./settings.js";
 import { SpawnFailed, spawnRunner, type RunnerCredential } from "./spawn.js";
 import type { Action, ObservedRunner, PoolBlocker, PoolStatus } from "./types.js";
@@ -25,6 +25,9 @@ export interface ReconcilerDeps {
   /** JIT registrations; required when any pool uses an app or pat connection. */
   registrar?: RegistrarPort;
   history: HistoryPort;
+  /** Queued jobs per pool not yet picked up (webhooks); absent: the floor alone decides. */
+  demand?: () => ReadonlyMap<string, number>;
+  observer?: ReconcilerObserver;
   logger: Logger;
   now: () => number;
   agentScript: string;
@@ -49,6 +52,11 @@ const backoffBaseMs = 1000;
 const idleRecheckMs = 2000;
 const backoffMaxMs = 60_000;
 
+function failureSource(err: unknown): "lxd" | "github" | "other" {
+  const name = err instanceof Error ? (err.cause instanceof Error ? err.cause.name : err.name) : "";
+  return name === "LxdError" ? "lxd" : name === "GitHubError" ? "github" : "other";
+}
+
 export class Reconciler {
   private settings: ReconcilerSettings;
   private limiter: Limiter;
@@ -62,6 +70,8 @@ export class Reconciler {
   private readonly aliasCache = new Map<string, { target: string | null; readAt: number }>();
   private readonly failures = new Map<string, { count: number; until: number; message: string; at: number }>();
   private readonly lastBlocked = new Map<string, PoolBlocker | undefined>();
+  /** Pool of each runner as last observed (for metrics of status transitions). */
+  private readonly lastPools = new Map<string, string>();
   /** JIT runners' registrations as last observed: name -> where to delete it. */
   private readonly registrations = new Map<string, { connection: string; scope: string; runnerId: number }>();
   private running = false;
@@ -141,6 +151,7 @@ export class Reconciler {
 
   private async pass(reason: string): Promise<void> {
     const passId = ++this.passCount;
+    const passStarted = performance.now();
     const log = this.deps.logger.child({ pass: passId });
     const now = this.deps.now();
     const seqAtObserve = this.actionSeq;
@@ -149,9 +160,11 @@ export class Reconciler {
       observation = await observe(this.deps.lxd, this.deps.tokens, this.settings.controllerId, this.inFlight, this.statusCache, { now, idleRecheckMs });
     } catch (err) {
       log.error({ err: describeError(err), reason }, "observing LXD failed; retrying at the next resync");
+      this.deps.observer?.failure?.("lxd", "observe");
       this.publish({ at: now, pools: this.lastStatus?.pools ?? [], runners: this.lastStatus?.runners ?? [], lastPassError: describeError(err) });
       return;
     }
+    for (const runner of observation.runners) this.lastPools.set(runner.name, runner.pool);
     this.recordTransitions(observation.transitions);
     for (const runner of observation.runners) {
       if (runner.githubRunnerId !== undefined && runner.connection !== undefined && runner.scope !== undefined) {
@@ -172,6 +185,7 @@ export class Reconciler {
         backoffUntil,
         shuttingDown: this.shuttingDown,
         poolImages,
+        ...(this.deps.demand ? { demand: this.deps.demand() } : {}),
       },
       this.settings.plan,
       now,
@@ -190,6 +204,7 @@ export class Reconciler {
       return f ? { ...p, lastError: { message: f.message, at: f.at } } : p;
     });
     this.publish({ at: now, pools, runners: observation.runners });
+    this.deps.observer?.passDone?.(performance.now() - passStarted);
   }
 
   /** Keeps finish marks only for runners LXD still lists (or lists again); the rest can go. */
@@ -220,6 +235,10 @@ export class Reconciler {
   }
 
   private forgetFinished(runners: readonly ObservedRunner[]): void {
+    if (this.lastPools.size > 1024) {
+      const present = new Set(runners.map((r) => r.name));
+      for (const name of this.lastPools.keys()) if (!present.has(name)) this.lastPools.delete(name);
+    }
     if (this.finishedSeq.size < 256) return;
     const present = new Set(runners.map((r) => r.name));
     for (const name of this.finishedSeq.keys()) if (!present.has(name) && !this.inFlight.has(name)) this.finishedSeq.delete(name);
@@ -240,7 +259,10 @@ export class Reconciler {
     this.inFlight.set(name, { kind: action.kind, pool: action.pool, startedAt: now });
     const task = this.limiter
       .run(() => this.execute(action, name, log))
-      .catch((err: unknown) => log.error({ err: describeError(err), runner: name }, "action failed unexpectedly"))
+      .catch((err: unknown) => {
+        log.error({ err: describeError(err), runner: name }, "action failed unexpectedly");
+        this.deps.observer?.failure?.(failureSource(err), action.kind);
+      })
       .finally(() => {
         this.finishedSeq.set(name, this.actionSeq++);
         this.inFlight.delete(name);
@@ -296,6 +318,7 @@ export class Reconciler {
         createdAt,
       });
       log.info({ ms: Math.round(performance.now() - started), ...(jitMs !== undefined ? { jitMs } : {}), ...timings }, "runner spawned");
+      this.deps.observer?.spawnDone?.(poolName, performance.now() - started, true);
     } catch (err) {
       const message = describeError(err);
       const now = this.deps.now();
@@ -308,6 +331,8 @@ export class Reconciler {
         await this.releaseRegistration(name, log);
       }
       this.deps.history.addEvent({ level: "error", kind: "spawn-failed", pool: poolName, runner: name, message });
+      this.deps.observer?.spawnDone?.(poolName, performance.now() - started, false);
+      this.deps.observer?.failure?.(failureSource(err), "spawn");
       log.error({ err: message, retryInMs: delay, failures: count }, leftover ? "spawn failed; its instance is left for a later pass to collect" : "spawn failed; nothing left behind");
     }
   }
@@ -325,6 +350,7 @@ export class Reconciler {
       log.info({ githubRunnerId: registration.runnerId, result }, "runner registration removed from GitHub");
     } catch (err) {
       log.warn({ githubRunnerId: registration.runnerId, err: describeError(err) }, "removing the runner's registration from GitHub failed; the registration sweep retries");
+      this.deps.observer?.failure?.("github", "delete-registration");
     }
   }
 
@@ -342,6 +368,7 @@ export class Reconciler {
   private async collect(action: Extract<Action, { kind: "collect" }>, log: Logger): Promise<void> {
     const started = performance.now();
     this.deps.history.markRunnerStopped(action.runner, new Date(this.deps.now()));
+    this.deps.observer?.runnerGone?.(action.pool, this.deps.now());
     const collected = await collectRunner(this.deps.lxd, action.runner, this.settings.logsDir, action.forceStop);
     const outcome = action.outcome ?? collected.outcome;
     const detail = action.outcome ? action.reason : collected.detail;
@@ -366,6 +393,7 @@ export class Reconciler {
       const { delay } = this.recordFailure(action.pool, `runner ${action.runner} ended without listening (${outcome}${detail ? `: ${detail}` : ""})`, finishedAt.getTime());
       log.warn({ retryInMs: delay }, "runner never listened; pool backs off");
     }
+    this.deps.observer?.collected?.(action.pool, outcome);
     const level = outcome === "succeeded" ? "info" : "warn";
     if (level === "warn") this.deps.history.addEvent({ level, kind: outcome, pool: action.pool, runner: action.runner, message: detail ?? action.reason });
     log[level]({ outcome, job: collected.result?.job_name || undefined, exitCode: collected.result?.exit_code, ms: Math.round(performance.now() - started), reason: action.reason }, "runner collected");
@@ -380,6 +408,8 @@ export class Reconciler {
     }
     await deleteRunner(this.deps.lxd, action.runner);
     const at = new Date(this.deps.now());
+    this.deps.observer?.runnerGone?.(action.pool, at.getTime());
+    this.deps.observer?.collected?.(action.pool, action.outcome);
     this.deps.history.recordRunnerResult(action.runner, { exitCode: null, jobSeen: false, outcome: action.outcome, detail: action.reason, finishedAt: at });
     this.deps.history.markRunnerDeleted(action.runner, at);
     await this.releaseRegistration(action.runner, log);
@@ -389,7 +419,11 @@ export class Reconciler {
   private recordTransitions(transitions: { runner: string; status: AgentStatus }[]): void {
     for (const { runner, status } of transitions) {
       const at = new Date(status.since);
-      if (status.state === "listening") this.deps.history.markRunnerListening(runner, at);
+      if (status.state === "listening") {
+        this.deps.history.markRunnerListening(runner, at);
+        const pool = this.lastPools.get(runner);
+        if (pool) this.deps.observer?.runnerListening?.(pool, at.getTime());
+      }
       else if (status.state === "busy") this.deps.history.markRunnerBusy(runner, at, status.job);
     }
   }

@@ -35,6 +35,8 @@ export interface PoolSpec {
   max: number;
   /** `push` (default): runners need a pushed registration token; `jit`: runnerd mints a JIT config per runner. */
   credential?: "push" | "jit";
+  /** Idle runners above the target are removed after this long; absent: at once. */
+  idleTimeoutMs?: number;
 }
 
 export interface PlanSettings {
@@ -59,6 +61,8 @@ export interface Snapshot {
   shuttingDown: boolean;
   /** Fingerprint each pool's image (alias) points at now; idle runners of another image are replaced. */
   poolImages?: ReadonlyMap<string, string>;
+  /** Queued jobs matched to each pool and not yet picked up (from webhooks or recovery). */
+  demand?: ReadonlyMap<string, number>;
 }
 
 export type Outcome = "boot-timeout" | "job-timeout" | "pool-removed" | "surplus" | "image-updated";
@@ -84,6 +88,8 @@ export interface PoolStatus {
   tokenExpiresAt?: number;
   /** `jit`: the pool mints a config per runner, so no token applies. */
   credential?: "push" | "jit";
+  /** Queued jobs waiting for this pool. */
+  queued?: number;
 }
 
 export interface Plan {

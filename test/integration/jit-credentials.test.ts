@@ -69,7 +69,7 @@ describe.skipIf(lxd.skip)("JIT runners (pat and app) on a real LXD", () => {
     // A runner that dies before its job (here: deleted as surplus when the floor drops) takes its
     // registration with it at once.
     const before = emu.runners().map((r) => r.name);
-    t.world.writeConfig([{ name: "jit", repo, idle: 1, labels: ["jit-test"] }], { github: { emu: { url: emu.url, auth: { type: "pat", token_file: writePat() } } } });
+    t.world.writeConfig([{ name: "jit", repo, idle: 1, idleTimeout: "1s", labels: ["jit-test"] }], { github: { emu: { url: emu.url, auth: { type: "pat", token_file: writePat() } } } });
     expect(daemon.reload()).toBe(true);
     await waitFor("one registration left", () => emu.runners().length === 1 || undefined, 60_000);
     await waitFor("one instance left", async () => (await t.world.instances()).length === 1 || undefined, 60_000);
