@@ -7,6 +7,8 @@ import { defaultConfigPath } from "./context.js";
 import { registerDemoCommand } from "./demo.js";
 import { registerDoctorCommand } from "./doctor.js";
 import { registerImageCommands } from "./image.js";
+import { registerJobsCommand } from "./jobs.js";
+import { registerLogsCommand } from "./logs.js";
 import { registerStatusCommands } from "./status.js";
 import { registerTokenCommands } from "./token.js";
 import { registerUpCommand } from "./up.js";
@@ -20,6 +22,8 @@ export function buildProgram(): Command {
     .exitOverride();
   registerUpCommand(program);
   registerStatusCommands(program);
+  registerJobsCommand(program);
+  registerLogsCommand(program);
   registerTokenCommands(program);
   registerWorkflowCommands(program);
   registerConfigCommands(program);

@@ -1,4 +1,5 @@
 // `runnerd status` and `runnerd runners list|delete`: pools and runners, as a table or JSON.
+// `status --watch` redraws the same view (status-watch.ts).
 import type { Command } from "commander";
 import type { Config } from "../config/index.js";
 import { connectLxd } from "../daemon/lxd-connection.js";
@@ -11,14 +12,25 @@ import type { PoolReport } from "../pools/reconciler.js";
 import { openStore } from "../store/index.js";
 import { loadCliConfig, type GlobalOptions } from "./context.js";
 import { humanDuration, printJson, table } from "./output.js";
+import { parseWatchInterval, watchStatus } from "./status-watch.js";
 
 export function registerStatusCommands(program: Command): void {
   program
     .command("status")
     .option("--json", "machine-readable output")
+    .option("--watch", "redraw every --interval until Ctrl-C, with the most recent jobs")
+    .option("--interval <duration>", "time between redraws with --watch", "2s")
     .description("pools (idle, busy, starting, finishing, token expiry) and runners (state, age)")
-    .action(async (opts: { json?: boolean }) => {
+    .action(async (opts: { json?: boolean; watch?: boolean; interval: string }) => {
+      if (opts.watch && opts.json) throw new ConfigError("status: --watch redraws a terminal view; it does not go with --json");
+      const intervalMs = parseWatchInterval(opts.interval);
       const { config } = loadCliConfig(program.opts<GlobalOptions>());
+      if (opts.watch) {
+        const stop = new AbortController();
+        process.once("SIGINT", () => stop.abort());
+        await watchStatus({ config, intervalMs, signal: stop.signal, render: renderStatus });
+        return;
+      }
       const status = await withStatus(config);
       if (opts.json) printJson(status);
       else console.log(renderStatus(status));

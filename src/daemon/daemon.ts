@@ -5,7 +5,7 @@ import { readAgentScript } from "../agent/index.js";
 import { loadConfig, type Config } from "../config/index.js";
 import { describeError } from "../errors.js";
 import { createLogger } from "../log.js";
-import { Reconciler } from "../pools/reconciler.js";
+import { Reconciler, type ReconcilerStatus } from "../pools/reconciler.js";
 import { openStore, type Store } from "../store/index.js";
 import { loadGitHubClients, type GitHubClients } from "../github/clients.js";
 import { JitRegistrar } from "./jit-registrar.js";
@@ -17,6 +17,13 @@ import { RunnerUpdateWatcher } from "./runner-updates.js";
 import { credentialHealth } from "../credentials/health.js";
 import { connectionFacts, githubReports } from "./github-report.js";
 import { createMetricsRegistry, metricsRoutes } from "../http/metrics.js";
+import { RunnerMetrics } from "../http/runner-metrics.js";
+import { statusPageRoutes } from "../http/status-page.js";
+import { webhookRoutes } from "../http/webhooks.js";
+import { readWebhookSecrets } from "../credentials/webhook-secrets.js";
+import { startHousekeeping } from "./housekeeping.js";
+import { handleJobEvent } from "./job-events.js";
+import { statusPageSnapshot } from "./status-page-data.js";
 import { claimPidFile, releasePidFile, writeStatusFile } from "./state-files.js";
 
 export interface DaemonOptions {
@@ -45,6 +52,9 @@ export interface Daemon {
   shutdown(): Promise<void>;
 }
 
+/** A job still queued after this long no longer counts as demand (its later webhooks may be lost). */
+const demandMaxAgeMs = 60 * 60_000;
+
 const stopActions = new Set(["instance-stopped", "instance-shutdown", "instance-deleted"]);
 
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
@@ -53,6 +63,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const now = options.now ?? Date.now;
   // Secret files are checked before anything else: a world-readable key refuses the start.
   let githubClients = loadGitHubClients(config, logger);
+  let webhookSecrets = readWebhookSecrets(config);
   claimPidFile(config.state_dir);
   const startedAt = now();
   let store: Store | undefined;
@@ -70,17 +81,31 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const client = lxd;
 
   const settingsFor = (c: Config) => reconcilerSettings(c);
+  // Made before the reconciler, which reports to it; read lazily, so the order does not matter.
+  const registry = createMetricsRegistry({
+    credentials: () => credentialHealth(config, openedStore.listTokens(), connectionFacts(githubReports(githubClients)), now()),
+    github: () => githubReports(githubClients, true),
+    now,
+  });
+  const lastStatus = (): ReconcilerStatus | undefined => reconciler.status();
+  const runnerMetrics: RunnerMetrics = new RunnerMetrics(registry, { runners: () => lastStatus()?.runners ?? [], pools: () => lastStatus()?.pools ?? [] });
+  const statusListeners = new Set<() => void>();
 
-  const reconciler = new Reconciler(
+  const reconciler: Reconciler = new Reconciler(
     {
       lxd: client.port,
       tokens: openedStore,
       registrar: new JitRegistrar(() => githubClients, () => config.controller_id),
       history: openedStore,
+      demand: () => openedStore.queuedDemand(now(), demandMaxAgeMs),
+      observer: runnerMetrics,
       logger,
       now,
       agentScript: readAgentScript(),
-      onStatus: () => writeStatus(),
+      onStatus: () => {
+        writeStatus();
+        for (const notify of statusListeners) notify();
+      },
     },
     settingsFor(config),
   );
@@ -142,13 +167,30 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       trustProxy: config.http.trust_proxy,
       logger: logger.child({ task: "http" }),
       routes: [
-        metricsRoutes(
-          createMetricsRegistry({
-            credentials: () => credentialHealth(config, openedStore.listTokens(), connectionFacts(githubReports(githubClients)), now()),
-            github: () => githubReports(githubClients, true),
-            now,
-          }),
-        ),
+        metricsRoutes(registry),
+        webhookRoutes({
+          config: () => config,
+          secrets: () => webhookSecrets,
+          logger: logger.child({ task: "webhooks" }),
+          now,
+          onDelivery: (outcome) => runnerMetrics.webhookDelivery(outcome),
+          onJobEvent: (event) =>
+            handleJobEvent(event, {
+              config: () => config,
+              store: openedStore,
+              runners: () => reconciler.status()?.runners ?? [],
+              requestPass: (reason) => reconciler.requestPass(reason),
+              jobChanged: (before, after) => runnerMetrics.jobChanged(before, after),
+              logger,
+            }),
+        }),
+        statusPageRoutes({
+          snapshot: () => statusPageSnapshot({ config: () => config, reconciler, store: openedStore, lxd: client.client, github: () => githubReports(githubClients), now, startedAt }),
+          subscribe: (notify) => {
+            statusListeners.add(notify);
+            return () => statusListeners.delete(notify);
+          },
+        }),
         registrationTokenRoutes({
           config: () => config,
           store: openedStore,
@@ -171,6 +213,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   reconciler.start();
   runnerUpdates.start(options.runnerCheckDelayMs);
   sweeper.start(options.sweepDelayMs);
+  const housekeeping = startHousekeeping({ config: () => config, store: openedStore, logger: logger.child({ task: "housekeeping" }) });
   openedStore.addEvent({ level: "info", kind: "daemon-started", message: `runnerd started with ${config.pools.length} pool(s)` });
 
   return {
@@ -185,10 +228,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     reload: () => {
       let next: Config;
       let nextClients: GitHubClients;
+      let nextSecrets: Map<string, string>;
       try {
         next = loadConfig(options.configPath);
-        // Secrets are read again, so a rotated PAT or key takes effect on reload.
+        // Secrets are read again, so a rotated PAT, key or webhook secret takes effect on reload.
         nextClients = loadGitHubClients(next, logger, githubClients);
+        nextSecrets = readWebhookSecrets(next);
       } catch (err) {
         logger.error({ err: describeError(err) }, "new configuration refused; the old one keeps running");
         openedStore.addEvent({ level: "error", kind: "config-refused", message: describeError(err) });
@@ -207,6 +252,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       }
       config = next;
       githubClients = new Map(nextClients);
+      webhookSecrets = nextSecrets;
       logger.level = next.log_level;
       reconciler.updateSettings(settingsFor(next));
       logger.info({ pools: next.pools.map((p) => p.name) }, "configuration reloaded");
@@ -215,6 +261,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     },
     shutdown: async () => {
       logger.info({}, "shutting down: no new runners; running runners are left alone");
+      housekeeping.stop();
       await Promise.all([reconciler.shutdown(), runnerUpdates.stop(), sweeper.stop(), http.close()]);
       events.close();
       openedStore.addEvent({ level: "info", kind: "daemon-stopped", message: "runnerd stopped" });

@@ -17,7 +17,7 @@ export class JitRegistrar implements RegistrarPort {
     const client = this.client(pool.connection);
     // Repositories have only the default group (id 1); an org's group is looked up by name, cached.
     const runnerGroupId = pool.scopeRef.type === "org" ? await client.runnerGroupId(pool.scopeRef.org, pool.runnerGroup ?? "Default") : 1;
-    return client.generateJitConfig(pool.scopeRef, { name, labels: jitLabels(pool.labels, this.controllerId()), runnerGroupId });
+    return client.generateJitConfig(pool.scopeRef, { name, labels: jitLabels(pool.labels, this.controllerId(), process.arch, pool.defaultLabels), runnerGroupId });
   }
 
   async removeRegistration(registration: { connection: string; scope: string; runnerId: number }): Promise<"deleted" | "gone"> {

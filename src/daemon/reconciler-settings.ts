@@ -55,6 +55,7 @@ function poolRuntime(config: Config, pool: PoolConfig): PoolRuntime {
     credential,
     registrationUrl,
     labels: [...pool.labels],
+    defaultLabels: pool.default_labels,
     image: pool.image,
     namePrefix: pool.name_prefix,
     profiles: [...pool.instance.profiles],

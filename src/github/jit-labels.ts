@@ -10,8 +10,9 @@ export function runnerArchLabel(arch: string = process.arch): string {
   return arch === "arm64" ? "ARM64" : arch === "arm" ? "ARM" : "X64";
 }
 
-export function jitLabels(poolLabels: readonly string[], controllerId: string, arch: string = process.arch): string[] {
-  const labels = ["self-hosted", "Linux", runnerArchLabel(arch), ...poolLabels, controllerLabel(controllerId)];
+export function jitLabels(poolLabels: readonly string[], controllerId: string, arch: string = process.arch, defaultLabels = true): string[] {
+  const defaults = defaultLabels ? ["self-hosted", "Linux", runnerArchLabel(arch)] : [];
+  const labels = [...defaults, ...poolLabels, controllerLabel(controllerId)];
   const seen = new Set<string>();
   return labels.filter((label) => {
     const key = label.toLowerCase();

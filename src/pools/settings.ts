@@ -12,6 +12,8 @@ export interface PoolRuntime {
   /** Where runners register: `<github url>/<owner>/<repo>` or `<github url>/<org>`. */
   registrationUrl: string;
   labels: string[];
+  /** JIT runners: register with `self-hosted`, `Linux` and the architecture too. */
+  defaultLabels: boolean;
   runnerGroup?: string;
   /** LXD image alias or fingerprint. */
   image: string;

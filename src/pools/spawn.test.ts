@@ -54,6 +54,7 @@ const pool: PoolRuntime = {
   credential: "push",
   registrationUrl: "https://github.com/acme/web",
   labels: ["linux"],
+  defaultLabels: true,
   image: "runnerd/default",
   namePrefix: "rd",
   profiles: ["default"],

@@ -40,6 +40,27 @@ export const MIGRATIONS: readonly string[] = [
      message TEXT NOT NULL
    ) STRICT;
    CREATE INDEX events_by_pool ON events (pool, id);`,
+  // One row per GitHub job id, merged from its workflow_job deliveries (see jobs.ts).
+  `CREATE TABLE jobs (
+     job_id        INTEGER PRIMARY KEY,
+     run_id        INTEGER NOT NULL,
+     connection    TEXT NOT NULL,
+     repository    TEXT NOT NULL,
+     workflow_name TEXT,
+     job_name      TEXT NOT NULL,
+     labels        TEXT NOT NULL,
+     status        TEXT NOT NULL CHECK (status IN ('queued', 'waiting', 'in_progress', 'completed')),
+     conclusion    TEXT,
+     pool          TEXT,
+     runner_name   TEXT,
+     queued_at     INTEGER,
+     started_at    INTEGER,
+     completed_at  INTEGER,
+     updated_at    INTEGER NOT NULL
+   ) STRICT;
+   CREATE INDEX jobs_by_time ON jobs (COALESCE(queued_at, started_at, completed_at, updated_at) DESC, job_id DESC);
+   CREATE INDEX jobs_pending ON jobs (pool, queued_at) WHERE status IN ('queued', 'waiting');
+   CREATE INDEX jobs_by_updated ON jobs (updated_at);`,
 ];
 
 /** Brings the database up to `steps.length`, one transaction per step; refuses a newer database. */

@@ -1,10 +1,12 @@
-// Opens the state database: a record of tokens, runner history and events. LXD, not this file,
-// is the source of truth about which runners exist.
+// Opens the state database: a record of tokens, runner and job history, and events. LXD, not
+// this file, is the source of truth about which runners exist.
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { createEventTable } from "./events.js";
 import type { EventTable } from "./events.js";
+import { createJobTable } from "./jobs.js";
+import type { JobTable } from "./jobs.js";
 import { migrate } from "./migrations.js";
 import { createRunnerTable } from "./runners.js";
 import type { RunnerTable } from "./runners.js";
@@ -14,13 +16,13 @@ import type { TokenTable } from "./tokens.js";
 export const DATABASE_FILE = "runnerd.db";
 
 export interface StoreOptions {
-  /** Clock for times the store fills in itself (token updatedAt, event at). */
+  /** Clock for times the store fills in itself (token updatedAt, event at, job pruning). */
   now?: () => Date;
   /** How long a write waits for another connection's lock (the CLI and the daemon share the file). */
   busyTimeoutMs?: number;
 }
 
-export interface Store extends TokenTable, RunnerTable, EventTable {
+export interface Store extends TokenTable, RunnerTable, EventTable, JobTable {
   /** Path of the database file. */
   readonly file: string;
   close(): void;
@@ -55,6 +57,7 @@ export function openStore(stateDir: string, options: StoreOptions = {}): Store {
     ...createTokenTable(db, now),
     ...createRunnerTable(db),
     ...createEventTable(db, now),
+    ...createJobTable(db, now),
     close: () => db.close(),
   };
 }

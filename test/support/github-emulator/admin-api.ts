@@ -4,7 +4,7 @@ import type { Reply } from "./http-io.js";
 import { param } from "./routes.js";
 import type { Route, RouteContext } from "./routes.js";
 import { parseScopeInput } from "./scope.js";
-import type { ApiCall, AppGrant, AppInfo, JitConfigGrant, JobInput, JobRecord, RunnerRecord, RunnerReleaseInfo, Scope, TokenGrant, Violation } from "./types.js";
+import type { ApiCall, AppGrant, AppInfo, JitConfigGrant, JobInput, JobRecord, RunnerRecord, RunnerReleaseInfo, Scope, TokenGrant, Violation, WebhookDelivery, WebhookInput } from "./types.js";
 
 /** The slice of the emulator facade the admin API needs. */
 export interface AdminFacade {
@@ -25,6 +25,8 @@ export interface AdminFacade {
   clearApiCalls(): void;
   publishRunnerRelease(version: string, publishedAt?: Date): Promise<RunnerReleaseInfo>;
   runnerReleases(): RunnerReleaseInfo[];
+  addWebhook(input: WebhookInput): number;
+  webhookDeliveries(): WebhookDelivery[];
   readonly violations: readonly Violation[];
 }
 
@@ -52,6 +54,8 @@ function enqueue(facade: AdminFacade, ctx: RouteContext): Reply {
     script: body.script,
     name: optionalString(body.name),
     repository: optionalString(body.repository),
+    workflowName: optionalString(body.workflowName),
+    runId: typeof body.runId === "number" ? body.runId : undefined,
   });
   return { status: 201, body: job };
 }
@@ -143,6 +147,13 @@ export function adminRoutes(facade: AdminFacade): Route[] {
     }),
     route("POST", "/runner-releases", (ctx) => publishRelease(facade, ctx)),
     route("GET", "/runner-releases", () => ({ status: 200, body: facade.runnerReleases() })),
+    route("POST", "/webhooks", (ctx) => {
+      const body = (ctx.body ?? {}) as Record<string, unknown>;
+      if (typeof body.url !== "string" || typeof body.secret !== "string") throw new HttpError(422, "url and secret must be strings");
+      const scope = body.scope === undefined ? undefined : requireScope(body);
+      return { status: 201, body: { id: facade.addWebhook({ url: body.url, secret: body.secret, scope }) } };
+    }),
+    route("GET", "/webhook-deliveries", () => ({ status: 200, body: facade.webhookDeliveries() })),
     route("GET", "/violations", () => ({ status: 200, body: facade.violations })),
   ];
 }

@@ -157,16 +157,16 @@ function mintInstallationToken(ctx: RouteContext, app: AppRecord, installation: 
 }
 
 function appOwner(ctx: RouteContext, login: string, type: "Organization" | "User"): Record<string, unknown> {
-  return simpleUser(ctx, accountId(ctx.state, login), login, type);
+  return simpleUser(ctx.origin, accountId(ctx.state, login), login, type);
 }
 
 /** GitHub's `simple-user` for an account; ids are stable per login within one emulator. */
-function simpleUser(ctx: RouteContext, id: number, login: string, type: string): Record<string, unknown> {
-  const api = `${ctx.origin}/api/v3/users/${login}`;
+export function simpleUser(origin: string, id: number, login: string, type: string): Record<string, unknown> {
+  const api = `${origin}/api/v3/users/${login}`;
   return {
     login, id, node_id: Buffer.from(`04:${type}${id}`).toString("base64"),
-    avatar_url: `${ctx.origin}/avatars/${login}`, gravatar_id: "",
-    url: api, html_url: `${ctx.origin}/${login}`,
+    avatar_url: `${origin}/avatars/${login}`, gravatar_id: "",
+    url: api, html_url: `${origin}/${login}`,
     followers_url: `${api}/followers`, following_url: `${api}/following{/other_user}`,
     gists_url: `${api}/gists{/gist_id}`, starred_url: `${api}/starred{/owner}{/repo}`,
     subscriptions_url: `${api}/subscriptions`, organizations_url: `${api}/orgs`,
@@ -175,7 +175,7 @@ function simpleUser(ctx: RouteContext, id: number, login: string, type: string):
   };
 }
 
-function accountId(state: EmulatorState, login: string): number {
+export function accountId(state: EmulatorState, login: string): number {
   const key = login.toLowerCase();
   let id = state.accountIds.get(key);
   if (id === undefined) {

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { adminRoutes } from "./admin-api.js";
 import { appInfo, appRoutes, createApp, expireInstallationTokens, installApp, installationTokensIssued } from "./apps.js";
 import { createFaultList } from "./faults.js";
-import { dispatchJobs, enqueueJob, snapshotJob, waitForJobs, waitUntil } from "./job-queue.js";
+import { cancelJob, dispatchJobs, enqueueJob, snapshotJob, waitForJobs, waitUntil } from "./job-queue.js";
 import { encodeJitConfig } from "./jit-config.js";
 import { createOidcIssuer } from "./oidc-issuer.js";
 import type { EmulatorOidc } from "./oidc-issuer.js";
@@ -18,15 +18,18 @@ import { runnerRoutes } from "./runner-protocol.js";
 import { createRequestHandler } from "./server.js";
 import { addRunnerGroup, createState, randomToken } from "./state.js";
 import { expireAllTokens, mintToken } from "./tokens.js";
+import { createWebhookSender } from "./webhooks.js";
 import type {
   ApiCall, AppGrant, AppInfo, RateLimitStatus,
   EmulatorOptions, FaultSpec, JitConfigGrant, JobInput, JobRecord, JobSelector, RunnerGroup,
   RunnerApplication, RunnerRecord, RunnerReleaseInfo, RunnerStatus, Scope, TokenGrant, Violation,
+  RawWebhookInput, WebhookDelivery, WebhookInput,
 } from "./types.js";
 
 export type * from "./types.js";
 export type { ActionsOidcClaims, EmulatorOidc, OidcMintOptions } from "./oidc-issuer.js";
 export { DEFAULT_RUNNER_VERSION } from "./runner-downloads.js";
+export { signature as webhookSignature } from "./webhooks.js";
 
 export interface GitHubEmulator {
   /** `http://127.0.0.1:<port>`; runner URLs are `${url}/owner/repo` or `${url}/org`. */
@@ -82,7 +85,28 @@ export interface GitHubEmulator {
   runnerReleaseSha256(version: string): string | undefined;
   failNext(spec: FaultSpec): void;
   clearFaults(): void;
+  /** Sends `workflow_job` events for it (queued now; in_progress and completed later) to every hook. */
   enqueueJob(input: JobInput): JobRecord;
+  /** Cancels a queued job no runner took yet: it completes with conclusion `cancelled`. */
+  cancelJob(id: number): void;
+  /**
+   * A webhook receiving `workflow_job` deliveries (and, unless `ping: false`, a `ping` now, as
+   * GitHub sends on creation). Returns the hook id (`X-GitHub-Hook-ID`).
+   */
+  addWebhook(input: WebhookInput & { ping?: boolean }): number;
+  removeWebhook(hookId: number): void;
+  /** Every delivery so far, oldest first; `status` null while pending, 0 for a network error. */
+  webhookDeliveries(): WebhookDelivery[];
+  /** Sends a delivery again: same `X-GitHub-Delivery` and body (a duplicate, as GitHub's redeliver). */
+  redeliver(deliveryId: string): void;
+  /** Holds deliveries (still built at each transition) until resumeWebhooks. */
+  pauseWebhooks(): void;
+  /** Sends what was held, oldest first or (`reverse`) newest first, then goes on as usual. */
+  resumeWebhooks(opts?: { order?: "fifo" | "reverse" }): void;
+  /** Resolves once every delivery not held by pauseWebhooks has been answered. */
+  webhooksIdle(): Promise<void>;
+  /** Posts a hand-made body (unsigned unless `signWith`) to a hook's URL; not recorded as a delivery. */
+  sendRawWebhook(input: RawWebhookInput): Promise<{ status: number; body: string; deliveryId: string }>;
   jobs(): JobRecord[];
   job(id: number): JobRecord | undefined;
   /** Resolves with the selected jobs once all completed; a filter must match at least one job. */
@@ -120,6 +144,12 @@ export async function startGitHubEmulator(opts: EmulatorOptions = {}): Promise<G
 
   const history = (): RunnerRecord[] => [...state.runners.values()].map(snapshotRunner);
   const oidc = createOidcIssuer();
+  const webhooks = createWebhookSender({
+    state, violations,
+    // `url` is set once the server listens, before any job or hook can exist.
+    origin: () => url,
+    check: catalog === null ? null : (name, payload) => catalog.webhook(name)(payload),
+  });
   const emulator: Omit<GitHubEmulator, "url" | "apiUrl" | "port" | "runnerVersion" | "close"> = {
     pat,
     violations,
@@ -159,6 +189,15 @@ export async function startGitHubEmulator(opts: EmulatorOptions = {}): Promise<G
     failNext: (spec) => faults.arm(spec),
     clearFaults: () => faults.clear(),
     enqueueJob: (input) => snapshotJob(enqueueJob(state, input)),
+    cancelJob: (id) => cancelJob(state, id),
+    addWebhook: (input) => webhooks.add(input),
+    removeWebhook: (hookId) => webhooks.remove(hookId),
+    webhookDeliveries: () => webhooks.deliveries(),
+    redeliver: (deliveryId) => webhooks.redeliver(deliveryId),
+    pauseWebhooks: () => webhooks.pause(),
+    resumeWebhooks: (o) => webhooks.resume(o),
+    webhooksIdle: () => webhooks.idle(),
+    sendRawWebhook: (input) => webhooks.sendRaw(input),
     jobs: () => [...state.jobs.values()].map(snapshotJob),
     job: (id) => {
       const job = state.jobs.get(id);
@@ -204,6 +243,7 @@ export async function startGitHubEmulator(opts: EmulatorOptions = {}): Promise<G
       return state.releases[0]?.version ?? version;
     },
     async close() {
+      webhooks.close();
       for (const waiter of [...state.waiters.values()]) waiter.answer("timeout");
       for (const timer of state.timers) clearTimeout(timer);
       state.timers.clear();

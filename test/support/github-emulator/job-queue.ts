@@ -1,19 +1,27 @@
 // The job queue: FIFO, each job handed to exactly one eligible long-polling runner, re-queued if unclaimed.
+import { createHash } from "node:crypto";
 import { HttpError } from "./http-io.js";
 import { deleteRunner } from "./runner-registry.js";
 import { runnerScopeServesJob } from "./scope.js";
-import { later, notifyChange } from "./state.js";
+import { emitJob, later, notifyChange } from "./state.js";
 import type { EmulatorState, PollWaiter } from "./state.js";
 import type { JobInput, JobRecord, RunnerRecord } from "./types.js";
 
 export function enqueueJob(state: EmulatorState, input: JobInput): JobRecord {
   const id = state.nextJobId++;
   const repository = input.repository ?? ("repo" in input.scope ? input.scope.repo : `${input.scope.org}/${input.scope.org}`);
+  const runId = input.runId ?? state.nextRunId++;
   const job: JobRecord = {
     id,
     name: input.name ?? `job-${id}`,
     scope: input.scope,
     repository,
+    runId,
+    runAttempt: 1,
+    workflowName: input.workflowName ?? "CI",
+    headBranch: input.headBranch ?? "main",
+    // Stable per run, like the commit a run builds.
+    headSha: createHash("sha1").update(`run-${runId}`).digest("hex"),
     labels: [...input.labels],
     script: input.script,
     status: "queued",
@@ -29,9 +37,23 @@ export function enqueueJob(state: EmulatorState, input: JobInput): JobRecord {
     log: "",
   };
   state.jobs.set(id, job);
+  // Before dispatching, so `queued` is sent before an immediate assignment's `in_progress`.
+  emitJob(state, job, "queued");
   dispatchJobs(state);
   notifyChange(state);
   return job;
+}
+
+/** Cancels a job no runner has taken yet (GitHub: "Cancel workflow" before the job started). */
+export function cancelJob(state: EmulatorState, id: number): void {
+  const job = state.jobs.get(id);
+  if (job === undefined) throw new Error(`no job ${id}`);
+  if (job.status !== "queued" || job.runnerId !== null) throw new Error(`job ${id} is ${job.status}${job.runnerId === null ? "" : " and assigned"}; only an unassigned queued job can be cancelled`);
+  job.status = "completed";
+  job.conclusion = "cancelled";
+  job.completedAt = state.now();
+  emitJob(state, job, "completed");
+  notifyChange(state);
 }
 
 function canTake(runner: RunnerRecord, job: JobRecord): boolean {
@@ -97,17 +119,20 @@ export function startJob(state: EmulatorState, job: JobRecord): void {
   if (job.status !== "queued") return;
   job.status = "in_progress";
   job.startedAt = state.now();
+  emitJob(state, job, "in_progress");
   notifyChange(state);
 }
 
 export function completeJob(state: EmulatorState, job: JobRecord, runner: RunnerRecord, exitCode: number): void {
   if (job.status === "completed") return;
+  // A runner that never fetched the script still started the job, as far as GitHub's events go.
+  startJob(state, job);
   job.status = "completed";
-  job.startedAt ??= state.now();
   job.completedAt = state.now();
   job.exitCode = exitCode;
   job.conclusion = exitCode === 0 ? "success" : "failure";
   runner.busy = false;
+  emitJob(state, job, "completed");
   // After its one job GitHub removes an ephemeral runner's registration.
   if (runner.ephemeral) deleteRunner(state, runner.id);
   dispatchJobs(state);

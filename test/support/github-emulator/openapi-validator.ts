@@ -18,6 +18,11 @@ export interface OperationSchemas {
 
 export interface SchemaCatalog {
   operation(operationId: string): OperationSchemas;
+  /**
+   * The payload check of one webhook under `x-webhooks`, e.g. `workflow-job-queued` or `ping`:
+   * returns a readable error list, or null when the payload conforms.
+   */
+  webhook(name: string): (payload: unknown) => string | null;
 }
 
 type Json = Record<string, unknown>;
@@ -64,6 +69,12 @@ async function buildCatalog(): Promise<SchemaCatalog> {
         checkRequest: (body) => check(requestPointer(doc, op, body), body),
         checkResponse: (status, body) => check(responsePointer(doc, op, status), body),
       };
+    },
+    webhook(name) {
+      const hooks = doc["x-webhooks"] as Record<string, { post?: Json }> | undefined;
+      if (hooks?.[name]?.post === undefined) throw new Error(`webhook ${name} is not in the OpenAPI description`);
+      const pointer = `/x-webhooks/${escapePointer(name)}/post/requestBody/content/application~1json/schema`;
+      return (payload) => check(pointer, payload);
     },
   };
 }

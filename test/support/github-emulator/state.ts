@@ -4,6 +4,9 @@ import type { KeyObject } from "node:crypto";
 import type { RunnerTarball } from "./runner-downloads.js";
 import type { ApiCall, JobRecord, RunnerGroup, RunnerRecord, Scope } from "./types.js";
 
+/** A `workflow_job` transition, as the webhook `action` names it. */
+export type JobAction = "queued" | "in_progress" | "completed";
+
 export interface IssuedToken {
   token: string;
   scope: Scope;
@@ -99,7 +102,10 @@ export interface EmulatorState {
   waiters: Map<number, PollWaiter>;
   timers: Set<NodeJS.Timeout>;
   listeners: Set<() => void>;
+  /** Called synchronously on each job transition (the webhook sender snapshots the job there). */
+  jobObservers: Set<(job: JobRecord, action: JobAction) => void>;
   nextRunnerId: number;
+  nextRunId: number;
   nextJobId: number;
   nextGroupId: number;
   nextReleaseId: number;
@@ -131,7 +137,9 @@ export function createState(opts: { longPollMs: number; assignTimeoutMs: number;
     waiters: new Map(),
     timers: new Set(),
     listeners: new Set(),
+    jobObservers: new Set(),
     nextRunnerId: 1,
+    nextRunId: 9_100_000_001,
     nextJobId: 1,
     nextGroupId: 2,
     nextReleaseId: 1,
@@ -143,6 +151,10 @@ export function createState(opts: { longPollMs: number; assignTimeoutMs: number;
 
 export function notifyChange(state: EmulatorState): void {
   for (const listener of state.listeners) listener();
+}
+
+export function emitJob(state: EmulatorState, job: JobRecord, action: JobAction): void {
+  for (const observer of state.jobObservers) observer(job, action);
 }
 
 export function randomToken(prefix: string, bytes = 20): string {

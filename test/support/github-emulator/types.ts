@@ -37,7 +37,7 @@ export interface RunnerRecord {
 export type RunnerStatus = "online" | "offline";
 
 export type JobStatus = "queued" | "in_progress" | "completed";
-export type JobConclusion = "success" | "failure" | null;
+export type JobConclusion = "success" | "failure" | "cancelled" | null;
 
 export interface JobRecord {
   id: number;
@@ -45,6 +45,12 @@ export interface JobRecord {
   scope: Scope;
   /** `owner/name`; for an org-scoped job `<org>/<org>` unless given. */
   repository: string;
+  /** The workflow run the job belongs to; jobs enqueued with the same `runId` share a run. */
+  runId: number;
+  runAttempt: number;
+  workflowName: string;
+  headBranch: string;
+  headSha: string;
   labels: string[];
   script: string;
   status: JobStatus;
@@ -67,6 +73,12 @@ export interface JobInput {
   script: string;
   name?: string;
   repository?: string;
+  /** Default "CI". */
+  workflowName?: string;
+  /** Default: a new run per job. */
+  runId?: number;
+  /** Default "main". */
+  headBranch?: string;
 }
 
 export interface FaultSpec {
@@ -87,7 +99,8 @@ export interface Violation {
   method: string;
   path: string;
   operationId: string;
-  direction: "request" | "response";
+  /** `webhook`: a payload the emulator sent (operationId is the `x-webhooks` key). */
+  direction: "request" | "response" | "webhook";
   status?: number;
   errors: string;
 }
@@ -181,4 +194,46 @@ export interface RateLimitStatus {
   used: number;
   /** epoch seconds */
   reset: number;
+}
+
+/** A webhook `addWebhook` registers: like a repository/org hook, or an app's hook with `appId`. */
+export interface WebhookInput {
+  url: string;
+  secret: string;
+  /** Default `["workflow_job"]`; the only event the emulator sends. */
+  events?: string[];
+  /** Only jobs of this repository or organisation; default every job. */
+  scope?: Scope;
+  /** An app's webhook: only jobs of accounts the app is installed on, with `installation` in the payload. */
+  appId?: number;
+}
+
+/** One delivery attempt, as GitHub's "Recent Deliveries" lists it. */
+export interface WebhookDelivery {
+  /** `X-GitHub-Delivery`; a redelivery keeps the id. */
+  id: string;
+  hookId: number;
+  /** `workflow_job` or `ping`. */
+  event: string;
+  /** null for a ping. */
+  action: string | null;
+  jobId: number | null;
+  redelivery: boolean;
+  /** The receiver's HTTP status, 0 for a network error or timeout, null while pending. */
+  status: number | null;
+  durationMs: number | null;
+  /** ms since the epoch, when the event happened (the payload was built). */
+  createdAt: number;
+  deliveredAt: number | null;
+}
+
+/** What `sendRawWebhook` posts: the body as given, default headers unless overridden (undefined removes one). */
+export interface RawWebhookInput {
+  /** Default: the URL of hook `hookId`, or of the only hook. */
+  url?: string;
+  hookId?: number;
+  body: string | Buffer;
+  headers?: Record<string, string | undefined>;
+  /** Adds `X-Hub-Signature-256` computed with this secret (before `headers` apply). */
+  signWith?: string;
 }

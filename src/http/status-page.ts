@@ -1,0 +1,96 @@
+// The read-only status page: `GET /` (a self-contained HTML page), `GET /api/v1/status` (the same
+// data as JSON) and `GET /api/v1/events` (server-sent events with a fresh snapshot every 2 s and
+// whenever the daemon says something changed). Nothing here changes state.
+import type { FastifyPluginAsync } from "fastify";
+import type { CredentialHealth } from "../credentials/health.js";
+import type { JobRecord } from "../jobs/types.js";
+import type { PoolBlocker, RunnerPhase } from "../pools/types.js";
+import { statusPage } from "./status-page-html.js";
+import { createStatusStream } from "./status-stream.js";
+
+export const STATUS_PATH = "/api/v1/status";
+export const STATUS_EVENTS_PATH = "/api/v1/events";
+
+export interface StatusPagePool {
+  name: string;
+  /** Scope key: `repo:owner/name` or `org:name`. */
+  scope: string;
+  idle: number;
+  busy: number;
+  starting: number;
+  finishing: number;
+  /** The idle floor. */
+  desiredIdle: number;
+  /** The ceiling. */
+  max: number;
+  /** Jobs waiting for a runner of this pool. */
+  queued: number;
+  /** Why the pool has fewer runners than it wants, if it does. */
+  blocked?: PoolBlocker;
+  lastError?: { message: string; at: number };
+}
+
+export interface StatusPageRunner {
+  name: string;
+  pool: string;
+  phase: RunnerPhase;
+  /** ms since the epoch. */
+  createdAt: number;
+  /** The job it runs, when busy. */
+  job?: string;
+}
+
+/** Everything the page shows, as one snapshot. Times are ms since the epoch. */
+export interface StatusPageData {
+  at: number;
+  daemon: { pid: number; startedAt: number; version?: string };
+  pools: StatusPagePool[];
+  runners: StatusPageRunner[];
+  /** The most recent jobs, newest first (at most 50). */
+  jobs: JobRecord[];
+  credentials: CredentialHealth[];
+  /** The LXD storage pool runners live on; null when unknown. */
+  storage: { pool: string; usedBytes: number; totalBytes: number } | null;
+}
+
+export interface StatusPageDeps {
+  snapshot(): Promise<StatusPageData>;
+  /** Calls `notify` when the status changed (a pass ended); returns the unsubscribe function. */
+  subscribe?(notify: () => void): () => void;
+  /** How often open event streams get a fresh snapshot; 2 s. */
+  intervalMs?: number;
+  /** Open event streams allowed at once (each browser tab holds one); 32. */
+  maxStreams?: number;
+}
+
+export function statusPageRoutes(deps: StatusPageDeps): FastifyPluginAsync {
+  return async (app) => {
+    const stream = createStatusStream({
+      snapshot: deps.snapshot,
+      subscribe: deps.subscribe,
+      intervalMs: deps.intervalMs ?? 2000,
+      maxClients: deps.maxStreams ?? 32,
+      onError: (err) => app.log.warn({ err }, "status page: snapshot failed"),
+    });
+    // Open streams never end by themselves: end them before the server waits for its connections.
+    app.addHook("preClose", async () => stream.close());
+
+    app.get("/", async (_request, reply) =>
+      reply
+        .type("text/html; charset=utf-8")
+        .header("content-security-policy", statusPage.contentSecurityPolicy)
+        .header("x-content-type-options", "nosniff")
+        .header("referrer-policy", "no-referrer")
+        .header("cache-control", "no-store")
+        .send(statusPage.html),
+    );
+    app.get(STATUS_PATH, async (_request, reply) => reply.header("cache-control", "no-store").send(await deps.snapshot()));
+    // No HEAD: it would hold a stream slot without ever receiving a frame.
+    app.get(STATUS_EVENTS_PATH, { exposeHeadRoute: false }, async (_request, reply) => {
+      if (!stream.accepts()) return reply.code(503).header("retry-after", "10").send({ message: "too many open status streams" });
+      reply.hijack();
+      stream.add(reply.raw);
+      return reply;
+    });
+  };
+}

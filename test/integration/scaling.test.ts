@@ -1,0 +1,149 @@
+// Demand-driven scaling on a real LXD, driven by signed workflow_job webhooks from the emulator:
+// a burst scales a pool from its floor to its ceiling and back; two pools under a host cap both
+// progress; duplicate, reordered and unsigned deliveries do the right thing; metrics add up.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { Daemon } from "../../src/daemon/daemon.js";
+import { lxdOrSkip, waitFor } from "../support/lxd-harness.js";
+import { useDaemonWorld } from "../support/daemon-world.js";
+
+const lxd = await lxdOrSkip();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe.skipIf(lxd.skip)("demand-driven scaling with webhooks on a real LXD", () => {
+  const t = useDaemonWorld();
+
+  /** Writes the webhook secret, and points the emulator's webhook at the running daemon. */
+  function webhookConfig(): Record<string, unknown> {
+    const file = join(t.world.stateDir, "webhook-secret");
+    writeFileSync(file, "s3cret-for-tests\n", { mode: 0o600 });
+    return { github: { emu: { url: t.world.emulator.url, auth: { type: "push" }, webhook_secret_file: file } } };
+  }
+  function hookUp(daemon: Daemon): void {
+    t.world.emulator.addWebhook({ url: `${daemon.http.url}/webhooks/github`, secret: "s3cret-for-tests" });
+  }
+  /** Samples the instance count until `done` resolves; returns the largest seen. */
+  async function peakInstances(pool: string, done: Promise<unknown>): Promise<number> {
+    let peak = 0;
+    let finished = false;
+    void done.finally(() => (finished = true));
+    while (!finished) {
+      peak = Math.max(peak, (await t.world.instances()).filter((i) => i.pool === pool).length);
+      await sleep(250);
+    }
+    await done;
+    return peak;
+  }
+
+  it("a burst of 20 queued jobs scales floor 1 to ceiling 6, runs them all, then returns to the floor", async () => {
+    const emu = t.world.emulator;
+    t.world.writeConfig([{ name: "burst", repo: "acme/burst", idle: 1, max: 6, idleTimeout: "3s", labels: ["burst"] }], { ...webhookConfig(), max_runners: 10 });
+    t.world.pushToken({ repo: "acme/burst" });
+    const daemon = await t.startDaemon();
+    hookUp(daemon);
+    await waitFor("the floor's runner listening", () => emu.runners().some((r) => r.listeningAt !== null) || undefined, 120_000);
+
+    const jobs = Array.from({ length: 20 }, (_, i) => emu.enqueueJob({ scope: { repo: "acme/burst" }, labels: ["self-hosted", "burst"], name: `burst-${i}`, script: "sleep 4" }));
+    const all = emu.waitForJobs(jobs.map((j) => j.id), 300_000);
+    const peak = await peakInstances("burst", all);
+    const done = await all;
+    expect(done.every((j) => j.conclusion === "success")).toBe(true);
+    expect(new Set(done.map((j) => j.runnerName)).size).toBe(20); // one job per runner
+    expect(peak).toBe(6);
+
+    // Back to the floor once the extra runners were idle for idle_timeout.
+    await waitFor("back to one instance", async () => (await t.world.instances()).length === 1 || undefined, 120_000);
+    await sleep(4000);
+    expect((await t.world.instances()).length).toBe(1);
+
+    // The history has every job, with its pool, runner and times; metrics agree.
+    const history = daemon.store.listJobs({ pool: "burst", limit: 100 });
+    expect(history).toHaveLength(20);
+    expect(history.every((j) => j.status === "completed" && j.conclusion === "success" && j.runnerName !== null && j.startedAt !== null)).toBe(true);
+    const metrics = await (await fetch(`${daemon.http.url}/metrics`)).text();
+    expect(metrics).toContain('runnerd_jobs_total{pool="burst",conclusion="success"} 20');
+    expect(metrics).toContain("runnerd_job_queue_wait_seconds_count{pool=\"burst\"} 20");
+    expect(metrics).toMatch(/runnerd_webhook_deliveries_total\{outcome="accepted"\} 60\b/);
+    expect(metrics).toMatch(/runnerd_runners\{pool="burst",state="idle"\} 1\b/);
+    expect(emu.violations).toEqual([]);
+  });
+
+  it("reordered, duplicate and unsigned deliveries: no going back, no double counting, nothing accepted unsigned", async () => {
+    const emu = t.world.emulator;
+    await t.stopDaemon();
+    await t.world.removeInstances();
+    t.world.writeConfig([{ name: "quiet", repo: "acme/quiet", idle: 1, max: 2, idleTimeout: "1s", labels: ["quiet"] }], webhookConfig());
+    t.world.pushToken({ repo: "acme/quiet" });
+    const daemon = await t.startDaemon();
+    hookUp(daemon);
+    await waitFor("the floor's runner listening", () => emu.runners().some((r) => r.listeningAt !== null && "repo" in r.scope && r.scope.repo === "acme/quiet") || undefined, 120_000);
+
+    // The floor's runner takes the job while its deliveries are held; they then arrive newest first.
+    emu.pauseWebhooks();
+    const job = emu.enqueueJob({ scope: { repo: "acme/quiet" }, labels: ["self-hosted", "quiet"], name: "reordered", script: "true" });
+    const [done] = await emu.waitForJobs([job.id], 120_000);
+    expect(done?.conclusion).toBe("success");
+    emu.resumeWebhooks({ order: "reverse" });
+    await emu.webhooksIdle();
+    const deliveries = emu.webhookDeliveries().filter((d) => d.jobId === job.id);
+    expect(deliveries.map((d) => d.action)).toEqual(["completed", "in_progress", "queued"]);
+    const record = await waitFor("the job in the history", () => daemon.store.listJobs({ pool: "quiet" }).find((j) => j.jobId === job.id), 10_000);
+    expect(record).toMatchObject({ status: "completed", conclusion: "success", runnerName: done?.runnerName });
+    // The late `queued` did not make it demand again.
+    const queuedGauge = async () => /runnerd_pool_queued_jobs\{pool="quiet"\} (\d+)/.exec(await (await fetch(`${daemon.http.url}/metrics`)).text())?.[1];
+    expect(await queuedGauge()).toBe("0");
+
+    // Redelivered (duplicates): acknowledged, not counted again.
+    for (const d of deliveries) emu.redeliver(d.id);
+    await emu.webhooksIdle();
+    const metrics = await (await fetch(`${daemon.http.url}/metrics`)).text();
+    expect(metrics).toMatch(/runnerd_webhook_deliveries_total\{outcome="duplicate"\} 3\b/);
+    expect(metrics).toContain('runnerd_jobs_total{pool="quiet",conclusion="success"} 1');
+
+    // Unsigned and wrongly signed: 401, nothing recorded.
+    const before = daemon.store.listJobs({ limit: 1000 }).length;
+    const body = JSON.stringify({ action: "queued", workflow_job: { id: 999_999 } });
+    const url = `${daemon.http.url}/webhooks/github`;
+    const unsigned = await emu.sendRawWebhook({ url, body, headers: { "x-github-event": "workflow_job" } });
+    const forged = await emu.sendRawWebhook({ url, body, headers: { "x-github-event": "workflow_job" }, signWith: "not-the-secret" });
+    expect([unsigned.status, forged.status]).toEqual([401, 401]);
+    expect(daemon.store.listJobs({ limit: 1000 })).toHaveLength(before);
+    expect(emu.violations).toEqual([]);
+  });
+
+  it("two pools competing under a host cap both progress", async () => {
+    const emu = t.world.emulator;
+    await t.stopDaemon();
+    await t.world.removeInstances();
+    t.world.writeConfig(
+      [
+        { name: "left", repo: "acme/left", idle: 0, max: 4, idleTimeout: "2s", labels: ["left"] },
+        { name: "right", repo: "acme/right", idle: 0, max: 4, idleTimeout: "2s", labels: ["right"] },
+      ],
+      { ...webhookConfig(), max_runners: 3 },
+    );
+    t.world.pushToken({ repo: "acme/left" });
+    t.world.pushToken({ repo: "acme/right" });
+    const daemon = await t.startDaemon();
+    hookUp(daemon);
+    const jobs = ["left", "right"].flatMap((pool) =>
+      Array.from({ length: 6 }, (_, i) => emu.enqueueJob({ scope: { repo: `acme/${pool}` }, labels: ["self-hosted", pool], name: `${pool}-${i}`, script: "sleep 2" })),
+    );
+    const all = emu.waitForJobs(jobs.map((j) => j.id), 300_000);
+    let peak = 0;
+    let finished = false;
+    void all.finally(() => (finished = true));
+    while (!finished) {
+      peak = Math.max(peak, (await t.world.instances()).length);
+      await sleep(250);
+    }
+    const done = await all;
+    expect(done.every((j) => j.conclusion === "success")).toBe(true);
+    expect(peak).toBeLessThanOrEqual(3);
+    // Interleaved: among the first half of completions, each pool has at least two.
+    const firstHalf = [...done].sort((a, b) => (a.completedAt ?? 0) - (b.completedAt ?? 0)).slice(0, 6);
+    expect(firstHalf.filter((j) => j.name.startsWith("left")).length).toBeGreaterThanOrEqual(2);
+    expect(firstHalf.filter((j) => j.name.startsWith("right")).length).toBeGreaterThanOrEqual(2);
+  });
+});
