@@ -20,17 +20,27 @@ describe.skipIf(lxd.skip)("demand-driven scaling with webhooks on a real LXD", (
     writeFileSync(file, "s3cret-for-tests\n", { mode: 0o600 });
     return { github: { emu: { url: t.world.emulator.url, auth: { type: "push" }, webhook_secret_file: file } } };
   }
-  function hookUp(daemon: Daemon): void {
-    t.world.emulator.addWebhook({ url: `${daemon.http.url}/webhooks/github`, secret: "s3cret-for-tests" });
+  let hookId: number | undefined;
+  function hookUp(daemon: Daemon): number {
+    if (hookId !== undefined) t.world.emulator.removeWebhook(hookId);
+    hookId = t.world.emulator.addWebhook({ url: `${daemon.http.url}/webhooks/github`, secret: "s3cret-for-tests" });
+    return hookId;
   }
-  /** Samples the instance count until `done` resolves; returns the largest seen. */
-  async function peakInstances(pool: string, done: Promise<unknown>): Promise<number> {
-    let peak = 0;
+  /**
+   * Samples, until `done` resolves, the largest number of the scope's runners registered at once
+   * (starting, idle or busy: a runner that finished its job is gone from GitHub, and its
+   * instance, still being collected, no longer counts against the ceiling) and of jobs running.
+   */
+  async function peaks(repos: string[], done: Promise<unknown>): Promise<{ runners: number; running: number }> {
+    const emu = t.world.emulator;
+    const ours = (scope: object) => "repo" in scope && repos.includes((scope as { repo: string }).repo);
+    const peak = { runners: 0, running: 0 };
     let finished = false;
     void done.finally(() => (finished = true));
     while (!finished) {
-      peak = Math.max(peak, (await t.world.instances()).filter((i) => i.pool === pool).length);
-      await sleep(250);
+      peak.runners = Math.max(peak.runners, emu.runners().filter((r) => ours(r.scope)).length);
+      peak.running = Math.max(peak.running, emu.jobs().filter((j) => ours(j.scope) && j.status === "in_progress").length);
+      await sleep(100);
     }
     await done;
     return peak;
@@ -46,11 +56,11 @@ describe.skipIf(lxd.skip)("demand-driven scaling with webhooks on a real LXD", (
 
     const jobs = Array.from({ length: 20 }, (_, i) => emu.enqueueJob({ scope: { repo: "acme/burst" }, labels: ["self-hosted", "burst"], name: `burst-${i}`, script: "sleep 4" }));
     const all = emu.waitForJobs(jobs.map((j) => j.id), 300_000);
-    const peak = await peakInstances("burst", all);
+    const peak = await peaks(["acme/burst"], all);
     const done = await all;
     expect(done.every((j) => j.conclusion === "success")).toBe(true);
     expect(new Set(done.map((j) => j.runnerName)).size).toBe(20); // one job per runner
-    expect(peak).toBe(6);
+    expect(peak).toEqual({ runners: 6, running: 6 });
 
     // Back to the floor once the extra runners were idle for idle_timeout.
     await waitFor("back to one instance", async () => (await t.world.instances()).length === 1 || undefined, 120_000);
@@ -76,7 +86,7 @@ describe.skipIf(lxd.skip)("demand-driven scaling with webhooks on a real LXD", (
     t.world.writeConfig([{ name: "quiet", repo: "acme/quiet", idle: 1, max: 2, idleTimeout: "1s", labels: ["quiet"] }], webhookConfig());
     t.world.pushToken({ repo: "acme/quiet" });
     const daemon = await t.startDaemon();
-    hookUp(daemon);
+    const hook = hookUp(daemon);
     await waitFor("the floor's runner listening", () => emu.runners().some((r) => r.listeningAt !== null && "repo" in r.scope && r.scope.repo === "acme/quiet") || undefined, 120_000);
 
     // The floor's runner takes the job while its deliveries are held; they then arrive newest first.
@@ -86,8 +96,9 @@ describe.skipIf(lxd.skip)("demand-driven scaling with webhooks on a real LXD", (
     expect(done?.conclusion).toBe("success");
     emu.resumeWebhooks({ order: "reverse" });
     await emu.webhooksIdle();
-    const deliveries = emu.webhookDeliveries().filter((d) => d.jobId === job.id);
-    expect(deliveries.map((d) => d.action)).toEqual(["completed", "in_progress", "queued"]);
+    const deliveries = emu.webhookDeliveries().filter((d) => d.jobId === job.id && d.hookId === hook);
+    // Listed in the order they were built; resumeWebhooks sent them newest first.
+    expect(deliveries.map((d) => d.action)).toEqual(["queued", "in_progress", "completed"]);
     const record = await waitFor("the job in the history", () => daemon.store.listJobs({ pool: "quiet" }).find((j) => j.jobId === job.id), 10_000);
     expect(record).toMatchObject({ status: "completed", conclusion: "success", runnerName: done?.runnerName });
     // The late `queued` did not make it demand again.
@@ -131,16 +142,11 @@ describe.skipIf(lxd.skip)("demand-driven scaling with webhooks on a real LXD", (
       Array.from({ length: 6 }, (_, i) => emu.enqueueJob({ scope: { repo: `acme/${pool}` }, labels: ["self-hosted", pool], name: `${pool}-${i}`, script: "sleep 2" })),
     );
     const all = emu.waitForJobs(jobs.map((j) => j.id), 300_000);
-    let peak = 0;
-    let finished = false;
-    void all.finally(() => (finished = true));
-    while (!finished) {
-      peak = Math.max(peak, (await t.world.instances()).length);
-      await sleep(250);
-    }
+    const peak = await peaks(["acme/left", "acme/right"], all);
     const done = await all;
     expect(done.every((j) => j.conclusion === "success")).toBe(true);
-    expect(peak).toBeLessThanOrEqual(3);
+    expect(peak.runners).toBeLessThanOrEqual(3);
+    expect(peak.running).toBe(3);
     // Interleaved: among the first half of completions, each pool has at least two.
     const firstHalf = [...done].sort((a, b) => (a.completedAt ?? 0) - (b.completedAt ?? 0)).slice(0, 6);
     expect(firstHalf.filter((j) => j.name.startsWith("left")).length).toBeGreaterThanOrEqual(2);
