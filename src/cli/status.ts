@@ -97,10 +97,10 @@ export function renderStatus(status: LiveStatus): string {
   const daemonLine = d.running
     ? `daemon: running (pid ${d.pid}${d.startedAt ? `, up ${humanDuration(status.at - d.startedAt)}` : ""}${d.lastPassAt ? `, last pass ${humanDuration(status.at - d.lastPassAt)} ago` : ""})`
     : "daemon: not running";
-  const poolRows = status.pools.map((p) => [p.name, p.scope, String(p.idle), String(p.busy), String(p.starting), String(p.finishing), `${p.desiredIdle}/${p.max}`, tokenText(p, status.at), poolState(p)]);
+  const poolRows = status.pools.map((p) => [p.name, p.scope, String(p.idle), String(p.busy), String(p.starting), String(p.finishing), String(p.queued ?? 0), `${p.desiredIdle}/${p.max}`, tokenText(p, status.at), poolState(p)]);
   const parts = [daemonLine];
   if (d.lastPassError) parts.push(`last pass failed: ${d.lastPassError}`);
-  parts.push("", table(["POOL", "SCOPE", "IDLE", "BUSY", "STARTING", "FINISHING", "FLOOR/MAX", "TOKEN", "STATE"], poolRows));
+  parts.push("", table(["POOL", "SCOPE", "IDLE", "BUSY", "STARTING", "FINISHING", "QUEUED", "FLOOR/MAX", "TOKEN", "STATE"], poolRows));
   for (const p of status.pools) if (p.lastError) parts.push(`  ${p.name}: last spawn failure ${humanDuration(status.at - p.lastError.at)} ago: ${p.lastError.message}`);
   if (status.credentials.length > 0) parts.push("", renderCredentials(status));
   parts.push("", renderRunners(status));

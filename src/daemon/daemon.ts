@@ -23,6 +23,7 @@ import { webhookRoutes } from "../http/webhooks.js";
 import { readWebhookSecrets } from "../credentials/webhook-secrets.js";
 import { startHousekeeping } from "./housekeeping.js";
 import { handleJobEvent } from "./job-events.js";
+import { DEMAND_MAX_AGE_MS } from "../jobs/demand.js";
 import { statusPageSnapshot } from "./status-page-data.js";
 import { claimPidFile, releasePidFile, writeStatusFile } from "./state-files.js";
 
@@ -51,9 +52,6 @@ export interface Daemon {
   reload(): boolean;
   shutdown(): Promise<void>;
 }
-
-/** A job still queued after this long no longer counts as demand (its later webhooks may be lost). */
-const demandMaxAgeMs = 60 * 60_000;
 
 const stopActions = new Set(["instance-stopped", "instance-shutdown", "instance-deleted"]);
 
@@ -97,7 +95,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       tokens: openedStore,
       registrar: new JitRegistrar(() => githubClients, () => config.controller_id),
       history: openedStore,
-      demand: () => openedStore.queuedDemand(now(), demandMaxAgeMs),
+      demand: () => openedStore.queuedDemand(now(), DEMAND_MAX_AGE_MS),
       observer: runnerMetrics,
       logger,
       now,

@@ -10,6 +10,7 @@ import type { ConnectedLxd } from "./lxd-connection.js";
 import { reconcilerSettings } from "./reconciler-settings.js";
 import { credentialHealth, type CredentialHealth } from "../credentials/health.js";
 import { connectionFacts } from "./github-report.js";
+import { DEMAND_MAX_AGE_MS } from "../jobs/demand.js";
 import type { ImageReport } from "./runner-updates.js";
 import { readStatusFile, runningDaemonPid } from "./state-files.js";
 
@@ -30,7 +31,14 @@ export async function liveStatus(config: Config, lxd: ConnectedLxd, store: Store
   const daemonFile = readStatusFile(config.state_dir);
   const pid = runningDaemonPid(config.state_dir);
   const result = plan(
-    { pools: settings.pools.map((p) => p.spec), runners: observation.runners, tokenExpiry: observation.tokenExpiry, backoffUntil: new Map(), shuttingDown: false },
+    {
+      pools: settings.pools.map((p) => p.spec),
+      runners: observation.runners,
+      tokenExpiry: observation.tokenExpiry,
+      backoffUntil: new Map(),
+      shuttingDown: false,
+      demand: store.queuedDemand(now, DEMAND_MAX_AGE_MS),
+    },
     settings.plan,
     now,
   );
