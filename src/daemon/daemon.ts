@@ -23,6 +23,8 @@ import { webhookRoutes } from "../http/webhooks.js";
 import { readWebhookSecrets } from "../credentials/webhook-secrets.js";
 import { startHousekeeping } from "./housekeeping.js";
 import { handleJobEvent } from "./job-events.js";
+import { JobRecovery } from "./job-recovery.js";
+import type { JobRecord } from "../jobs/types.js";
 import { DEMAND_MAX_AGE_MS } from "../jobs/demand.js";
 import { statusPageSnapshot } from "./status-page-data.js";
 import { claimPidFile, releasePidFile, writeStatusFile } from "./state-files.js";
@@ -35,12 +37,15 @@ export interface DaemonOptions {
   runnerCheckDelayMs?: number;
   /** Delay before the first registration sweep (tests shorten it). */
   sweepDelayMs?: number;
+  /** Delay before the first job recovery listing (app/pat; tests lengthen it to drive it by hand). */
+  jobRecoveryDelayMs?: number;
 }
 
 export interface Daemon {
   readonly reconciler: Reconciler;
   readonly runnerUpdates: RunnerUpdateWatcher;
   readonly sweeper: RegistrationSweeper;
+  readonly jobRecovery: JobRecovery;
   readonly store: Store;
   /** runnerd's HTTP server (token push, health). */
   readonly http: HttpServer;
@@ -157,6 +162,22 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     // Events may have been missed while disconnected: look at the whole world again.
     onReconnect: () => reconciler.requestPass("event stream reconnected"),
   });
+  const jobEventDeps = {
+    config: () => config,
+    store: openedStore,
+    runners: () => reconciler.status()?.runners ?? [],
+    requestPass: (reason: string) => reconciler.requestPass(reason),
+    jobChanged: (before: JobRecord | undefined, after: JobRecord) => runnerMetrics.jobChanged(before, after),
+    logger,
+  };
+  const jobRecovery = new JobRecovery({
+    clients: () => githubClients,
+    config: () => config,
+    store: openedStore,
+    handle: (event) => handleJobEvent(event, jobEventDeps),
+    logger: logger.child({ task: "job-recovery" }),
+    now,
+  });
   // Created once: rate limits and seen OIDC token ids must survive config reloads.
   let http: HttpServer;
   try {
@@ -172,15 +193,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           logger: logger.child({ task: "webhooks" }),
           now,
           onDelivery: (outcome) => runnerMetrics.webhookDelivery(outcome),
-          onJobEvent: (event) =>
-            handleJobEvent(event, {
-              config: () => config,
-              store: openedStore,
-              runners: () => reconciler.status()?.runners ?? [],
-              requestPass: (reason) => reconciler.requestPass(reason),
-              jobChanged: (before, after) => runnerMetrics.jobChanged(before, after),
-              logger,
-            }),
+          onJobEvent: (event) => handleJobEvent(event, jobEventDeps),
         }),
         statusPageRoutes({
           snapshot: () => statusPageSnapshot({ config: () => config, reconciler, store: openedStore, lxd: client.client, github: () => githubReports(githubClients), now, startedAt }),
@@ -211,6 +224,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   reconciler.start();
   runnerUpdates.start(options.runnerCheckDelayMs);
   sweeper.start(options.sweepDelayMs);
+  jobRecovery.start(options.jobRecoveryDelayMs);
   const housekeeping = startHousekeeping({ config: () => config, store: openedStore, logger: logger.child({ task: "housekeeping" }) });
   openedStore.addEvent({ level: "info", kind: "daemon-started", message: `runnerd started with ${config.pools.length} pool(s)` });
 
@@ -218,6 +232,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     reconciler,
     runnerUpdates,
     sweeper,
+    jobRecovery,
     http,
     store: openedStore,
     githubClients: () => githubClients,
@@ -260,7 +275,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     shutdown: async () => {
       logger.info({}, "shutting down: no new runners; running runners are left alone");
       housekeeping.stop();
-      await Promise.all([reconciler.shutdown(), runnerUpdates.stop(), sweeper.stop(), http.close()]);
+      await Promise.all([reconciler.shutdown(), runnerUpdates.stop(), sweeper.stop(), jobRecovery.stop(), http.close()]);
       events.close();
       openedStore.addEvent({ level: "info", kind: "daemon-stopped", message: "runnerd stopped" });
       openedStore.close();

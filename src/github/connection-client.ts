@@ -23,6 +23,23 @@ export interface RegisteredRunner {
   labels: string[];
 }
 
+/** A job as GitHub's Actions API lists it (the fields job recovery uses). */
+export interface ListedJob {
+  id: number;
+  runId: number;
+  runAttempt: number;
+  name: string;
+  workflowName: string | null;
+  labels: string[];
+  status: string;
+  conclusion: string | null;
+  runnerName: string | null;
+  runnerGroupName: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  completedAt: string | null;
+}
+
 export interface ConnectionClientOptions {
   apiUrl: string;
   logger: Logger;
@@ -160,6 +177,35 @@ export class ConnectionClient {
     return group.id;
   }
 
+  /** Jobs of the repository's queued workflow runs that are still queued (latest attempt). */
+  async listQueuedJobs(repository: string): Promise<ListedJob[]> {
+    const scope = { type: "repo" as const, repo: repository };
+    try {
+      const octokit = await this.forScope(scope);
+      const runs = await octokit.paginate(octokit.rest.actions.listWorkflowRunsForRepo, { ...splitRepo(repository), status: "queued", per_page: 100 });
+      const jobs: ListedJob[] = [];
+      for (const run of runs) {
+        const listed = await octokit.paginate(octokit.rest.actions.listJobsForWorkflowRun, { ...splitRepo(repository), run_id: run.id, filter: "latest", per_page: 100 });
+        for (const job of listed) if (job.status === "queued" || job.status === "waiting") jobs.push(listedJob(job));
+      }
+      return jobs;
+    } catch (err) {
+      throw gitHubError(err, `list the queued jobs of ${repository}`, { ...permissionHint, 403: "the credential lacks Actions: read on the repository" });
+    }
+  }
+
+  /** One job, to learn what became of a job whose later webhooks never came. */
+  async getJob(repository: string, jobId: number): Promise<ListedJob | null> {
+    try {
+      const octokit = await this.forScope({ type: "repo", repo: repository });
+      const { data } = await octokit.rest.actions.getJobForWorkflowRun({ ...splitRepo(repository), job_id: jobId });
+      return listedJob(data);
+    } catch (err) {
+      if ((err as { status?: number }).status === 404) return null;
+      throw gitHubError(err, `read job ${jobId} of ${repository}`, permissionHint);
+    }
+  }
+
   /** GitHub's own account of the budget (`GET /rate_limit` costs nothing against it). */
   async rateLimit(scope?: ScopeRef): Promise<{ limit: number; remaining: number; resetAt: number }> {
     try {
@@ -193,4 +239,38 @@ export class ConnectionClient {
 function splitRepo(repo: string): { owner: string; repo: string } {
   const [owner = "", name = ""] = repo.split("/");
   return { owner, repo: name };
+}
+
+type ApiJob = {
+  id: number;
+  run_id: number;
+  run_attempt?: number;
+  name: string;
+  workflow_name?: string | null;
+  labels: string[];
+  status: string;
+  conclusion: string | null;
+  runner_name?: string | null;
+  runner_group_name?: string | null;
+  created_at: string;
+  started_at?: string | null;
+  completed_at?: string | null;
+};
+
+function listedJob(job: ApiJob): ListedJob {
+  return {
+    id: job.id,
+    runId: job.run_id,
+    runAttempt: job.run_attempt ?? 1,
+    name: job.name,
+    workflowName: job.workflow_name ?? null,
+    labels: job.labels,
+    status: job.status,
+    conclusion: job.conclusion,
+    runnerName: job.runner_name ?? null,
+    runnerGroupName: job.runner_group_name ?? null,
+    createdAt: job.created_at,
+    startedAt: job.started_at ?? null,
+    completedAt: job.completed_at ?? null,
+  };
 }

@@ -152,4 +152,31 @@ describe.skipIf(lxd.skip)("demand-driven scaling with webhooks on a real LXD", (
     expect(firstHalf.filter((j) => j.name.startsWith("left")).length).toBeGreaterThanOrEqual(2);
     expect(firstHalf.filter((j) => j.name.startsWith("right")).length).toBeGreaterThanOrEqual(2);
   });
+
+  it("pat mode: a job whose webhook was lost is found by listing queued jobs, and runs", async () => {
+    const emu = t.world.emulator;
+    await t.stopDaemon();
+    await t.world.removeInstances();
+    const pat = join(t.world.stateDir, "pat");
+    writeFileSync(pat, emu.pat, { mode: 0o600 });
+    t.world.writeConfig([{ name: "lost", repo: "acme/lost", idle: 0, max: 2, idleTimeout: "1s", labels: ["lost"] }], {
+      github: { emu: { url: emu.url, auth: { type: "pat", token_file: pat }, webhook_secret_file: (webhookConfig().github as { emu: { webhook_secret_file: string } }).emu.webhook_secret_file } },
+    });
+    const daemon = await t.startDaemon({ jobRecoveryDelayMs: 3_600_000, sweepDelayMs: 3_600_000 });
+    if (hookId !== undefined) emu.removeWebhook(hookId); // no webhook at all: every delivery is lost
+    hookId = undefined;
+    const job = emu.enqueueJob({ scope: { repo: "acme/lost" }, labels: ["self-hosted", "lost"], name: "lost-webhook", script: "echo found" });
+    await sleep(2000);
+    expect(await t.world.instances()).toEqual([]); // floor 0 and no webhook: nothing knows of the job
+    const report = await daemon.jobRecovery.recover();
+    expect(report).toMatchObject({ repositories: 1, recovered: 1, errors: [] });
+    const [done] = await emu.waitForJobs([job.id], 120_000);
+    expect(done?.conclusion).toBe("success");
+    expect(daemon.store.getJob(job.id)).toMatchObject({ pool: "lost", status: "queued" }); // its later webhooks are lost too
+    // The next listing asks GitHub about it and learns that it ran, so it stops counting as demand.
+    const later = await daemon.jobRecovery.recover({ staleAfterMs: 0 });
+    expect(later).toMatchObject({ recovered: 0, corrected: 1, errors: [] });
+    expect(daemon.store.getJob(job.id)).toMatchObject({ status: "completed", conclusion: "success", runnerName: done?.runnerName });
+    expect(emu.violations).toEqual([]);
+  });
 });

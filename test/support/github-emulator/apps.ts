@@ -11,8 +11,9 @@ import type { AppGrant, AppInfo } from "./types.js";
 
 type Permissions = Record<string, "read" | "write">;
 
-/** What runnerd needs: repository runners (administration) and organisation runners. */
+/** What runnerd needs: repository runners (administration), organisation runners, and workflow runs and jobs (actions). */
 export const DEFAULT_APP_PERMISSIONS: Permissions = {
+  actions: "read",
   administration: "write",
   organization_self_hosted_runners: "write",
   metadata: "read",

@@ -77,11 +77,12 @@ function accountOfPath(path: string): string | null {
   return match?.[1] === undefined ? null : decodeURIComponent(match[1]);
 }
 
-/** GitHub's fine-grained permission behind the runner endpoints runnerd calls. */
+/** GitHub's fine-grained permission behind the runner and workflow-run endpoints runnerd calls. */
 function requiredPermission(path: string, method: string): [string, "read" | "write"] | null {
   const level = method === "GET" || method === "HEAD" ? "read" : "write";
   if (/^\/repos\/[^/]+\/[^/]+\/actions\/runners(?:\/|$)/.test(path)) return ["administration", level];
   if (/^\/orgs\/[^/]+\/actions\/runner(?:s|-groups)(?:\/|$)/.test(path)) return ["organization_self_hosted_runners", level];
+  if (/^\/repos\/[^/]+\/[^/]+\/actions\/(?:runs|jobs)(?:\/|$)/.test(path)) return ["actions", level];
   return null;
 }
 

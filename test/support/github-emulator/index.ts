@@ -19,6 +19,7 @@ import { createRequestHandler } from "./server.js";
 import { addRunnerGroup, createState, randomToken } from "./state.js";
 import { expireAllTokens, mintToken } from "./tokens.js";
 import { createWebhookSender } from "./webhooks.js";
+import { workflowRunRoutes } from "./workflow-runs.js";
 import type {
   ApiCall, AppGrant, AppInfo, RateLimitStatus,
   EmulatorOptions, FaultSpec, JitConfigGrant, JobInput, JobRecord, JobSelector, RunnerGroup,
@@ -47,7 +48,7 @@ export interface GitHubEmulator {
   readonly oidc: EmulatorOidc;
   /** With `expiresAt`, answers carry `github-authentication-token-expiration`; after it, 401. */
   addPat(pat: string, opts?: { expiresAt?: Date }): void;
-  /** A GitHub App with a fresh RSA key (PKCS#1 PEM). `permissions` default to runner administration. */
+  /** A GitHub App with a fresh RSA key (PKCS#1 PEM). `permissions` default to runner administration and `actions: read`. */
   createApp(opts?: { slug?: string; owner?: string; permissions?: Record<string, "read" | "write"> }): AppGrant;
   /** Installs an app on an account (all its repositories); returns the installation id. */
   installApp(appId: number, account: string, opts?: { type?: "Organization" | "User" }): { id: number };
@@ -219,7 +220,7 @@ export async function startGitHubEmulator(opts: EmulatorOptions = {}): Promise<G
 
   const server = createServer(createRequestHandler({
     state, faults, catalog, violations, runnerApplications,
-    routes: [...restRoutes, ...appRoutes, ...rateLimitRoutes, ...releaseRoutes, ...runnerRoutes, ...oidc.routes],
+    routes: [...restRoutes, ...workflowRunRoutes, ...appRoutes, ...rateLimitRoutes, ...releaseRoutes, ...runnerRoutes, ...oidc.routes],
     adminRoutes: adminRoutes(emulator),
   }));
   // Long polls outlive Node's default request timeout when tests raise longPollMs.

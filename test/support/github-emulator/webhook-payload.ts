@@ -7,7 +7,7 @@ import { runnerGroupsOf } from "./state.js";
 import type { JobRecord } from "./types.js";
 
 /** Who the emulator says triggered every workflow run. */
-const SENDER_LOGIN = "octocat";
+export const SENDER_LOGIN = "octocat";
 
 export interface PayloadContext {
   state: EmulatorState;
@@ -16,18 +16,18 @@ export interface PayloadContext {
 }
 
 /** The account owning a repository: an organisation if anything in the emulator says so. */
-function ownerIsOrg(state: EmulatorState, job: JobRecord, owner: string): boolean {
+export function ownerIsOrg(state: EmulatorState, job: JobRecord, owner: string): boolean {
   if ("org" in job.scope) return true;
   if (state.groups.has(owner.toLowerCase())) return true;
   return [...state.installations.values()].some((i) => i.account.toLowerCase() === owner.toLowerCase() && i.accountType === "Organization");
 }
 
 /** A stable positive id from a name, so a repository keeps its id across payloads and emulators. */
-function stableId(name: string): number {
+export function stableId(name: string): number {
   return Number.parseInt(createHash("sha1").update(name.toLowerCase()).digest("hex").slice(0, 8), 16);
 }
 
-function nodeId(kind: string, id: number): string {
+export function nodeId(kind: string, id: number): string {
   return Buffer.from(`${kind}${id}`).toString("base64");
 }
 
@@ -80,6 +80,24 @@ export function webhookRepository(ctx: PayloadContext, fullName: string, ownerTy
   };
 }
 
+/** The keys GitHub's `minimal-repository` (in workflow runs) carries, as its examples show. */
+const MINIMAL_REPOSITORY_KEYS = [
+  "id", "node_id", "name", "full_name", "owner", "private", "html_url", "description", "fork", "url",
+  "archive_url", "assignees_url", "blobs_url", "branches_url", "collaborators_url", "comments_url",
+  "commits_url", "compare_url", "contents_url", "contributors_url", "deployments_url", "downloads_url",
+  "events_url", "forks_url", "git_commits_url", "git_refs_url", "git_tags_url", "git_url",
+  "issue_comment_url", "issue_events_url", "issues_url", "keys_url", "labels_url", "languages_url",
+  "merges_url", "milestones_url", "notifications_url", "pulls_url", "releases_url", "ssh_url",
+  "stargazers_url", "statuses_url", "subscribers_url", "subscription_url", "tags_url", "teams_url",
+  "trees_url", "hooks_url",
+] as const;
+
+/** components/schemas/minimal-repository, as a workflow run's `repository` and `head_repository`. */
+export function minimalRepository(ctx: PayloadContext, fullName: string, ownerType: "Organization" | "User"): Record<string, unknown> {
+  const full = webhookRepository(ctx, fullName, ownerType);
+  return Object.fromEntries(MINIMAL_REPOSITORY_KEYS.map((key) => [key, full[key]]));
+}
+
 function steps(job: JobRecord, action: JobAction): Record<string, unknown>[] {
   const at = (ms: number | null) => (ms === null ? null : isoSeconds(ms));
   if (action === "queued" || job.startedAt === null) return [];
@@ -102,8 +120,11 @@ function runnerGroup(ctx: PayloadContext, job: JobRecord): { id: number; name: s
   return { id: runner.groupId, name: group?.name ?? "Default" };
 }
 
-/** The `workflow_job` object as of `action` (the job record is read at the moment of the transition). */
-function workflowJob(ctx: PayloadContext, job: JobRecord, action: JobAction): Record<string, unknown> {
+/**
+ * The `workflow_job` object as of `action` (the job record is read at the moment of the
+ * transition); with `action` = the job's status it is also the REST `job` object.
+ */
+export function workflowJob(ctx: PayloadContext, job: JobRecord, action: JobAction): Record<string, unknown> {
   const api = `${ctx.origin}/api/v3/repos/${job.repository}`;
   const queuedAt = isoSeconds(job.queuedAt);
   // GitHub reports runner fields only once a runner took the job (null while queued).

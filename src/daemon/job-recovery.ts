@@ -1,0 +1,154 @@
+// Webhooks can be lost (runnerd down, a network hiccup). With a credential on the server (app
+// or pat), runnerd lists the queued jobs of each repository it serves, at start and every
+// job_recovery_interval, and records those it missed; it also asks GitHub what became of jobs it
+// still believes queued, so a lost in_progress or completed delivery does not hold demand.
+// Organisation scopes are not listed (that would mean every repository of the org): their floor
+// covers lost webhooks. Push mode has no credential to list with.
+import type { Logger } from "pino";
+import type { Config } from "../config/index.js";
+import { describeError } from "../errors.js";
+import type { GitHubClients } from "../github/clients.js";
+import type { ListedJob } from "../github/connection-client.js";
+import type { JobEvent, JobStatus } from "../jobs/types.js";
+import type { Store } from "../store/index.js";
+
+export interface RecoveryReport {
+  at: number;
+  repositories: number;
+  /** Queued jobs runnerd had not heard of. */
+  recovered: number;
+  /** Jobs runnerd believed queued that GitHub says started, finished or are gone. */
+  corrected: number;
+  errors: string[];
+}
+
+export interface RecoveryDeps {
+  clients(): GitHubClients;
+  config(): Config;
+  store: Pick<Store, "listJobs" | "getJob">;
+  /** The same path webhook events take (history, metrics, a pass). */
+  handle(event: JobEvent): void;
+  logger: Logger;
+  now(): number;
+}
+
+/** A job queued this recently may simply not have been picked up yet: not worth a question. */
+const staleAfterMs = 2 * 60_000;
+
+export class JobRecovery {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<RecoveryReport> | undefined;
+  private last: RecoveryReport | undefined;
+
+  constructor(private readonly deps: RecoveryDeps) {}
+
+  start(delayMs = 10_000): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      void this.recover().finally(() => this.start(this.deps.config().job_recovery_interval_ms));
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running?.catch(() => undefined);
+  }
+
+  status(): RecoveryReport | undefined {
+    return this.last;
+  }
+
+  /** One listing now; `staleAfterMs`: how old a believed-queued job must be before GitHub is asked about it. */
+  recover(options: { staleAfterMs?: number } = {}): Promise<RecoveryReport> {
+    this.running ??= this.run(options.staleAfterMs ?? staleAfterMs).finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async run(staleAfter: number): Promise<RecoveryReport> {
+    const config = this.deps.config();
+    const now = this.deps.now();
+    const report: RecoveryReport = { at: now, repositories: 0, recovered: 0, corrected: 0, errors: [] };
+    const targets = new Map<string, { connection: string; repository: string }>();
+    for (const pool of config.pools) {
+      if (pool.scope.type !== "repo" || !this.deps.clients().has(pool.connection)) continue;
+      targets.set(`${pool.connection}|${pool.scope.repo.toLowerCase()}`, { connection: pool.connection, repository: pool.scope.repo });
+    }
+    for (const { connection, repository } of targets.values()) {
+      const client = this.deps.clients().get(connection)?.client;
+      if (!client) continue;
+      try {
+        report.repositories++;
+        const queued = await client.listQueuedJobs(repository);
+        for (const job of queued) {
+          if (!this.deps.store.getJob(job.id)) report.recovered++;
+          this.deps.handle(toEvent(job, connection, repository, now));
+        }
+        const listed = new Set(queued.map((j) => j.id));
+        const believedQueued = this.deps.store.listJobs({ repository, status: "queued", limit: 500 }).filter((j) => !listed.has(j.jobId) && now - (j.queuedAt ?? j.updatedAt) >= staleAfter);
+        for (const stale of believedQueued) {
+          const job = await client.getJob(repository, stale.jobId);
+          if (job === null) {
+            // Deleted with its run: nothing will ever pick it up.
+            this.deps.handle({ ...toEvent({ ...fromRecord(stale), status: "completed", conclusion: "cancelled", completedAt: new Date(now).toISOString() }, connection, repository, now) });
+            report.corrected++;
+          } else if (job.status !== "queued" && job.status !== "waiting") {
+            this.deps.handle(toEvent(job, connection, repository, now));
+            report.corrected++;
+          }
+        }
+      } catch (err) {
+        report.errors.push(describeError(err));
+      }
+    }
+    if (report.recovered > 0 || report.corrected > 0) this.deps.logger.info({ ...report, errors: undefined }, "job recovery: recorded jobs whose webhooks were missed");
+    for (const error of report.errors) this.deps.logger.warn({ err: error }, "job recovery: listing jobs failed; trying again later");
+    this.last = report;
+    return report;
+  }
+}
+
+function toEvent(job: ListedJob, connection: string, repository: string, now: number): JobEvent {
+  const action: JobStatus = job.status === "completed" ? "completed" : job.status === "in_progress" ? "in_progress" : job.status === "waiting" ? "waiting" : "queued";
+  const started = action === "in_progress" || action === "completed";
+  return {
+    action,
+    deliveryId: `recovery:${job.id}:${action}`,
+    connection,
+    jobId: job.id,
+    runId: job.runId,
+    runAttempt: job.runAttempt,
+    repository,
+    workflowName: job.workflowName,
+    jobName: job.name,
+    labels: job.labels,
+    runnerName: job.runnerName,
+    runnerGroupName: job.runnerGroupName,
+    conclusion: action === "completed" ? job.conclusion : null,
+    createdAt: Date.parse(job.createdAt) || null,
+    startedAt: started && job.startedAt ? Date.parse(job.startedAt) || null : null,
+    completedAt: action === "completed" && job.completedAt ? Date.parse(job.completedAt) || null : null,
+    receivedAt: now,
+  };
+}
+
+function fromRecord(job: { jobId: number; runId: number; jobName: string; workflowName: string | null; labels: string[]; queuedAt: number | null; updatedAt: number }): ListedJob {
+  return {
+    id: job.jobId,
+    runId: job.runId,
+    runAttempt: 1,
+    name: job.jobName,
+    workflowName: job.workflowName,
+    labels: job.labels,
+    status: "queued",
+    conclusion: null,
+    runnerName: null,
+    runnerGroupName: null,
+    createdAt: new Date(job.queuedAt ?? job.updatedAt).toISOString(),
+    startedAt: null,
+    completedAt: null,
+  };
+}
