@@ -9,6 +9,9 @@ import type { GitHubEmulator, JobRecord, Scope } from "./index.js";
 let emu: GitHubEmulator;
 let octokit: Octokit;
 
+/** Octokit logs every error answer; the 403s here are expected. */
+const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
 beforeEach(async () => {
   emu = await startGitHubEmulator({ longPollMs: 1000 });
   octokit = new Octokit({ baseUrl: emu.apiUrl, auth: emu.pat });
@@ -215,6 +218,11 @@ describe("single job", () => {
     expect((await get(`/repos/octo/app/actions/jobs/${other.id}`)).status).toBe(404);
     expect((await get(`/repos/octo/app/actions/jobs/424242`)).status).toBe(404);
     expect((await get(`/repos/octo/app/actions/jobs/${job.id}`, null)).status).toBe(401);
+
+    // The answers are checked against GitHub's schema: a job without a status is a 500 and a violation.
+    emu.failNext({ path: "/actions/jobs/", mutateBody: (body) => ({ ...(body as object), status: undefined }) });
+    expect((await get(`/repos/octo/app/actions/jobs/${job.id}`)).status).toBe(500);
+    expect(emu.violations.splice(0)).toMatchObject([{ operationId: "actions/get-job-for-workflow-run", direction: "response" }]);
   });
 });
 
@@ -224,7 +232,7 @@ describe("installation tokens", () => {
     const app = emu.createApp();
     const inst = emu.installApp(app.id, "octo");
     const asInstallation = new Octokit({
-      baseUrl: emu.apiUrl, authStrategy: createAppAuth,
+      baseUrl: emu.apiUrl, authStrategy: createAppAuth, log: quiet,
       auth: { appId: app.id, privateKey: app.privateKeyPem, installationId: inst.id },
     });
     const runs = await asInstallation.rest.actions.listWorkflowRunsForRepo({ owner: "octo", repo: "app", status: "queued" });
@@ -235,10 +243,9 @@ describe("installation tokens", () => {
 
     // Another account's repository, or a token without actions: read.
     await expect(asInstallation.rest.actions.listWorkflowRunsForRepo({ owner: "someone", repo: "else" })).rejects.toMatchObject({ status: 403 });
-    const narrow = new Octokit({
-      baseUrl: emu.apiUrl, authStrategy: createAppAuth,
-      auth: { appId: app.id, privateKey: app.privateKeyPem, installationId: inst.id, permissions: { administration: "write", metadata: "read" } },
-    });
+    const appAuth = createAppAuth({ appId: app.id, privateKey: app.privateKeyPem, request: asInstallation.request });
+    const { token } = await appAuth({ type: "installation", installationId: inst.id, permissions: { administration: "write", metadata: "read" } });
+    const narrow = new Octokit({ baseUrl: emu.apiUrl, auth: token, log: quiet });
     await expect(narrow.rest.actions.listWorkflowRunsForRepo({ owner: "octo", repo: "app" })).rejects.toMatchObject({ status: 403 });
     await expect(narrow.rest.actions.getJobForWorkflowRun({ owner: "octo", repo: "app", job_id: job.id })).rejects.toMatchObject({ status: 403 });
     expect((await narrow.rest.actions.listSelfHostedRunnersForRepo({ owner: "octo", repo: "app" })).status).toBe(200);
