@@ -190,6 +190,16 @@ describe.skipIf(unavailable !== undefined)("LxdClient against the real LXD", () 
     await statusBecomes(name, "Stopped");
   });
 
+  async function waitForInitSignals(instance: string): Promise<void> {
+    for (let i = 0; i < 100; i++) {
+      const status = await client.exec(instance, ["/bin/busybox", "grep", "SigCgt", "/proc/1/status"]).catch(() => undefined);
+      const mask = /SigCgt:\s*([0-9a-f]+)/.exec(status?.stdout ?? "")?.[1];
+      if (mask && BigInt(`0x${mask}`) !== 0n) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`init of ${instance} never installed signal handlers`);
+  }
+
   it("sees a forced stop as instance-stopped and a clean one as instance-shutdown", async () => {
     await client.startInstance(name);
     let from = events.length;
@@ -198,6 +208,9 @@ describe.skipIf(unavailable !== undefined)("LxdClient against the real LXD", () 
     await client.stopInstance(name, { force: true }); // already stopped: still success
 
     await client.startInstance(name);
+    // A clean stop is a signal to init: sent before busybox init installed its handlers (right
+    // after start, on a busy host), it is lost and the stop times out. Wait for init to catch signals.
+    await waitForInitSignals(name);
     from = events.length;
     await timed("stop (clean)", () => client.stopInstance(name, { timeoutSeconds: 30 }));
     expect((await eventAfter(from, name, isInstanceStopEvent)).metadata.action).toBe("instance-shutdown");
