@@ -86,6 +86,7 @@ url=$(conf_value url)
 name=$(conf_value name)
 labels=$(conf_value labels)
 group=$(conf_value runner_group)
+no_default_labels=$(conf_value no_default_labels)
 token=$(conf_value token)
 jitconfig=$(conf_value jitconfig)
 work=$(conf_value work_folder)
@@ -118,6 +119,8 @@ if [ -n "$token" ]; then
   set -- ./config.sh --unattended --ephemeral --disableupdate --replace --url "$url" --name "$name" --work "${work:-_work}"
   [ -n "$labels" ] && set -- "$@" --labels "$labels"
   [ -n "$group" ] && set -- "$@" --runnergroup "$group"
+  # config.sh refuses --no-default-labels without --labels; runnerd's pools always have some then.
+  [ "$no_default_labels" = true ] && [ -n "$labels" ] && set -- "$@" --no-default-labels
   ACTIONS_RUNNER_INPUT_TOKEN=$token as_runner "$@" >>"$LOG" 2>&1
   rc=$?
   token=""

@@ -5,6 +5,8 @@ export interface RunnerConfigInput {
   url: string;
   name: string;
   labels: readonly string[];
+  /** config.sh registers without `self-hosted`, OS and architecture (pool `default_labels: false`). */
+  noDefaultLabels?: boolean;
   runnerGroup?: string;
   token?: string;
   jitconfig?: string;
@@ -23,6 +25,7 @@ export function renderRunnerConfig(input: RunnerConfigInput): string {
     ["name", input.name],
     ["labels", input.labels.join(",")],
     ["runner_group", input.runnerGroup ?? ""],
+    ["no_default_labels", input.noDefaultLabels ? "true" : ""],
     ["token", input.token ?? ""],
     ["jitconfig", input.jitconfig ?? ""],
     ["work_folder", input.workFolder ?? "_work"],

@@ -89,6 +89,15 @@ describe("spawnRunner", () => {
     expect(JSON.stringify(created)).not.toContain("eyJKSVQiOiJDT05GSUcifQ");
   });
 
+  it("asks config.sh for no default labels when the pool disables them", async () => {
+    const lxd = fakeLxd({ dirs: ["/opt/runnerd"] });
+    await spawnRunner(lxd.port, { ...input, pool: { ...pool, defaultLabels: false } });
+    expect(lxd.files.get("/opt/runnerd/runner.json")?.content).toContain('"no_default_labels": "true"');
+    const plain = fakeLxd({ dirs: ["/opt/runnerd"] });
+    await spawnRunner(plain.port, input);
+    expect(plain.files.get("/opt/runnerd/runner.json")?.content).toContain('"no_default_labels": ""');
+  });
+
   it("creates /opt/runnerd when the image lacks it", async () => {
     const lxd = fakeLxd();
     await spawnRunner(lxd.port, input);

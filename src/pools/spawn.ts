@@ -73,6 +73,7 @@ export async function spawnRunner(lxd: LxdPort, input: SpawnInput): Promise<Spaw
       name: input.name,
       labels: input.pool.labels,
       ...(input.pool.runnerGroup ? { runnerGroup: input.pool.runnerGroup } : {}),
+      ...(input.pool.defaultLabels ? {} : { noDefaultLabels: true }),
       ...input.credential,
     });
     const pushAgent = () => lxd.pushFile(input.name, paths.agent, input.agentScript, { mode: 0o755, uid: 0, gid: 0 });

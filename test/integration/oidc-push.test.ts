@@ -78,7 +78,8 @@ describe.skipIf(lxd.skip)("token push (HTTPS with OIDC, and SSH) on a real LXD",
     await t.stopDaemon();
     await t.world.removeInstances();
     const emu = t.world.emulator;
-    t.world.writeConfig([{ name: "ssh-org", org: "acme-ssh", idle: 1 }], { github: { emu: { url: emu.url, auth: { type: "push", ssh_keys: { renewer: ["org:acme-ssh"] } } } } });
+    // Also: a pool without default labels registers with its own labels only.
+    t.world.writeConfig([{ name: "ssh-org", org: "acme-ssh", idle: 1, labels: ["ssh-org"], defaultLabels: false }], { github: { emu: { url: emu.url, auth: { type: "push", ssh_keys: { renewer: ["org:acme-ssh"] } } } } });
     const daemon = await t.startDaemon();
     await ensureBuilt();
     const grant = JSON.stringify(emu.mintRegistrationToken({ org: "acme-ssh" }));
@@ -88,7 +89,8 @@ describe.skipIf(lxd.skip)("token push (HTTPS with OIDC, and SSH) on a real LXD",
     expect(pushed.stdout).not.toContain(JSON.parse(grant).token);
     expect(daemon.store.listTokens().find((tok) => tok.scope === "org:acme-ssh")?.source).toBe("ssh:renewer from 192.0.2.7");
     const runner = await waitFor("an org runner listening", () => emu.runners().find((r) => r.listeningAt !== null && "org" in r.scope), 120_000);
-    const job = emu.enqueueJob({ scope: { org: "acme-ssh" }, repository: "acme-ssh/site", labels: ["self-hosted"], name: "ssh-org-job", script: "echo org" });
+    expect(runner.labels.map((l) => l.name)).toEqual(["ssh-org"]);
+    const job = emu.enqueueJob({ scope: { org: "acme-ssh" }, repository: "acme-ssh/site", labels: ["ssh-org"], name: "ssh-org-job", script: "echo org" });
     const [done] = await emu.waitForJobs([job.id], 120_000);
     expect(done).toMatchObject({ conclusion: "success", runnerName: runner.name });
   });

@@ -73,6 +73,8 @@ export interface PoolInput {
   max?: number;
   /** `runners.idle_timeout`, e.g. "1s"; default the config's (5m). */
   idleTimeout?: string;
+  /** `default_labels`; default true. */
+  defaultLabels?: boolean;
   labels?: string[];
   image?: string;
   /** Extra LXD devices for the pool's instances, next to the emulator's proxy device. */
@@ -128,6 +130,7 @@ export async function createTestWorld(options: { longPollMs?: number; assignTime
           name: p.name,
           scope: p.org ? { org: p.org, ...(p.runnerGroup ? { runner_group: p.runnerGroup } : {}) } : { repo: p.repo ?? `acme/${p.name}` },
           labels: p.labels ?? [],
+          ...(p.defaultLabels === false ? { default_labels: false } : {}),
           runners: { idle: p.idle, ...(p.max !== undefined ? { max: p.max } : {}), ...(p.idleTimeout !== undefined ? { idle_timeout: p.idleTimeout } : {}) },
           image: p.image ?? testImage,
           name_prefix: "rt",
