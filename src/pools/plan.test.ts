@@ -161,6 +161,18 @@ describe("plan", () => {
     expect(result.pools.map((p) => p.blocked)).toEqual(["host-cap", "host-cap"]);
   });
 
+  it("under the host cap, gives a tied slot to the pool served least recently", () => {
+    const p1: PoolSpec = { ...web, idle: 0, max: 4, idleTimeoutMs: minute };
+    const p2: PoolSpec = { ...api, idle: 0, max: 4, idleTimeoutMs: minute };
+    const busy = (pool: string) => runner("busy", { pool });
+    const demand = new Map([["web", 5], ["api", 5]]);
+    // One slot free, both pools at one runner: the one that spawned longer ago gets it.
+    const apiServedLast = plan(snapshot({ pools: [p1, p2], runners: [busy("web"), busy("api")], demand, lastSpawnAt: new Map([["web", now - 5000], ["api", now - 1000]]) }), { ...settings, maxRunners: 3 }, now);
+    expect(kinds(apiServedLast.actions)).toEqual(["spawn web"]);
+    const webServedLast = plan(snapshot({ pools: [p1, p2], runners: [busy("web"), busy("api")], demand, lastSpawnAt: new Map([["web", now - 1000], ["api", now - 5000]]) }), { ...settings, maxRunners: 3 }, now);
+    expect(kinds(webServedLast.actions)).toEqual(["spawn api"]);
+  });
+
   it("drains a pool that left the configuration: idle go, busy finish, stopped are collected", () => {
     const idle = runner("idle", { pool: "old" });
     const starting = runner("starting", { pool: "old" });

@@ -55,7 +55,7 @@ export function plan(snapshot: Snapshot, settings: PlanSettings, now: number): P
     statuses.push(status);
   }
 
-  const granted = shareFreeSlots(tallies, wants, settings.maxRunners - hostActive);
+  const granted = shareFreeSlots(tallies, wants, settings.maxRunners - hostActive, snapshot.lastSpawnAt);
   for (const status of statuses) {
     const want = wants.get(status.name) ?? 0;
     const got = granted.get(status.name) ?? 0;
@@ -214,28 +214,35 @@ function trimSurplus(tally: PoolTally, count: number): Action[] {
 
 /**
  * Hands out the host's free slots one at a time, each to the pool that has the smallest share of
- * its ceiling in use, so that no pool starves when the host-wide cap is reached.
+ * its ceiling in use, so that no pool starves when the host-wide cap is reached. Ties go to the
+ * pool served least recently, so an odd slot alternates between pools instead of always going
+ * to the first one in the file.
  */
-function shareFreeSlots(tallies: Map<string, PoolTally>, wants: Map<string, number>, free: number): Map<string, number> {
+function shareFreeSlots(tallies: Map<string, PoolTally>, wants: Map<string, number>, free: number, lastSpawnAt: ReadonlyMap<string, number> = new Map()): Map<string, number> {
   const granted = new Map<string, number>();
   const remaining = new Map(wants);
   const inUse = new Map<string, number>();
+  const served = new Map(lastSpawnAt);
   for (const [name, t] of tallies) inUse.set(name, t.creating + t.starting.length + t.idle.length + t.busy);
   for (let slot = 0; slot < free; slot++) {
     let best: string | undefined;
     let bestShare = Infinity;
+    let bestServed = Infinity;
     for (const [name, left] of remaining) {
       if (left <= 0) continue;
       const share = (inUse.get(name) ?? 0) / Math.max(1, tallies.get(name)?.spec.max ?? 1);
-      if (share < bestShare) {
+      const lastServed = served.get(name) ?? -Infinity;
+      if (share < bestShare || (share === bestShare && lastServed < bestServed)) {
         best = name;
         bestShare = share;
+        bestServed = lastServed;
       }
     }
     if (best === undefined) break;
     granted.set(best, (granted.get(best) ?? 0) + 1);
     remaining.set(best, (remaining.get(best) ?? 0) - 1);
     inUse.set(best, (inUse.get(best) ?? 0) + 1);
+    served.set(best, Number.MAX_SAFE_INTEGER - free + slot); // just served: later than any real time
   }
   return granted;
 }

@@ -70,6 +70,9 @@ export class Reconciler {
   private readonly aliasCache = new Map<string, { target: string | null; readAt: number }>();
   private readonly failures = new Map<string, { count: number; until: number; message: string; at: number }>();
   private readonly lastBlocked = new Map<string, PoolBlocker | undefined>();
+  /** When each pool last had a spawn dispatched (fair sharing of the host cap). */
+  private readonly lastSpawnAt = new Map<string, number>();
+  private spawnSerial = 0;
   /** Pool of each runner as last observed (for metrics of status transitions). */
   private readonly lastPools = new Map<string, string>();
   /** JIT runners' registrations as last observed: name -> where to delete it. */
@@ -186,6 +189,7 @@ export class Reconciler {
         shuttingDown: this.shuttingDown,
         poolImages,
         ...(this.deps.demand ? { demand: this.deps.demand() } : {}),
+        lastSpawnAt: this.lastSpawnAt,
       },
       this.settings.plan,
       now,
@@ -257,6 +261,8 @@ export class Reconciler {
     // An action on this runner finished after the snapshot was taken: the plan is stale for it.
     if ((this.finishedSeq.get(name) ?? -1) >= seqAtObserve) return;
     this.inFlight.set(name, { kind: action.kind, pool: action.pool, startedAt: now });
+    // A serial, not the time: spawns dispatched in one pass must still be told apart.
+    if (action.kind === "spawn") this.lastSpawnAt.set(action.pool, ++this.spawnSerial);
     const task = this.limiter
       .run(() => this.execute(action, name, log))
       .catch((err: unknown) => {

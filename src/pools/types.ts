@@ -63,6 +63,8 @@ export interface Snapshot {
   poolImages?: ReadonlyMap<string, string>;
   /** Queued jobs matched to each pool and not yet picked up (from webhooks or recovery). */
   demand?: ReadonlyMap<string, number>;
+  /** Increasing mark of each pool's last spawn (a time or a serial): under the host cap, ties go to the pool served least recently. */
+  lastSpawnAt?: ReadonlyMap<string, number>;
 }
 
 export type Outcome = "boot-timeout" | "job-timeout" | "pool-removed" | "surplus" | "image-updated";

@@ -27,19 +27,21 @@ describe.skipIf(lxd.skip)("demand-driven scaling with webhooks on a real LXD", (
     return hookId;
   }
   /**
-   * Samples, until `done` resolves, the largest number of the scope's runners registered at once
-   * (starting, idle or busy: a runner that finished its job is gone from GitHub, and its
-   * instance, still being collected, no longer counts against the ceiling) and of jobs running.
+   * Samples, until `done` resolves, the largest number of runners holding a slot at once (the
+   * daemon's own view: creating, starting, idle or busy; a runner that finished its job no longer
+   * counts against the ceiling while its instance is collected) and of the scope's jobs running
+   * at GitHub (the emulator's view).
    */
-  async function peaks(repos: string[], done: Promise<unknown>): Promise<{ runners: number; running: number }> {
+  async function peaks(daemon: Daemon, pools: string[], repos: string[], done: Promise<unknown>): Promise<{ runners: number; running: number }> {
     const emu = t.world.emulator;
-    const ours = (scope: object) => "repo" in scope && repos.includes((scope as { repo: string }).repo);
+    const holding = new Set(["creating", "starting", "idle", "busy"]);
     const peak = { runners: 0, running: 0 };
     let finished = false;
     void done.finally(() => (finished = true));
     while (!finished) {
-      peak.runners = Math.max(peak.runners, emu.runners().filter((r) => ours(r.scope)).length);
-      peak.running = Math.max(peak.running, emu.jobs().filter((j) => ours(j.scope) && j.status === "in_progress").length);
+      const runners = daemon.reconciler.status()?.runners ?? [];
+      peak.runners = Math.max(peak.runners, runners.filter((r) => pools.includes(r.pool) && holding.has(r.phase)).length);
+      peak.running = Math.max(peak.running, emu.jobs().filter((j) => "repo" in j.scope && repos.includes(j.scope.repo) && j.status === "in_progress").length);
       await sleep(100);
     }
     await done;
@@ -56,7 +58,7 @@ describe.skipIf(lxd.skip)("demand-driven scaling with webhooks on a real LXD", (
 
     const jobs = Array.from({ length: 20 }, (_, i) => emu.enqueueJob({ scope: { repo: "acme/burst" }, labels: ["self-hosted", "burst"], name: `burst-${i}`, script: "sleep 4" }));
     const all = emu.waitForJobs(jobs.map((j) => j.id), 300_000);
-    const peak = await peaks(["acme/burst"], all);
+    const peak = await peaks(daemon, ["burst"], ["acme/burst"], all);
     const done = await all;
     expect(done.every((j) => j.conclusion === "success")).toBe(true);
     expect(new Set(done.map((j) => j.runnerName)).size).toBe(20); // one job per runner
@@ -142,7 +144,7 @@ describe.skipIf(lxd.skip)("demand-driven scaling with webhooks on a real LXD", (
       Array.from({ length: 6 }, (_, i) => emu.enqueueJob({ scope: { repo: `acme/${pool}` }, labels: ["self-hosted", pool], name: `${pool}-${i}`, script: "sleep 2" })),
     );
     const all = emu.waitForJobs(jobs.map((j) => j.id), 300_000);
-    const peak = await peaks(["acme/left", "acme/right"], all);
+    const peak = await peaks(daemon, ["left", "right"], ["acme/left", "acme/right"], all);
     const done = await all;
     expect(done.every((j) => j.conclusion === "success")).toBe(true);
     expect(peak.runners).toBeLessThanOrEqual(3);
