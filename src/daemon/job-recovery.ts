@@ -11,6 +11,7 @@ import type { GitHubClients } from "../github/clients.js";
 import type { ListedJob } from "../github/connection-client.js";
 import type { JobEvent, JobStatus } from "../jobs/types.js";
 import type { Store } from "../store/index.js";
+import { PeriodicTask } from "./periodic-task.js";
 
 export interface RecoveryReport {
   at: number;
@@ -36,24 +37,19 @@ export interface RecoveryDeps {
 const staleAfterMs = 2 * 60_000;
 
 export class JobRecovery {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<RecoveryReport> | undefined;
   private last: RecoveryReport | undefined;
+  private readonly task: PeriodicTask<RecoveryReport>;
 
-  constructor(private readonly deps: RecoveryDeps) {}
-
-  start(delayMs = 10_000): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      void this.recover().finally(() => this.start(this.deps.config().job_recovery_interval_ms));
-    }, delayMs);
-    this.timer.unref();
+  constructor(private readonly deps: RecoveryDeps) {
+    this.task = new PeriodicTask(() => this.run(staleAfterMs), () => deps.config().job_recovery_interval_ms);
   }
 
-  async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running?.catch(() => undefined);
+  start(delayMs = 10_000): void {
+    this.task.start(delayMs);
+  }
+
+  stop(): Promise<void> {
+    return this.task.stop();
   }
 
   status(): RecoveryReport | undefined {
@@ -62,10 +58,7 @@ export class JobRecovery {
 
   /** One listing now; `staleAfterMs`: how old a believed-queued job must be before GitHub is asked about it. */
   recover(options: { staleAfterMs?: number } = {}): Promise<RecoveryReport> {
-    this.running ??= this.run(options.staleAfterMs ?? staleAfterMs).finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
+    return this.task.run(() => this.run(options.staleAfterMs ?? staleAfterMs));
   }
 
   private async run(staleAfter: number): Promise<RecoveryReport> {

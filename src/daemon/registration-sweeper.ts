@@ -10,6 +10,7 @@ import { staleRegistrations } from "../github/registration-sweep.js";
 import type { RegisteredRunner } from "../github/connection-client.js";
 import { keys } from "../pools/ownership.js";
 import type { LxdPort } from "../pools/ports.js";
+import { PeriodicTask } from "./periodic-task.js";
 import { reconcilerSettings } from "./reconciler-settings.js";
 
 export interface SweepReport {
@@ -38,21 +39,20 @@ interface Group {
 type RegisteredScope = { type: "repo"; repo: string } | { type: "org"; org: string };
 
 export class RegistrationSweeper {
-  private timer: NodeJS.Timeout | undefined;
   private last: SweepReport | undefined;
-  private running: Promise<SweepReport> | undefined;
+  private readonly task: PeriodicTask<SweepReport>;
 
-  constructor(private readonly deps: SweeperDeps) {}
+  constructor(private readonly deps: SweeperDeps) {
+    this.task = new PeriodicTask(() => this.run(), () => deps.config().registration_sweep_interval_ms);
+  }
 
   /** First sweep after `delayMs` (a restart is when leftovers are likeliest), then every interval. */
   start(delayMs = 20_000): void {
-    this.schedule(delayMs);
+    this.task.start(delayMs);
   }
 
-  async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running?.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.task.stop();
   }
 
   status(): SweepReport | undefined {
@@ -61,18 +61,7 @@ export class RegistrationSweeper {
 
   /** One sweep now; concurrent callers share it. */
   sweep(): Promise<SweepReport> {
-    this.running ??= this.run().finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
-  }
-
-  private schedule(delayMs: number): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      void this.sweep().finally(() => this.schedule(this.deps.config().registration_sweep_interval_ms));
-    }, delayMs);
-    this.timer.unref();
+    return this.task.run();
   }
 
   private groups(config: Config): Group[] {
