@@ -4,31 +4,19 @@
 import type { FastifyPluginAsync } from "fastify";
 import type { CredentialHealth } from "../credentials/health.js";
 import type { JobRecord } from "../jobs/types.js";
-import type { PoolBlocker, RunnerPhase } from "../pools/types.js";
+import type { PoolReport } from "../pools/reconciler.js";
+import type { RunnerPhase } from "../pools/types.js";
 import { statusPage } from "./status-page-html.js";
 import { createStatusStream } from "./status-stream.js";
 
 export const STATUS_PATH = "/api/v1/status";
 export const STATUS_EVENTS_PATH = "/api/v1/events";
 
-export interface StatusPagePool {
-  name: string;
-  /** Scope key: `repo:owner/name` or `org:name`. */
-  scope: string;
-  idle: number;
-  busy: number;
-  starting: number;
-  finishing: number;
-  /** The idle floor. */
-  desiredIdle: number;
-  /** The ceiling. */
-  max: number;
+/** A pool as the reconciler reports it, with its queued jobs always present. */
+export type StatusPagePool = Omit<PoolReport, "queued" | "tokenExpiresAt" | "credential"> & {
   /** Jobs waiting for a runner of this pool. */
   queued: number;
-  /** Why the pool has fewer runners than it wants, if it does. */
-  blocked?: PoolBlocker;
-  lastError?: { message: string; at: number };
-}
+};
 
 export interface StatusPageRunner {
   name: string;
