@@ -48,6 +48,8 @@ describe.skipIf(lxd.skip)("demand-driven scaling with webhooks on a real LXD", (
     return peak;
   }
 
+  // Jobs of 8 s: long enough that all six runners are busy at once even when spawns are slow
+  // (with 4 s, a loaded CI host once finished one job before the sixth runner started).
   it("a burst of 20 queued jobs scales floor 1 to ceiling 6, runs them all, then returns to the floor", async () => {
     const emu = t.world.emulator;
     t.world.writeConfig([{ name: "burst", repo: "acme/burst", idle: 1, max: 6, idleTimeout: "3s", labels: ["burst"] }], { ...webhookConfig(), max_runners: 10 });
@@ -56,7 +58,7 @@ describe.skipIf(lxd.skip)("demand-driven scaling with webhooks on a real LXD", (
     hookUp(daemon);
     await waitFor("the floor's runner listening", () => emu.runners().some((r) => r.listeningAt !== null) || undefined, 120_000);
 
-    const jobs = Array.from({ length: 20 }, (_, i) => emu.enqueueJob({ scope: { repo: "acme/burst" }, labels: ["self-hosted", "burst"], name: `burst-${i}`, script: "sleep 4" }));
+    const jobs = Array.from({ length: 20 }, (_, i) => emu.enqueueJob({ scope: { repo: "acme/burst" }, labels: ["self-hosted", "burst"], name: `burst-${i}`, script: "sleep 8" }));
     const all = emu.waitForJobs(jobs.map((j) => j.id), 300_000);
     const peak = await peaks(daemon, ["burst"], ["acme/burst"], all);
     const done = await all;
