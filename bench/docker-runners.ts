@@ -38,7 +38,7 @@ async function main(): Promise<void> {
     await makeBusyboxDockerTarball(tarball);
     world.trackImage("bench");
     const images = { bench: dockerTestImageConfig(proxy, tarball) };
-    world.writeConfig([{ name: "bench", repo: "acme/bench", idle: 1, max: 1, image: imageAlias("bench") }], { images, log_level: "warn" });
+    world.writeConfig([{ name: "bench", repo: "acme/bench", floor: 1, ceiling: 1, image: imageAlias("bench") }], { images, log_level: "warn" });
 
     const t0 = Date.now();
     const build = await runCli(["--config", world.configPath, "image", "build", "bench"], { timeoutMs: 30 * 60_000 });

@@ -53,8 +53,8 @@ async function main(): Promise<void> {
     writeFileSync(secretFile, secret, { mode: 0o600 });
     world.writeConfig(
       [
-        { name: "cold", repo: "acme/cold", idle: 0, max: 2, idleTimeout: "1s", labels: ["cold"] },
-        { name: "warm", repo: "acme/warm", idle: 1, max: 2, idleTimeout: "1s", labels: ["warm"] },
+        { name: "cold", repo: "acme/cold", floor: 0, ceiling: 2, idleTimeout: "1s", labels: ["cold"] },
+        { name: "warm", repo: "acme/warm", floor: 1, ceiling: 2, idleTimeout: "1s", labels: ["warm"] },
       ],
       { github: { emu: { url: world.emulator.url, auth: { type: "push" }, webhook_secret_file: secretFile } } },
     );

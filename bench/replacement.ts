@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   let daemon: ChildProcess | undefined;
   try {
     const github = githubConfig(world, values.auth);
-    world.writeConfig([{ name: "bench", repo: "acme/bench", idle: 1, max: 1 }], { log_level: process.env.RUNNERD_BENCH_LOG_LEVEL ?? "warn", ...github });
+    world.writeConfig([{ name: "bench", repo: "acme/bench", floor: 1, ceiling: 1 }], { log_level: process.env.RUNNERD_BENCH_LOG_LEVEL ?? "warn", ...github });
     if (values.auth === "push") world.pushToken({ repo: "acme/bench" });
     daemon = startDaemon(world);
     const pid = daemon.pid ?? 0;
@@ -98,7 +98,7 @@ async function main(): Promise<void> {
     const callKinds = [...new Set(apiCalls.map((c) => `${c.method} ${c.operationId}`))].map((k) => `${k} x${apiCalls.filter((c) => `${c.method} ${c.operationId}` === k).length}`);
 
     // Phase 2: throughput of no-op jobs with 4 parallel runners.
-    world.writeConfig([{ name: "bench", repo: "acme/bench", idle: 4, max: 4 }], { log_level: "warn", ...github });
+    world.writeConfig([{ name: "bench", repo: "acme/bench", floor: 4, ceiling: 4 }], { log_level: "warn", ...github });
     daemon.kill("SIGHUP");
     await waitFor("4 idle runners", () => world.emulator.runners().filter((r) => r.listeningAt !== null && r.jobIds.length === 0).length >= 4 || undefined, 60_000, 50);
     const t0 = Date.now();

@@ -21,9 +21,9 @@ import { buildHttpApp } from "../src/http/server.js";
 import { signWebhookBody } from "../src/http/webhook-signature.js";
 import { WEBHOOK_PATH, webhookRoutes } from "../src/http/webhooks.js";
 import { createLogger } from "../src/log.js";
-import { enqueueJob } from "../test/support/github-emulator/job-queue.js";
-import { createState } from "../test/support/github-emulator/state.js";
-import { workflowJobPayload } from "../test/support/github-emulator/webhook-payload.js";
+import { enqueueJob } from "../src/emulator/job-queue.js";
+import { createState } from "../src/emulator/state.js";
+import { workflowJobPayload } from "../src/emulator/webhook-payload.js";
 import { stopDaemon, summary } from "./stats.js";
 
 const SECRET = "bench-webhook-secret-0123456789";

@@ -6,7 +6,7 @@ export function registerDemoCommand(program: Command): void {
     .command("demo")
     .description("run a self-contained demo against a local GitHub emulator and LXD")
     .action(async () => {
-      const { runDemo } = await import("../demo/run-demo.js");
+      const { runDemo } = await import("./demo/run-demo.js");
       await runDemo();
     });
 }

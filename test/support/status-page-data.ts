@@ -2,7 +2,7 @@
 // pools (one blocked), runners in several phases, finished and running jobs, a credential warning,
 // and a pool and a job whose names hold markup that must render as text.
 import type { StatusPageData } from "../../src/http/status-page.js";
-import type { JobRecord } from "../../src/jobs/types.js";
+import type { JobRecord } from "../../src/store/job-types.js";
 
 export const hostileName = '<script>alert("x")</script>';
 
@@ -32,7 +32,7 @@ export function sampleStatusPageData(now: number): StatusPageData {
     at: now,
     daemon: { pid: 4242, startedAt: ago(3 * 3600), version: "0.1.0" },
     pools: [
-      { name: "web", scope: "repo:acme/web", idle: 2, busy: 1, starting: 1, finishing: 0, desiredIdle: 3, max: 6, queued: 0 },
+      { name: "web", scope: "repo:acme/web", idle: 2, busy: 1, starting: 1, finishing: 0, floor: 3, ceiling: 6, queued: 0 },
       {
         name: hostileName,
         scope: "org:acme",
@@ -40,8 +40,8 @@ export function sampleStatusPageData(now: number): StatusPageData {
         busy: 0,
         starting: 0,
         finishing: 0,
-        desiredIdle: 1,
-        max: 2,
+        floor: 1,
+        ceiling: 2,
         queued: 4,
         blocked: "token-missing",
         lastError: { message: "registration refused", at: ago(90) },

@@ -76,41 +76,13 @@ export function createWebhookSender(deps: WebhookSenderDeps): WebhookSender {
   const idleWaiters: Array<() => void> = [];
   const ctx = (): PayloadContext => ({ state, origin: deps.origin() });
 
-  const enqueue = (hook: Hook, event: string, action: string | null, jobId: number | null, payload: unknown, target: Pending["target"], id: string = randomUUID(), redelivery = false): void => {
+  const enqueue: Enqueue = (hook, event, action, jobId, payload, target, id = randomUUID(), redelivery = false) => {
     const record: WebhookDelivery = { id, hookId: hook.id, event, action, jobId, redelivery, status: null, durationMs: null, createdAt: state.now(), deliveredAt: null };
     records.push(record);
     const pending: Pending = { record, hook, body: typeof payload === "string" ? payload : JSON.stringify(payload), target };
     sent.set(id, pending);
     queue.push(pending);
     pump();
-  };
-
-  const headersFor = (p: Pending): Record<string, string> => ({
-    "content-type": "application/json",
-    "user-agent": USER_AGENT,
-    "x-github-event": p.record.event,
-    "x-github-delivery": p.record.id,
-    "x-github-hook-id": String(p.hook.id),
-    "x-github-hook-installation-target-type": p.hook.appId === undefined ? p.target.type : "integration",
-    "x-github-hook-installation-target-id": String(p.hook.appId ?? p.target.id),
-    "x-hub-signature-256": signature(p.hook.secret, p.body),
-    "x-hub-signature": `sha1=${createHmac("sha1", p.hook.secret).update(p.body).digest("hex")}`,
-  });
-
-  const deliver = async (p: Pending): Promise<void> => {
-    const started = performance.now();
-    try {
-      const res = await fetch(p.hook.url, {
-        method: "POST", headers: headersFor(p), body: p.body,
-        signal: AbortSignal.any([aborter.signal, AbortSignal.timeout(DELIVERY_TIMEOUT_MS)]),
-      });
-      await res.arrayBuffer();
-      p.record.status = res.status;
-    } catch {
-      p.record.status = 0;
-    }
-    p.record.durationMs = Math.round((performance.now() - started) * 10) / 10;
-    p.record.deliveredAt = state.now();
   };
 
   // One delivery at a time, so the receiver sees events in order unless a test reorders them.
@@ -122,39 +94,22 @@ export function createWebhookSender(deps: WebhookSenderDeps): WebhookSender {
       return;
     }
     inFlight = true;
-    void deliver(next).finally(() => {
+    void deliver(next, aborter.signal, state).finally(() => {
       inFlight = false;
       notifyChange(state);
       pump();
     });
   }
 
-  const validate = (name: string, payload: unknown, url: string): void => {
-    const errors = deps.check?.(name, payload) ?? null;
-    if (errors !== null) deps.violations.push({ at: Date.now(), method: "POST", path: url, operationId: name, direction: "webhook", errors });
-  };
-
-  state.jobObservers.add((job: JobRecord, action: JobAction) => {
-    for (const hook of hooks.values()) {
-      if (!hook.events.includes("workflow_job") || !coversJob(hook, state, job)) continue;
-      const installation = hook.appId === undefined ? undefined : installationFor(state, hook.appId, job.repository);
-      // Built now, from the job as it is at this transition; sent later.
-      const { payload, target } = workflowJobPayload(ctx(), job, action, installation);
-      validate(`workflow-job-${action.replace("_", "-")}`, payload, hook.url);
-      enqueue(hook, "workflow_job", action, job.id, payload, target);
-    }
-  });
+  state.jobObservers.add((job: JobRecord, action: JobAction) => queueJobEvent(deps, hooks, job, action, enqueue));
 
   return {
     add(input) {
-      const hook: Hook = {
-        id: nextHookId++, url: input.url, secret: input.secret, events: [...(input.events ?? ["workflow_job"])],
-        scope: input.scope, appId: input.appId, createdAt: state.now(),
-      };
+      const hook = newHook(nextHookId++, input, state.now());
       hooks.set(hook.id, hook);
       if (input.ping !== false) {
         const payload = pingPayload(ctx(), hook);
-        validate("ping", payload, hook.url);
+        checkPayload(deps, "ping", payload, hook.url);
         enqueue(hook, "ping", null, null, payload, { type: "repository", id: 0 });
       }
       return hook.id;
@@ -177,25 +132,81 @@ export function createWebhookSender(deps: WebhookSenderDeps): WebhookSender {
       if (!inFlight && (queue.length === 0 || paused)) resolve();
       else idleWaiters.push(resolve);
     }),
-    async sendRaw(input) {
-      const hook = input.hookId !== undefined ? hooks.get(input.hookId) : hooks.size === 1 ? [...hooks.values()][0] : undefined;
-      const url = input.url ?? hook?.url;
-      if (url === undefined) throw new Error("sendRawWebhook: give url, or hookId of a known hook (or add exactly one hook)");
-      const deliveryId = input.headers?.["x-github-delivery"] ?? randomUUID();
-      const headers: Record<string, string | undefined> = {
-        "content-type": "application/json", "user-agent": USER_AGENT, "x-github-event": "workflow_job", "x-github-delivery": deliveryId,
-      };
-      if (hook !== undefined) headers["x-github-hook-id"] = String(hook.id);
-      if (input.signWith !== undefined) headers["x-hub-signature-256"] = signature(input.signWith, input.body);
-      for (const [name, value] of Object.entries(input.headers ?? {})) headers[name.toLowerCase()] = value;
-      const defined = Object.fromEntries(Object.entries(headers).filter((e): e is [string, string] => e[1] !== undefined));
-      const res = await fetch(url, { method: "POST", headers: defined, body: input.body, signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS) });
-      return { status: res.status, body: await res.text(), deliveryId };
-    },
+    sendRaw: (input) => sendRaw(hooks, input),
     close() {
       aborter.abort();
       queue = [];
       for (const wake of idleWaiters.splice(0)) wake();
     },
   };
+}
+
+type Enqueue = (hook: Hook, event: string, action: string | null, jobId: number | null, payload: unknown, target: Pending["target"], id?: string, redelivery?: boolean) => void;
+
+/** Queues a workflow_job delivery to every hook that covers the job, built from the job as it is at this transition. */
+function queueJobEvent(deps: WebhookSenderDeps, hooks: Map<number, Hook>, job: JobRecord, action: JobAction, enqueue: Enqueue): void {
+  const { state } = deps;
+  for (const hook of hooks.values()) {
+    if (!hook.events.includes("workflow_job") || !coversJob(hook, state, job)) continue;
+    const installation = hook.appId === undefined ? undefined : installationFor(state, hook.appId, job.repository);
+    const { payload, target } = workflowJobPayload({ state, origin: deps.origin() }, job, action, installation);
+    checkPayload(deps, `workflow-job-${action.replace("_", "-")}`, payload, hook.url);
+    enqueue(hook, "workflow_job", action, job.id, payload, target);
+  }
+}
+
+function newHook(id: number, input: WebhookInput, now: number): Hook {
+  return { id, url: input.url, secret: input.secret, events: [...(input.events ?? ["workflow_job"])], scope: input.scope, appId: input.appId, createdAt: now };
+}
+
+function checkPayload(deps: WebhookSenderDeps, name: string, payload: unknown, url: string): void {
+  const errors = deps.check?.(name, payload) ?? null;
+  if (errors !== null) deps.violations.push({ at: Date.now(), method: "POST", path: url, operationId: name, direction: "webhook", errors });
+}
+
+function headersFor(p: Pending): Record<string, string> {
+  return {
+    "content-type": "application/json",
+    "user-agent": USER_AGENT,
+    "x-github-event": p.record.event,
+    "x-github-delivery": p.record.id,
+    "x-github-hook-id": String(p.hook.id),
+    "x-github-hook-installation-target-type": p.hook.appId === undefined ? p.target.type : "integration",
+    "x-github-hook-installation-target-id": String(p.hook.appId ?? p.target.id),
+    "x-hub-signature-256": signature(p.hook.secret, p.body),
+    "x-hub-signature": `sha1=${createHmac("sha1", p.hook.secret).update(p.body).digest("hex")}`,
+  };
+}
+
+/** Posts one delivery and records its answer (status 0: no answer, e.g. a timeout). */
+async function deliver(p: Pending, closed: AbortSignal, state: EmulatorState): Promise<void> {
+  const started = performance.now();
+  try {
+    const res = await fetch(p.hook.url, {
+      method: "POST", headers: headersFor(p), body: p.body,
+      signal: AbortSignal.any([closed, AbortSignal.timeout(DELIVERY_TIMEOUT_MS)]),
+    });
+    await res.arrayBuffer();
+    p.record.status = res.status;
+  } catch {
+    p.record.status = 0;
+  }
+  p.record.durationMs = Math.round((performance.now() - started) * 10) / 10;
+  p.record.deliveredAt = state.now();
+}
+
+async function sendRaw(hooks: Map<number, Hook>, input: RawWebhookInput): Promise<{ status: number; body: string; deliveryId: string }> {
+  const hook = input.hookId !== undefined ? hooks.get(input.hookId) : hooks.size === 1 ? [...hooks.values()][0] : undefined;
+  const url = input.url ?? hook?.url;
+  if (url === undefined) throw new Error("sendRawWebhook: give url, or hookId of a known hook (or add exactly one hook)");
+  const deliveryId = input.headers?.["x-github-delivery"] ?? randomUUID();
+  const headers: Record<string, string | undefined> = {
+    "content-type": "application/json", "user-agent": USER_AGENT, "x-github-event": "workflow_job", "x-github-delivery": deliveryId,
+  };
+  if (hook !== undefined) headers["x-github-hook-id"] = String(hook.id);
+  if (input.signWith !== undefined) headers["x-hub-signature-256"] = signature(input.signWith, input.body);
+  for (const [name, value] of Object.entries(input.headers ?? {})) headers[name.toLowerCase()] = value;
+  const defined = Object.fromEntries(Object.entries(headers).filter((e): e is [string, string] => e[1] !== undefined));
+  const res = await fetch(url, { method: "POST", headers: defined, body: input.body, signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS) });
+  return { status: res.status, body: await res.text(), deliveryId };
 }

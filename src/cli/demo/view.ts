@@ -1,7 +1,7 @@
 // Text rendering for the demo: the live view of runners and jobs, and the closing summary.
-import { table } from "../cli/output.js";
-import type { ReconcilerStatus } from "../pools/reconciler.js";
-import type { JobRecord, RunnerRecord } from "../../test/support/github-emulator/index.js";
+import { table } from "../output.js";
+import type { ReconcilerStatus } from "../../pools/reconciler.js";
+import type { JobRecord, RunnerRecord } from "../../emulator/index.js";
 
 export interface DemoJob {
   id: number;

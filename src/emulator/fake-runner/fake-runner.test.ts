@@ -4,10 +4,11 @@ import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startGitHubEmulator } from "../github-emulator/index.js";
-import type { GitHubEmulator } from "../github-emulator/index.js";
-import { installFakeRunner, runFakeRunnerScript as startScript } from "./index.js";
-import type { RunScriptOptions, RunningScript } from "./index.js";
+import { startGitHubEmulator } from "../index.js";
+import type { GitHubEmulator } from "../index.js";
+import { installFakeRunner } from "./index.js";
+import { runFakeRunnerScript as startScript } from "./test-support.js";
+import type { RunScriptOptions, RunningScript } from "./test-support.js";
 
 // Non-root when we can drop privileges, so the real "must not run as root" rule is exercised.
 const isRoot = process.getuid?.() === 0;

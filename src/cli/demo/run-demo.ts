@@ -3,10 +3,11 @@
 // view of runners being replaced, a summary, and then everything it created is removed.
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
-import { startDaemon, type Daemon } from "../daemon/daemon.js";
-import { createLogger } from "../log.js";
-import { createTestWorld, ensureTestImage, lxdUnavailableReason, repoRoot, testImage, waitFor, watchStops, type TestWorld } from "../../test/support/lxd-harness.js";
+import { startDaemon, type Daemon } from "../../daemon/daemon.js";
+import { createLogger } from "../../log.js";
+import { busyboxImage, ensureBusyboxImage, lxdUnavailableReason, repoRoot, waitFor, watchStops } from "./lxd-host.js";
 import { renderLiveView, renderSummary, type DemoJob } from "./view.js";
+import { createEmulatorWorld, type EmulatorWorld } from "./world.js";
 
 export async function runDemo(): Promise<void> {
   const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -14,11 +15,11 @@ export async function runDemo(): Promise<void> {
     say("LXD is not ready: running scripts/setup-lxd.sh (installs lxd and btrfs-progs, creates a btrfs pool)");
     execFileSync("bash", [join(repoRoot, "scripts/setup-lxd.sh")], { stdio: "inherit" });
   }
-  const imageExisted = execFileSync("lxc", ["image", "list", testImage, "--format", "csv"]).toString().trim() !== "";
-  say(`preparing the busybox runner image ${testImage} ...`);
-  await ensureTestImage();
+  const imageExisted = execFileSync("lxc", ["image", "list", busyboxImage, "--format", "csv"]).toString().trim() !== "";
+  say(`preparing the busybox runner image ${busyboxImage} ...`);
+  await ensureBusyboxImage();
 
-  const world = await createTestWorld({ longPollMs: 5000 });
+  const world = await createEmulatorWorld({ longPollMs: 5000 });
   const { stops, events } = watchStops(world.lxd);
   let daemon: Daemon | undefined;
   try {
@@ -26,8 +27,8 @@ export async function runDemo(): Promise<void> {
     world.writeConfig(
       [
         // Floors of 2 and 1 waiting runners; each pool may grow to its max while all are busy.
-        { name: "web", repo: "acme/web", idle: 2, max: 4, labels: ["demo"] },
-        { name: "api", repo: "acme/api", idle: 1, max: 2, labels: ["demo"] },
+        { name: "web", repo: "acme/web", floor: 2, ceiling: 4, labels: ["demo"] },
+        { name: "api", repo: "acme/api", floor: 1, ceiling: 2, labels: ["demo"] },
       ],
       { log_level: "info" },
     );
@@ -48,12 +49,12 @@ export async function runDemo(): Promise<void> {
     say("cleaning up: stopping the daemon, deleting runner instances and the demo's state ...");
     await daemon?.shutdown();
     await world.cleanup();
-    if (!imageExisted) execFileSync("lxc", ["image", "delete", testImage], { stdio: "ignore" });
-    say(`done. LXD and its storage pool stay installed${imageExisted ? `; the image ${testImage} was already there and stays` : ""}.`);
+    if (!imageExisted) execFileSync("lxc", ["image", "delete", busyboxImage], { stdio: "ignore" });
+    say(`done. LXD and its storage pool stay installed${imageExisted ? `; the image ${busyboxImage} was already there and stays` : ""}.`);
   }
 }
 
-function enqueueDemoJobs(world: TestWorld): DemoJob[] {
+function enqueueDemoJobs(world: EmulatorWorld): DemoJob[] {
   const specs: { repo: string; name: string; script: string }[] = [
     { repo: "acme/web", name: "build", script: "echo building on $RUNNER_NAME; sleep 1" },
     { repo: "acme/web", name: "unit-tests", script: "echo testing; sleep 2" },
@@ -71,7 +72,7 @@ function enqueueDemoJobs(world: TestWorld): DemoJob[] {
   });
 }
 
-async function watch(world: TestWorld, daemon: Daemon, jobs: DemoJob[]): Promise<void> {
+async function watch(world: EmulatorWorld, daemon: Daemon, jobs: DemoJob[]): Promise<void> {
   const tty = process.stdout.isTTY;
   let last = "";
   let interrupted = false;

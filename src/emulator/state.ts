@@ -188,3 +188,10 @@ export function later(state: EmulatorState, ms: number, fn: () => void): void {
   timer.unref();
   state.timers.add(timer);
 }
+
+/** Who an API request authenticated as (see credentials.ts). */
+export type Credential =
+  | { kind: "none" }
+  | { kind: "pat"; token: string; expiresAt: number | null }
+  | { kind: "installation"; token: InstallationToken; installation: InstallationRecord }
+  | { kind: "app-jwt"; app: AppRecord };

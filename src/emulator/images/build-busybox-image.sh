@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the tiny runner image the tests and the demo use, and imports it into LXD:
+# Builds the tiny runner image `runnerd demo` and the tests use, and imports it into LXD:
 # Debian's busybox-static as the whole userland, busybox init starting runnerd's agent at boot,
 # a `runner` user (uid 1001) with a setuid `sudo` shim, and the fake runner in /opt/actions-runner.
 # Idempotent: the image carries a hash of its recipe and is rebuilt only when that changes.
@@ -9,8 +9,7 @@ set -euo pipefail
 
 alias=${1:-runnerd-test/busybox}
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../../.." && pwd)
-fake_runner=$root/test/support/fake-runner
+fake_runner=$(cd "$here/../fake-runner" && pwd)
 
 log() { printf '[busybox-image] %s\n' "$*" >&2; }
 

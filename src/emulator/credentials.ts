@@ -3,14 +3,10 @@ import type { IncomingMessage } from "node:http";
 import { JWT_UNDECODABLE, verifyAppJwt } from "./apps.js";
 import { HttpError, bearerToken } from "./http-io.js";
 import type { Route } from "./routes.js";
-import type { AppRecord, EmulatorState, InstallationRecord, InstallationToken } from "./state.js";
+import type { Credential, EmulatorState } from "./state.js";
 import type { ApiCredentialKind } from "./types.js";
 
-export type Credential =
-  | { kind: "none" }
-  | { kind: "pat"; token: string; expiresAt: number | null }
-  | { kind: "installation"; token: InstallationToken; installation: InstallationRecord }
-  | { kind: "app-jwt"; app: AppRecord };
+export type { Credential } from "./state.js";
 
 export const NO_CREDENTIAL: Credential = { kind: "none" };
 

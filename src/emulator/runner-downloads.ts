@@ -5,7 +5,7 @@ import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { installFakeRunner } from "../fake-runner/index.js";
+import { installFakeRunner } from "./fake-runner/index.js";
 import type { RunnerApplication } from "./types.js";
 
 /** The version the emulator's first runner release has unless `runnerVersion` says otherwise. */

@@ -1,13 +1,13 @@
 // The GitHub emulator's facade: start the server, and the helpers tests use to drive and inspect it.
-import { createServer } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { adminRoutes } from "./admin-api.js";
 import { appInfo, appRoutes, createApp, expireInstallationTokens, installApp, installationTokensIssued } from "./apps.js";
-import { createFaultList } from "./faults.js";
+import { createFaultList, type FaultList } from "./faults.js";
 import { cancelJob, dispatchJobs, enqueueJob, snapshotJob, waitForJobs, waitUntil } from "./job-queue.js";
 import { encodeJitConfig } from "./jit-config.js";
 import { createOidcIssuer } from "./oidc-issuer.js";
-import type { EmulatorOidc } from "./oidc-issuer.js";
+import type { EmulatorOidc, OidcIssuer } from "./oidc-issuer.js";
 import { loadSchemaCatalog } from "./openapi-validator.js";
 import { rateLimitRoutes, rateLimitStatus, setRateLimit } from "./rate-limits.js";
 import { restRoutes } from "./rest-api.js";
@@ -16,9 +16,9 @@ import { INITIAL_RELEASE_AGE_MS, findRelease, publishRunnerRelease, releaseRoute
 import { deleteRunner, registerRunner, runnerStatus, snapshotRunner } from "./runner-registry.js";
 import { runnerRoutes } from "./runner-protocol.js";
 import { createRequestHandler } from "./server.js";
-import { addRunnerGroup, createState, randomToken } from "./state.js";
+import { addRunnerGroup, createState, randomToken, type EmulatorState } from "./state.js";
 import { expireAllTokens, mintToken } from "./tokens.js";
-import { createWebhookSender } from "./webhooks.js";
+import { createWebhookSender, type WebhookSender } from "./webhooks.js";
 import { workflowRunRoutes } from "./workflow-runs.js";
 import type {
   ApiCall, AppGrant, AppInfo, RateLimitStatus,
@@ -143,7 +143,6 @@ export async function startGitHubEmulator(opts: EmulatorOptions = {}): Promise<G
   const pat = randomToken("ghp_", 18);
   state.pats.add(pat);
 
-  const history = (): RunnerRecord[] => [...state.runners.values()].map(snapshotRunner);
   const oidc = createOidcIssuer();
   const webhooks = createWebhookSender({
     state, violations,
@@ -151,7 +150,64 @@ export async function startGitHubEmulator(opts: EmulatorOptions = {}): Promise<G
     origin: () => url,
     check: catalog === null ? null : (name, payload) => catalog.webhook(name)(payload),
   });
-  const emulator: Omit<GitHubEmulator, "url" | "apiUrl" | "port" | "runnerVersion" | "close"> = {
+  const parts: ApiParts = {
+    state, pat, violations, oidc, faults, webhooks,
+    origin: () => url,
+    setRunnerApplications: (apps) => {
+      applications = apps;
+    },
+  };
+  const emulator: EmulatorApi = { ...accountApi(parts), ...workApi(parts) };
+
+  const server = createServer(createRequestHandler({
+    state, faults, catalog, violations, runnerApplications,
+    routes: [...restRoutes, ...workflowRunRoutes, ...appRoutes, ...rateLimitRoutes, ...releaseRoutes, ...runnerRoutes, ...oidc.routes],
+    adminRoutes: adminRoutes(emulator),
+  }));
+  const host = opts.host ?? "127.0.0.1";
+  const port = await listen(server, host, opts.port ?? 0);
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  oidc.setBaseUrl(url);
+
+  return {
+    ...emulator,
+    url,
+    apiUrl: `${url}/api/v3`,
+    port,
+    // A getter, so it follows publishRunnerRelease (a spread would copy the value once).
+    get runnerVersion() {
+      return state.releases[0]?.version ?? version;
+    },
+    async close() {
+      webhooks.close();
+      for (const waiter of [...state.waiters.values()]) waiter.answer("timeout");
+      for (const timer of state.timers) clearTimeout(timer);
+      state.timers.clear();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+type EmulatorApi = Omit<GitHubEmulator, "url" | "apiUrl" | "port" | "runnerVersion" | "close">;
+
+interface ApiParts {
+  state: EmulatorState;
+  pat: string;
+  violations: Violation[];
+  oidc: OidcIssuer;
+  faults: FaultList;
+  webhooks: WebhookSender;
+  /** The emulator's URL, known once it listens. */
+  origin(): string;
+  setRunnerApplications(apps: RunnerApplication[] | null): void;
+}
+
+/** Credentials, apps, rate limits, registration tokens and JIT configs. */
+function accountApi({ state, pat, violations, oidc, origin }: ApiParts) {
+  return {
     pat,
     violations,
     oidc: oidc.api,
@@ -177,13 +233,18 @@ export async function startGitHubEmulator(opts: EmulatorOptions = {}): Promise<G
       const runner = registerRunner(state, {
         scope, name: o.name, labels: o.labels, ephemeral: true, disableUpdate: false, replace: false, groupId: o.runnerGroupId, jit: true,
       });
-      return { runner: snapshotRunner(runner), encoded_jit_config: encodeJitConfig(runner, url, o.workFolder ?? "_work") };
+      return { runner: snapshotRunner(runner), encoded_jit_config: encodeJitConfig(runner, origin(), o.workFolder ?? "_work") };
     },
     expireRegistrationTokens: () => expireAllTokens(state),
     addRunnerGroup: (org, name) => ({ ...addRunnerGroup(state, org, name) }),
-    setRunnerApplications: (apps) => {
-      applications = apps;
-    },
+  } satisfies Partial<EmulatorApi>;
+}
+
+/** Runner releases, faults, jobs, webhooks and registrations. */
+function workApi({ state, faults, webhooks, setRunnerApplications }: ApiParts) {
+  const history = (): RunnerRecord[] => [...state.runners.values()].map(snapshotRunner);
+  return {
+    setRunnerApplications,
     publishRunnerRelease: async (v, publishedAt) => snapshotRelease(await publishRunnerRelease(state, v, publishedAt)),
     runnerReleases: () => state.releases.map(snapshotRelease),
     runnerReleaseSha256: (v) => findRelease(state, v)?.tarball?.sha256,
@@ -216,42 +277,15 @@ export async function startGitHubEmulator(opts: EmulatorOptions = {}): Promise<G
       deleteRunner(state, id);
       dispatchJobs(state);
     },
-  };
+  } satisfies Partial<EmulatorApi>;
+}
 
-  const server = createServer(createRequestHandler({
-    state, faults, catalog, violations, runnerApplications,
-    routes: [...restRoutes, ...workflowRunRoutes, ...appRoutes, ...rateLimitRoutes, ...releaseRoutes, ...runnerRoutes, ...oidc.routes],
-    adminRoutes: adminRoutes(emulator),
-  }));
+async function listen(server: Server, host: string, port: number): Promise<number> {
   // Long polls outlive Node's default request timeout when tests raise longPollMs.
   server.requestTimeout = 0;
-  const host = opts.host ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(opts.port ?? 0, host, () => resolve());
+    server.listen(port, host, () => resolve());
   });
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
-  oidc.setBaseUrl(url);
-
-  return {
-    ...emulator,
-    url,
-    apiUrl: `${url}/api/v3`,
-    port,
-    // A getter, so it follows publishRunnerRelease (a spread would copy the value once).
-    get runnerVersion() {
-      return state.releases[0]?.version ?? version;
-    },
-    async close() {
-      webhooks.close();
-      for (const waiter of [...state.waiters.values()]) waiter.answer("timeout");
-      for (const timer of state.timers) clearTimeout(timer);
-      state.timers.clear();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    },
-  };
+  return (server.address() as AddressInfo).port;
 }

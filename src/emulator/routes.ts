@@ -1,8 +1,7 @@
 // The route table's shape: a method, a path pattern, an optional OpenAPI operation, and a handler.
 import type { IncomingMessage } from "node:http";
-import type { Credential } from "./credentials.js";
 import type { Reply } from "./http-io.js";
-import type { EmulatorState } from "./state.js";
+import type { Credential, EmulatorState } from "./state.js";
 import type { RunnerApplication } from "./types.js";
 
 export interface RouteContext {

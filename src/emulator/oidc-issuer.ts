@@ -2,7 +2,7 @@
 // discovery document, a JWKS with RS256 keys, and test helpers that mint tokens shaped like
 // GitHub's. Signing uses node:crypto directly, so runnerd's jose-based verifier is checked
 // against an independent implementation.
-import { generateKeyPairSync, randomUUID, sign, type KeyObject } from "node:crypto";
+import { generateKeyPairSync, randomUUID, sign, type JsonWebKey, type KeyObject } from "node:crypto";
 import type { Route } from "./routes.js";
 
 /** The claims of a GitHub Actions OIDC token (GitHub sends ids as strings). */
@@ -111,44 +111,8 @@ export function createOidcIssuer(): OidcIssuer {
     return current;
   };
   const issuer = () => `${baseUrl}${OIDC_ISSUER_PATH}`;
-
-  const claims = (overrides: Partial<ActionsOidcClaims> = {}, opts: OidcMintOptions = {}): ActionsOidcClaims => {
-    const repository = overrides.repository ?? "octo-org/octo-repo";
-    const owner = overrides.repository_owner ?? repository.split("/")[0] ?? "octo-org";
-    const ref = overrides.ref ?? "refs/heads/main";
-    const workflowRef = `${repository}/.github/workflows/runner-token.yml@${ref}`;
-    const iat = Math.floor((opts.issuedAt?.getTime() ?? Date.now()) / 1000);
-    return {
-      jti: randomUUID(),
-      sub: `repo:${repository}:ref:${ref}`,
-      aud: opts.audience ?? `${baseUrl}/${owner}`,
-      ref,
-      sha: "5e1d3b8c0a9f4e7d6c2b1a0f9e8d7c6b5a4f3e2d",
-      repository,
-      repository_owner: owner,
-      repository_owner_id: "65",
-      repository_id: "74",
-      repository_visibility: "private",
-      actor_id: "12",
-      actor: "octocat",
-      run_id: "4242",
-      run_number: "10",
-      run_attempt: "1",
-      runner_environment: "github-hosted",
-      workflow: "Runner token",
-      workflow_ref: workflowRef,
-      workflow_sha: "5e1d3b8c0a9f4e7d6c2b1a0f9e8d7c6b5a4f3e2d",
-      job_workflow_ref: workflowRef,
-      job_workflow_sha: "5e1d3b8c0a9f4e7d6c2b1a0f9e8d7c6b5a4f3e2d",
-      event_name: "schedule",
-      ref_type: "branch",
-      iss: opts.issuer ?? issuer(),
-      nbf: iat + (opts.notBeforeSeconds ?? -600),
-      exp: iat + (opts.expiresInSeconds ?? 300),
-      iat,
-      ...overrides,
-    };
-  };
+  const claims = (overrides: Partial<ActionsOidcClaims> = {}, opts: OidcMintOptions = {}): ActionsOidcClaims =>
+    tokenClaims(baseUrl, issuer(), overrides, opts);
 
   const api: EmulatorOidc = {
     get issuer() {
@@ -176,19 +140,79 @@ export function createOidcIssuer(): OidcIssuer {
     publicKeyPem: () => signingKey().publicKey.export({ type: "spki", format: "pem" }).toString(),
   };
 
-  const routes: Route[] = [
+  const jwks = (): JsonWebKey[] => {
+    signingKey();
+    return [...published].flatMap((kid) => {
+      const key = keys.get(kid);
+      if (key === undefined) return [];
+      const { n, e } = key.publicKey.export({ format: "jwk" });
+      return [{ kty: "RSA", alg: "RS256", use: "sig", kid, n, e }];
+    });
+  };
+
+  return {
+    routes: issuerRoutes({ issuer, fetches, jwks }),
+    api,
+    setBaseUrl(url) {
+      baseUrl = url;
+    },
+  };
+}
+
+/** The claims of a token GitHub would mint for a scheduled workflow run, with `overrides` on top. */
+function tokenClaims(baseUrl: string, issuer: string, overrides: Partial<ActionsOidcClaims>, opts: OidcMintOptions): ActionsOidcClaims {
+  const repository = overrides.repository ?? "octo-org/octo-repo";
+  const owner = overrides.repository_owner ?? repository.split("/")[0] ?? "octo-org";
+  const ref = overrides.ref ?? "refs/heads/main";
+  const workflowRef = `${repository}/.github/workflows/runner-token.yml@${ref}`;
+  const iat = Math.floor((opts.issuedAt?.getTime() ?? Date.now()) / 1000);
+  return {
+    jti: randomUUID(),
+    sub: `repo:${repository}:ref:${ref}`,
+    aud: opts.audience ?? `${baseUrl}/${owner}`,
+    ref,
+    sha: "5e1d3b8c0a9f4e7d6c2b1a0f9e8d7c6b5a4f3e2d",
+    repository,
+    repository_owner: owner,
+    repository_owner_id: "65",
+    repository_id: "74",
+    repository_visibility: "private",
+    actor_id: "12",
+    actor: "octocat",
+    run_id: "4242",
+    run_number: "10",
+    run_attempt: "1",
+    runner_environment: "github-hosted",
+    workflow: "Runner token",
+    workflow_ref: workflowRef,
+    workflow_sha: "5e1d3b8c0a9f4e7d6c2b1a0f9e8d7c6b5a4f3e2d",
+    job_workflow_ref: workflowRef,
+    job_workflow_sha: "5e1d3b8c0a9f4e7d6c2b1a0f9e8d7c6b5a4f3e2d",
+    event_name: "schedule",
+    ref_type: "branch",
+    iss: opts.issuer ?? issuer,
+    nbf: iat + (opts.notBeforeSeconds ?? -600),
+    exp: iat + (opts.expiresInSeconds ?? 300),
+    iat,
+    ...overrides,
+  };
+}
+
+/** The discovery document and the JWKS, counting fetches. */
+function issuerRoutes(d: { issuer(): string; fetches: { discovery: number; jwks: number }; jwks(): JsonWebKey[] }): Route[] {
+  return [
     {
       method: "GET",
       pattern: /^\/_services\/token\/\.well-known\/openid-configuration$/,
       auth: "none",
       body: "text",
       handle: () => {
-        fetches.discovery += 1;
+        d.fetches.discovery += 1;
         return {
           status: 200,
           body: {
-            issuer: issuer(),
-            jwks_uri: `${issuer()}/.well-known/jwks`,
+            issuer: d.issuer(),
+            jwks_uri: `${d.issuer()}/.well-known/jwks`,
             subject_types_supported: ["public", "pairwise"],
             response_types_supported: ["id_token"],
             claims_supported: ["sub", "aud", "exp", "iat", "iss", "jti", "nbf", "ref", "sha", "repository", "repository_id", "repository_owner", "repository_owner_id", "run_id", "run_number", "run_attempt", "actor", "actor_id", "workflow", "workflow_ref", "workflow_sha", "event_name", "ref_type", "environment", "job_workflow_ref", "job_workflow_sha", "repository_visibility", "runner_environment"],
@@ -204,24 +228,9 @@ export function createOidcIssuer(): OidcIssuer {
       auth: "none",
       body: "text",
       handle: () => {
-        fetches.jwks += 1;
-        signingKey();
-        const jwks = [...published].flatMap((kid) => {
-          const key = keys.get(kid);
-          if (key === undefined) return [];
-          const { n, e } = key.publicKey.export({ format: "jwk" });
-          return [{ kty: "RSA", alg: "RS256", use: "sig", kid, n, e }];
-        });
-        return { status: 200, body: { keys: jwks } };
+        d.fetches.jwks += 1;
+        return { status: 200, body: { keys: d.jwks() } };
       },
     },
   ];
-
-  return {
-    routes,
-    api,
-    setBaseUrl(url) {
-      baseUrl = url;
-    },
-  };
 }

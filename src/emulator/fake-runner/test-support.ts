@@ -1,21 +1,9 @@
-// Test helpers to install the fake runner into a directory and run its scripts as a child process.
+// Helpers for the fake runner's unit tests: run one of its scripts as a child process and watch
+// its output. Not part of the build (tsconfig.build.json leaves out test-support.ts files).
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { chown, cp, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-
-/** The scripts' folder; compiled into dist/, this module still points at the sources beside src/. */
-export const FAKE_RUNNER_DIR = fakeRunnerDir();
-
-function fakeRunnerDir(): string {
-  const here = fileURLToPath(new URL(".", import.meta.url));
-  if (existsSync(join(here, "config.sh"))) return here;
-  const source = here.replace(/\/dist\/test\/support\/fake-runner\/$/, "/test/support/fake-runner/");
-  if (existsSync(join(source, "config.sh"))) return source;
-  throw new Error(`cannot find the fake runner's scripts next to ${here}`);
-}
 
 /**
  * busybox sh when installed (what the LXD images run), else the system sh. busybox sh runs its
@@ -26,21 +14,6 @@ export function defaultRunnerShell(): string[] {
   const chosen = process.env.FAKE_RUNNER_SHELL;
   if (chosen !== undefined && chosen !== "") return chosen.split(" ");
   return existsSync("/bin/busybox") ? ["/bin/busybox", "sh"] : ["/bin/sh"];
-}
-
-/** Copies config.sh, run.sh, env.sh, bin/ and VERSION (not the TypeScript), modes kept, into `root`. */
-export async function installFakeRunner(root: string, owner?: { uid: number; gid: number }): Promise<void> {
-  await cp(FAKE_RUNNER_DIR, root, { recursive: true, filter: (src) => !src.endsWith(".ts") });
-  if (owner !== undefined) await chownTree(root, owner.uid, owner.gid);
-}
-
-async function chownTree(path: string, uid: number, gid: number): Promise<void> {
-  await chown(path, uid, gid);
-  for (const entry of await readdir(path, { withFileTypes: true })) {
-    const child = join(path, entry.name);
-    if (entry.isDirectory()) await chownTree(child, uid, gid);
-    else await chown(child, uid, gid);
-  }
 }
 
 export interface RunScriptOptions {
