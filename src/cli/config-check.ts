@@ -1,6 +1,7 @@
-// `runnerd config check [FILE]`: validates a configuration file and reports every problem.
+// `runnerd config check [FILE]`: validates a configuration file and reports every problem, and
+// warnings such as deprecated keys.
 import type { Command } from "commander";
-import { exampleConfig, loadConfig } from "../config/index.js";
+import { exampleConfig, formatWarnings, loadConfigWithWarnings } from "../config/index.js";
 import { configPath, type GlobalOptions } from "./context.js";
 
 export function registerConfigCommands(program: Command): void {
@@ -8,11 +9,13 @@ export function registerConfigCommands(program: Command): void {
   config
     .command("check")
     .argument("[file]", "configuration file (default: --config, $RUNNERD_CONFIG or /etc/runnerd/config.yaml)")
-    .description("validate a configuration file; prints every problem with file, line, column and field")
+    .description("validate a configuration file; prints every problem (and warning) with file, line, column and field")
     .action((file: string | undefined) => {
       const path = file ?? configPath(program.opts<GlobalOptions>());
-      const loaded = loadConfig(path);
-      console.log(`${path}: valid (${loaded.pools.length} pool(s), ${Object.keys(loaded.github).length} connection(s))`);
+      const { config: loaded, warnings } = loadConfigWithWarnings(path);
+      for (const warning of formatWarnings(warnings)) console.error(`warning: ${warning}`);
+      const warned = warnings.length > 0 ? `, ${warnings.length} warning(s)` : "";
+      console.log(`${path}: valid (${loaded.pools.length} pool(s), ${Object.keys(loaded.github).length} connection(s)${warned})`);
     });
   config
     .command("example")

@@ -1,7 +1,8 @@
-// Cross-field rules of the config file. They run even when other fields already failed (so one
-// pass reports every problem), so they read the value defensively instead of trusting its type.
+// Rules across sections of the config file (rules within one section sit next to its schema).
+// They run even when other fields already failed (so one pass reports every problem), so they
+// read the value defensively instead of trusting its type.
 import type { z } from "zod";
-import type { RawConfig } from "./schema.js";
+import { reporter, type Report } from "./fields.js";
 import { IMAGE_NAME_PATTERN } from "./image-names.js";
 import { parseScopeKey, scopeKey } from "./scope.js";
 
@@ -14,7 +15,6 @@ export const RESERVED_CONFIG_PREFIX = "user.runnerd.";
 
 type Loose = Record<string, unknown>;
 type Path = (string | number)[];
-type Report = (path: Path, message: string, at?: "key") => void;
 
 function asRecord(value: unknown): Loose | undefined {
   return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Loose) : undefined;
@@ -24,10 +24,8 @@ function asString(value: unknown): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
-export function checkConfig(value: RawConfig, ctx: z.RefinementCtx<RawConfig>): void {
-  // `params.at` tells the position mapper to point at the key rather than its value.
-  const report: Report = (path, message, at) =>
-    ctx.addIssue({ code: "custom", path, message, ...(at ? { params: { at } } : {}) });
+export function checkConfig(value: unknown, ctx: Pick<z.RefinementCtx, "addIssue">): void {
+  const report = reporter(ctx);
   const root = asRecord(value) ?? {};
   checkLxd(asRecord(root.lxd), report);
   const connections = asRecord(root.github);
@@ -60,7 +58,7 @@ export function checkConfig(value: RawConfig, ctx: z.RefinementCtx<RawConfig>): 
   });
 }
 
-/** Scope keys served by the pools of one connection. */
+/** Scope keys served by the pools of one connection. A scope may be as written or already resolved (both carry repo or org). */
 function servedScopes(pools: unknown[], connection: string, connections: Loose | undefined): Set<string> {
   const only = connections && Object.keys(connections).length === 1;
   const served = new Set<string>();
@@ -131,20 +129,6 @@ function checkPool(pool: Loose, at: Path, connections: Loose | undefined, report
     report([...at, "connection"], `unknown connection "${connection}"; defined: ${names.join(", ") || "none"}`);
   } else if (pool.connection === undefined && names.length > 1) {
     report([...at, "connection"], `required when more than one connection is defined (${names.join(", ")})`);
-  }
-
-  const scope = asRecord(pool.scope);
-  if (scope) {
-    if ((scope.repo === undefined) === (scope.org === undefined)) {
-      report([...at, "scope"], "give exactly one of repo or org");
-    } else if (scope.runner_group !== undefined && scope.repo !== undefined) {
-      report([...at, "scope", "runner_group"], "runner_group is only valid with org", "key");
-    }
-  }
-
-  const runners = asRecord(pool.runners);
-  if (runners && typeof runners.max === "number" && typeof runners.idle === "number" && runners.max < runners.idle) {
-    report([...at, "runners", "max"], `must be at least idle (${runners.idle})`);
   }
 
   const name = asString(pool.name);

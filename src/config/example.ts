@@ -1,7 +1,6 @@
 // A commented example config file, printed by `runnerd config example` and kept valid by a test.
 
-export function exampleConfig(): string {
-  return `# runnerd configuration. Durations: "500ms", "15s", "5m", "6h", or a number of seconds.
+const EXAMPLE = `# runnerd configuration. Durations: "500ms", "15s", "5m", "6h", or a number of seconds.
 
 # Marks the LXD instances this runnerd owns (recorded in user.runnerd.* keys); [a-z0-9-], at most 32.
 controller_id: runnerd
@@ -69,8 +68,9 @@ pools:
       repo: my-org/my-repo           # or: org: my-org (with optional runner_group: Default)
     labels: [linux, docker]          # runs-on: [self-hosted, linux, docker]
     runners:
-      idle: 2                        # runners kept waiting for a job
-      max: 4
+      floor: 2                       # runners kept ready for a job (formerly "idle")
+      ceiling: 4                     # runners at most, busy ones included; queued jobs scale up to it (formerly "max")
+      idle_timeout: 5m               # runners above the floor idle this long are removed
     image: runnerd/default           # built by \`runnerd image build default\`; or any alias/fingerprint
     name_prefix: rd                  # runner names: rd-web-<random>
     instance:
@@ -95,4 +95,7 @@ images:
     # proxy: http://127.0.0.1:3142   # apt/curl proxy for the builder (loopback works via a proxy device)
     auto_rebuild: false              # rebuild and roll when actions/runner releases a new version
 `;
+
+export function exampleConfig(): string {
+  return EXAMPLE;
 }

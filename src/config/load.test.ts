@@ -37,13 +37,13 @@ describe("parseConfig", () => {
       controller_id: "runnerd",
       state_dir: "/var/lib/runnerd",
       max_runners: 10,
-      resync_interval_ms: 15_000,
-      boot_timeout_ms: 300_000,
-      job_timeout_ms: 21_600_000,
-      token_min_validity_ms: 300_000,
-      runner_check_interval_ms: 86_400_000,
-      registration_sweep_interval_ms: 600_000,
-      job_recovery_interval_ms: 300_000,
+      resync_interval: 15_000,
+      boot_timeout: 300_000,
+      job_timeout: 21_600_000,
+      token_min_validity: 300_000,
+      runner_check_interval: 86_400_000,
+      registration_sweep_interval: 600_000,
+      job_recovery_interval: 300_000,
       logs_retention: { count: 500, max_mib: 2048 },
       spawn_concurrency: 4,
       log_level: "info",
@@ -57,7 +57,7 @@ describe("parseConfig", () => {
         storage_pool: "default",
       },
       github: {
-        main: { name: "main", url: "https://github.com", api_url: "https://api.github.com", auth: { type: "push", oidc: undefined, ssh_keys: {}, late_after_ms: 2_700_000 }, webhook_secret_file: undefined },
+        main: { name: "main", url: "https://github.com", api_url: "https://api.github.com", auth: { type: "push", oidc: undefined, ssh_keys: {}, late_after: 2_700_000 }, webhook_secret_file: undefined },
       },
       http: { listen: "127.0.0.1:8780", trust_proxy: false },
       pools: [
@@ -66,7 +66,7 @@ describe("parseConfig", () => {
           connection: "main",
           scope: { type: "repo", repo: "owner/name" },
           labels: [],
-          runners: { idle: 1, max: 1, idle_timeout_ms: 300_000 },
+          runners: { floor: 1, ceiling: 1, idle_timeout: 300_000 },
           priority: 0,
           default_labels: true,
           image: "runnerd/default",
@@ -94,7 +94,7 @@ describe("parseConfig", () => {
       proxy: undefined,
       profiles: ["default"],
       auto_rebuild: false,
-      build_timeout_ms: 2_700_000,
+      build_timeout: 2_700_000,
     });
   });
 
@@ -133,21 +133,21 @@ pools:
   - name: build
     connection: ghes
     scope: { org: acme }
-    runners: { idle: 0, max: 5 }
+    runners: { floor: 0, ceiling: 5 }
     image: img
     instance: { cpu: 2, memory: 50%, config: { security.nesting: true } }
 `,
       "runnerd.yaml",
     );
-    expect(config.resync_interval_ms).toBe(500);
-    expect(config.boot_timeout_ms).toBe(90_000);
-    expect(config.job_timeout_ms).toBe(7_200_000);
-    expect(config.token_min_validity_ms).toBe(90_000);
+    expect(config.resync_interval).toBe(500);
+    expect(config.boot_timeout).toBe(90_000);
+    expect(config.job_timeout).toBe(7_200_000);
+    expect(config.token_min_validity).toBe(90_000);
     expect(config.github.ghes).toMatchObject({ url: "https://ghe.example.com", api_url: "https://ghe.example.com/api/v3" });
     expect(config.github.dotcom?.api_url).toBe("http://127.0.0.1:9000");
     const pool = config.pools[0];
     expect(pool?.scope).toEqual({ type: "org", org: "acme", runner_group: "Default" });
-    expect(pool?.runners).toEqual({ idle: 0, max: 5, idle_timeout_ms: 300_000 });
+    expect(pool?.runners).toEqual({ floor: 0, ceiling: 5, idle_timeout: 300_000 });
     expect(pool?.instance).toMatchObject({ cpu: "2", memory: "50%", config: { "security.nesting": "true" } });
   });
 
@@ -259,7 +259,7 @@ pools:
         allow: [{ repository: ["Acme/Infra"], ref: ["refs/heads/main"], scopes: ["repo:acme/web", "org:acme"] }],
       },
       ssh_keys: { renewer: ["repo:acme/web"] },
-      late_after_ms: 45 * 60_000,
+      late_after: 45 * 60_000,
     });
   });
 
@@ -292,7 +292,7 @@ pools:
   - name: abcdefghijklmnopqrst
     name_prefix: abcdefghijabcdefghijabcdefghijabcdefghij
     scope: { repo: o/r, runner_group: g }
-    runners: { idle: 3, max: 2 }
+    runners: { floor: 3, ceiling: 2 }
     image: x
   - name: other
     scope: {}
@@ -301,7 +301,7 @@ pools:
     expect(placed(text)).toEqual([
       '3:11 pools[0].name: runner names "abcdefghijabcdefghijabcdefghijabcdefghij-abcdefghijklmnopqrst-" plus 8 random characters would be 70 characters; the limit is 63 (shorten the pool name or name_prefix)',
       "5:25 pools[0].scope.runner_group: runner_group is only valid with org",
-      "6:30 pools[0].runners.max: must be at least idle (3)",
+      "6:35 pools[0].runners.ceiling: must be at least the floor (3)",
       "9:12 pools[1].scope: give exactly one of repo or org",
     ]);
   });

@@ -1,27 +1,43 @@
 // Reads and validates the config file into a deeply frozen Config, or throws a ConfigError
-// listing every problem with its file, line, column and path.
+// listing every problem with its file, line, column and path. Warnings (deprecated keys) are
+// placed the same way and returned beside the Config.
 import { readFileSync } from "node:fs";
 import { LineCounter, parseDocument } from "yaml";
 import type { Document } from "yaml";
 import type { z } from "zod";
 import { ConfigError } from "../errors.js";
 import type { ConfigIssue } from "../errors.js";
+import { findDeprecations } from "./deprecations.js";
 import { formatConfigIssues, formatPath } from "./format-issues.js";
-import { configSchema } from "./schema.js";
-import type { Config } from "./types.js";
+import { deepFreeze } from "./freeze.js";
+import { configSchema, type Config } from "./schema.js";
 import { locate } from "./yaml-positions.js";
 
+export interface LoadedConfig {
+  config: Config;
+  /** Problems that do not stop the file from loading, e.g. a deprecated key; in file order. */
+  warnings: ConfigIssue[];
+}
+
 export function loadConfig(file: string): Config {
+  return loadConfigWithWarnings(file).config;
+}
+
+export function parseConfig(text: string, fileName: string): Config {
+  return parseConfigWithWarnings(text, fileName).config;
+}
+
+export function loadConfigWithWarnings(file: string): LoadedConfig {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch (err) {
     throw new ConfigError(`${file}: cannot read config file: ${(err as Error).message}`, [], { cause: err });
   }
-  return parseConfig(text, file);
+  return parseConfigWithWarnings(text, file);
 }
 
-export function parseConfig(text: string, fileName: string): Config {
+export function parseConfigWithWarnings(text: string, fileName: string): LoadedConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true });
   if (doc.errors.length > 0) {
@@ -41,7 +57,13 @@ export function parseConfig(text: string, fileName: string): Config {
   if (!result.success) {
     throw configError(result.error.issues.flatMap((issue) => placeIssue(issue, doc, lineCounter, fileName)));
   }
-  return deepFreeze(result.data);
+  const warnings = findDeprecations(data).map(({ path, message }) => ({
+    file: fileName,
+    ...locate(doc, lineCounter, path, "key"),
+    path: formatPath(path),
+    message,
+  }));
+  return { config: deepFreeze(result.data), warnings };
 }
 
 function configError(issues: ConfigIssue[]): ConfigError {
@@ -69,12 +91,4 @@ function placeIssue(issue: z.core.$ZodIssue, doc: Document, lineCounter: LineCou
   }
   const at = issue.code === "custom" && issue.params?.at === "key" ? "key" : undefined;
   return [{ file, ...locate(doc, lineCounter, issue.path, at), path: formatPath(issue.path), message: issue.message }];
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
 }

@@ -1,6 +1,8 @@
 // Scope keys: the one string form of a scope, used to key tokens in the store and on the CLI.
 import { ConfigError } from "../errors.js";
-import type { ScopeRef } from "./types.js";
+
+/** The part of a scope that identifies it (a token is minted per repo or org, not per runner group). */
+export type ScopeRef = { readonly type: "repo"; readonly repo: string } | { readonly type: "org"; readonly org: string };
 
 /** GitHub user and organisation names: letters, digits and hyphens, at most 39 characters. */
 export const OWNER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}$/;
@@ -13,6 +15,11 @@ export const REPO_PATTERN = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/(?!\.\.?$)[A-Za-z0-
  */
 export function scopeKey(scope: ScopeRef): string {
   return scope.type === "repo" ? `repo:${scope.repo.toLowerCase()}` : `org:${scope.org.toLowerCase()}`;
+}
+
+/** The scope key of a pool (any scope with repo or org: a PoolConfig's, or a ScopeRef). */
+export function poolScopeKey(pool: { readonly scope: ScopeRef }): string {
+  return scopeKey(pool.scope);
 }
 
 /** The inverse of scopeKey; also takes a bare `owner/name` as a repository scope. */

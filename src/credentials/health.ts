@@ -45,7 +45,7 @@ export function credentialHealth(config: Config, tokens: readonly PushedTokenInf
     const connection = config.github[pool.connection];
     if (!connection) continue;
     const auth = connection.auth;
-    if (auth.type === "push") result.push(pushHealth(scope, connection.name, byScope.get(scope), config.token_min_validity_ms, auth.late_after_ms, now));
+    if (auth.type === "push") result.push(pushHealth(scope, connection.name, byScope.get(scope), config.token_min_validity, auth.late_after, now));
     else result.push(jitHealth(scope, connection.name, auth.type, facts.get(connection.name), now));
   }
   return result;

@@ -1,7 +1,7 @@
 // What the config says about HTTPS token pushes: which (issuer, audience) pairs runnerd trusts,
 // and which push connections, for a given pair, serve a scope.
 import { scopeKey } from "../config/scope.js";
-import type { Config, GitHubConnection, OidcConfig, PoolConfig, PushAuth } from "../config/types.js";
+import type { Config, GitHubConnection, OidcConfig, PoolConfig, PushAuth } from "../config/index.js";
 
 export interface OidcTrust {
   readonly issuer: string;

@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startGitHubEmulator, type GitHubEmulator } from "../../test/support/github-emulator/index.js";
+import { startGitHubEmulator, type GitHubEmulator } from "../emulator/index.js";
 import { OidcVerificationError, type OidcFailureKind } from "./oidc-errors.js";
 import { createOidcVerifier, type OidcVerifierOptions } from "./oidc-verifier.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { OidcRule } from "../config/types.js";
+import type { OidcRule } from "../config/index.js";
 import { allowedScopes, mayPush, ruleMatches } from "./push-rules.js";
 
 const claims = {

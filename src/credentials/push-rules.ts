@@ -8,8 +8,7 @@
 // silently fail after a cosmetic rename, and relaxing it admits nobody new. Refs, environments,
 // event names and workflow paths are case-sensitive in git and GitHub, so `refs/heads/Main` must
 // not match a rule for `refs/heads/main`.
-import { OIDC_RULE_CLAIMS } from "../config/schema.js";
-import type { OidcRule } from "../config/types.js";
+import { OIDC_RULE_CLAIMS, type OidcRule } from "../config/index.js";
 
 type RuleClaim = (typeof OIDC_RULE_CLAIMS)[number];
 

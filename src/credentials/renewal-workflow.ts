@@ -2,7 +2,7 @@
 // 30 minutes: minted with a PAT kept in GitHub's secrets, pushed to runnerd over HTTPS (with the
 // job's OIDC token) or SSH (to the `token set --ssh-key` forced command). Pure: text in, text out.
 import { OWNER_PATTERN, REPO_PATTERN, scopeKey } from "../config/scope.js";
-import type { ScopeRef } from "../config/types.js";
+import type { ScopeRef } from "../config/index.js";
 import { ConfigError } from "../errors.js";
 import { oidcScript, sshScript } from "./renewal-scripts.js";
 

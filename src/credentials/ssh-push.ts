@@ -2,7 +2,7 @@
 // whether the config lets that key push for it. The key is the only thing sshd vouches for, so
 // the scope it may push for comes from the config, never from the client alone.
 import { parseScopeKey, scopeKey } from "../config/scope.js";
-import type { Config } from "../config/types.js";
+import type { Config } from "../config/index.js";
 import { ConfigError } from "../errors.js";
 
 /**

@@ -1,6 +1,6 @@
 // The `workflow_job` webhook secret of each connection that has one, read from its 0600 file
 // (same checks as the other secret files: a secret others can read could forge deliveries).
-import type { Config } from "../config/types.js";
+import type { Config } from "../config/index.js";
 import { ConfigError } from "../errors.js";
 import { readSecretFile, type SecretFileOptions } from "./secret-file.js";
 
