@@ -5,7 +5,7 @@
 #
 # In:   /opt/runnerd/runner.json  (0600, written by runnerd before first start; deleted here
 #                                  as soon as it has been read)
-# Out:  /var/lib/runnerd/status   (state=booting|configuring|listening|busy|finished, at=, job=)
+# Out:  /var/lib/runnerd/status   (state=booting|configuring|idle|busy|finished, at=, job=)
 #       /var/lib/runnerd/result.json, /var/lib/runnerd/logs.tar.gz (agent.log, runner.log, diag/:
 #                                  the runner's _diag)
 set -u
@@ -150,7 +150,7 @@ run_runner() {
     *"Listening for Jobs"*)
       listening_at=$(date +%s)
       printf '%s\n' "$listening_at" >"$VAR/.listening_at"
-      set_status listening
+      set_status idle
       ;;
     *"Running job: "*)
       job_name=${line#*Running job: }

@@ -2,7 +2,7 @@
 // GitHub's OpenAPI description: JIT configs, runner groups, deletion, listing, errors, counting.
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startGitHubEmulator, type GitHubEmulator } from "../../test/support/github-emulator/index.js";
+import { startGitHubEmulator, type GitHubEmulator } from "../emulator/index.js";
 import { ConnectionClient } from "./connection-client.js";
 import { GitHubError } from "./errors.js";
 import { routeOf } from "./octokit.js";
@@ -29,8 +29,8 @@ describe("ConnectionClient (pat)", { timeout: 15_000 }, () => {
     const listed = await client.listRunners({ type: "repo", repo: "acme/web" });
     expect(listed).toEqual([expect.objectContaining({ id: jit.runnerId, name: "rd-web-aaaa1111", status: "offline", busy: false })]);
     expect(listed[0]?.labels).toContain("gpu");
-    expect(await client.deleteRunner({ type: "repo", repo: "acme/web" }, jit.runnerId)).toBe("deleted");
-    expect(await client.deleteRunner({ type: "repo", repo: "acme/web" }, jit.runnerId)).toBe("gone");
+    expect(await client.deleteRegistration({ type: "repo", repo: "acme/web" }, jit.runnerId)).toBe("deleted");
+    expect(await client.deleteRegistration({ type: "repo", repo: "acme/web" }, jit.runnerId)).toBe("gone");
   });
 
   it("resolves an org's runner group by name, case-insensitively, and caches it", async () => {

@@ -133,7 +133,7 @@ export class ConnectionClient {
   }
 
   /** Deletes a registration; one that is gone already counts as deleted. */
-  async deleteRunner(scope: ScopeRef, runnerId: number): Promise<"deleted" | "gone"> {
+  async deleteRegistration(scope: ScopeRef, runnerId: number): Promise<"deleted" | "gone"> {
     try {
       const octokit = await this.forScope(scope);
       if (scope.type === "repo") await octokit.rest.actions.deleteSelfHostedRunnerFromRepo({ ...splitRepo(scope.repo), runner_id: runnerId });

@@ -1,16 +1,8 @@
-// GitHub's refusals, told so an operator knows what to change.
+// GitHub's refusals, told so an operator knows what to change. The class lives with the other
+// failure classes; it is re-exported here for the GitHub modules.
+import { GitHubError } from "../errors.js";
 
-export class GitHubError extends Error {
-  override readonly name = "GitHubError";
-  constructor(
-    message: string,
-    /** HTTP status; 0 when GitHub was not reached. */
-    readonly status: number,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-}
+export { GitHubError };
 
 /** Wraps an Octokit failure: `what` says what runnerd tried, `hint` what a 401/403/404 usually means. */
 export function gitHubError(err: unknown, what: string, hint?: { [status: number]: string }): GitHubError {

@@ -1,6 +1,14 @@
 // Reads the agent's status file (/var/lib/runnerd/status): how far a running runner has got.
+//
+// The agent's states and the runner phases runnerd shows share their words where they mean the
+// same thing:
+//   agent state            phase       why a different word, if any
+//   booting, configuring   starting    one phase for everything before the runner listens
+//   idle                   idle        the runner printed "Listening for Jobs"
+//   busy                   busy        the runner printed "Running job: ..."
+//   finished               finishing   the agent is done; LXD is still stopping the instance
 
-export type AgentState = "booting" | "configuring" | "listening" | "busy" | "finished";
+export type AgentState = "booting" | "configuring" | "idle" | "busy" | "finished";
 
 export interface AgentStatus {
   state: AgentState;
@@ -9,9 +17,11 @@ export interface AgentStatus {
   job?: string;
 }
 
-const states = new Set<string>(["booting", "configuring", "listening", "busy", "finished"]);
+const states = new Set<string>(["booting", "configuring", "idle", "busy", "finished"]);
+/** Written by the agents of runnerd 0.1 (`listening`): runners they started may still be adopted after an upgrade. */
+const legacyStates: Record<string, AgentState> = { listening: "idle" };
 
-const order: Record<AgentState, number> = { booting: 0, configuring: 1, listening: 2, busy: 3, finished: 4 };
+const order: Record<AgentState, number> = { booting: 0, configuring: 1, idle: 2, busy: 3, finished: 4 };
 
 /** States only move forward; a report or file read that arrives late must not undo a newer one. */
 export function isNewerStatus(candidate: AgentStatus, current: AgentStatus): boolean {
@@ -25,7 +35,8 @@ export function parseAgentStatus(raw: Buffer | string | null): AgentStatus | nul
     const eq = line.indexOf("=");
     if (eq > 0) fields.set(line.slice(0, eq), line.slice(eq + 1));
   }
-  const state = fields.get("state");
+  const written = fields.get("state");
+  const state = written !== undefined ? (legacyStates[written] ?? written) : undefined;
   const at = Number(fields.get("at"));
   if (!state || !states.has(state) || !Number.isFinite(at)) return null;
   const status: AgentStatus = { state: state as AgentState, since: at * 1000 };

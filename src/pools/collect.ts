@@ -21,7 +21,7 @@ export async function collectRunner(lxd: LxdPort, name: string, logsDir: string,
   const { result, outcome, detail: resultDetail } = readAgentResult(rawResult);
   const detail = pullErrors.length > 0 ? `reading result.json failed: ${pullErrors.join("; ")}` : resultDetail;
   const logFiles = await saveLogs(lxd, name, join(logsDir, name), rawResult);
-  await deleteRunner(lxd, name);
+  await deleteInstance(lxd, name);
   const collected: Collected = { result, outcome, logFiles };
   if (detail) collected.detail = detail;
   return collected;
@@ -46,7 +46,7 @@ async function pullPatiently(lxd: LxdPort, name: string, path: string, errors: s
 }
 
 /** Stops (if needed) and deletes; an instance that is already gone counts as deleted. */
-export async function deleteRunner(lxd: LxdPort, name: string): Promise<void> {
+export async function deleteInstance(lxd: LxdPort, name: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       await lxd.deleteInstance(name);

@@ -93,7 +93,7 @@ describe("poolCandidate", () => {
 github:
   main: { auth: { type: push } }
 pools:
-  - { name: big, scope: { org: Acme }, image: x, labels: [gpu], priority: 3, default_labels: false, runners: { idle: 1, max: 4 } }
+  - { name: big, scope: { org: Acme }, image: x, labels: [gpu], priority: 3, default_labels: false, runners: { floor: 1, ceiling: 4 } }
 `,
       "runnerd.yaml",
     );

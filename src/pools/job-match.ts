@@ -1,7 +1,7 @@
 // Which pool a queued job belongs to, by GitHub's own rules: the pool's runners must be able to
 // see the job (same repository, or an org pool of the repository's owner) and carry every
 // `runs-on` label, compared without case. Pure: no clock, no config reading.
-import type { PoolConfig } from "../config/types.js";
+import type { PoolConfig } from "../config/index.js";
 import { runnerArchLabel } from "../github/jit-labels.js";
 
 export interface PoolCandidate {
@@ -12,7 +12,7 @@ export interface PoolCandidate {
   labels: readonly string[];
   defaultLabels: boolean;
   priority: number;
-  /** `max` minus the pool's current runners. */
+  /** The pool's ceiling minus its current runners. */
   free: number;
 }
 
@@ -72,6 +72,6 @@ export function poolCandidate(pool: PoolConfig, runners: number): PoolCandidate 
     labels: pool.labels,
     defaultLabels: pool.default_labels,
     priority: pool.priority,
-    free: Math.max(0, pool.runners.max - runners),
+    free: Math.max(0, pool.runners.ceiling - runners),
   };
 }

@@ -1,5 +1,5 @@
-// Observe: one read-only snapshot of the world — runnerd's instances in LXD, what their agents
-// report, and the registration tokens on hand. LXD is the source of truth; memory only caches.
+// Observe, the runners' part: runnerd's instances in LXD, what their agents report, and the
+// registration tokens on hand. LXD is the source of truth; memory only caches.
 import { isNewerStatus, parseAgentStatus, type AgentStatus } from "./agent-status.js";
 import { keys, paths } from "./ownership.js";
 import type { LxdPort, TokenPort } from "./ports.js";
@@ -14,14 +14,20 @@ export interface InFlight {
 /** An agent status with when runnerd last read it (ms since the epoch). */
 export type CachedStatus = AgentStatus & { readAt: number };
 
+/** An agent status change seen in a pass, for the history. */
+export interface Transition {
+  runner: string;
+  pool: string;
+  status: AgentStatus;
+}
+
 export interface Observation {
   runners: ObservedRunner[];
   tokenExpiry: Map<string, number>;
-  /** Agent status changes seen in this pass, for the history. */
-  transitions: { runner: string; status: AgentStatus }[];
+  transitions: Transition[];
 }
 
-export async function observe(
+export async function observeRunners(
   lxd: LxdPort,
   tokens: TokenPort,
   controllerId: string,
@@ -56,7 +62,7 @@ export async function observe(
       } else if (instance.status === "Stopped") {
         runner.phase = "stopped";
       } else if (instance.status === "Running") {
-        const status = await readStatus(lxd, instance.name, statusCache, transitions, clock);
+        const status = await readStatus(lxd, runner, statusCache, transitions, clock);
         applyStatus(runner, status);
       }
       runners.push(runner);
@@ -80,7 +86,7 @@ export async function observe(
 /** A busy runner stays busy until it stops, so its status file need not be read again. */
 async function readStatus(
   lxd: LxdPort,
-  name: string,
+  { name, pool }: ObservedRunner,
   cache: Map<string, CachedStatus>,
   transitions: Observation["transitions"],
   clock: { now: number; idleRecheckMs: number },
@@ -89,7 +95,7 @@ async function readStatus(
   if (cached && (cached.state === "busy" || cached.state === "finished")) return cached;
   // An idle runner changes only when a job arrives; reading each idle runner's file on every
   // pass (passes come several times a second in a burst) costs LXD a helper process each time.
-  if (cached?.state === "listening" && clock.now - cached.readAt < clock.idleRecheckMs) return cached;
+  if (cached?.state === "idle" && clock.now - cached.readAt < clock.idleRecheckMs) return cached;
   let status: AgentStatus | null = null;
   try {
     status = parseAgentStatus(await lxd.pullFile(name, paths.status));
@@ -101,7 +107,7 @@ async function readStatus(
     if (cached) cached.readAt = clock.now;
     return cached;
   }
-  transitions.push({ runner: name, status });
+  transitions.push({ runner: name, pool, status });
   cache.set(name, { ...status, readAt: clock.now });
   return status;
 }
@@ -109,7 +115,7 @@ async function readStatus(
 function applyStatus(runner: ObservedRunner, status: AgentStatus | undefined): void {
   if (!status) return;
   switch (status.state) {
-    case "listening":
+    case "idle":
       runner.phase = "idle";
       runner.phaseSince = status.since;
       break;

@@ -12,8 +12,8 @@ const settings: PlanSettings = {
   startingPollMs: 500,
   finishingTimeoutMs: minute,
 };
-const web: PoolSpec = { name: "web", scope: "repo:acme/web", idle: 2, max: 2 };
-const api: PoolSpec = { name: "api", scope: "repo:acme/api", idle: 3, max: 3 };
+const web: PoolSpec = { name: "web", scope: "repo:acme/web", floor: 2, ceiling: 2 };
+const api: PoolSpec = { name: "api", scope: "repo:acme/api", floor: 3, ceiling: 3 };
 
 function snapshot(over: Partial<Snapshot> = {}): Snapshot {
   return {
@@ -88,7 +88,7 @@ describe("plan", () => {
   it("never exceeds the pool's ceiling when all runners are busy", () => {
     const result = plan(snapshot({ runners: [runner("busy"), runner("busy")] }), settings, now);
     expect(result.actions).toEqual([]);
-    const wider = plan(snapshot({ pools: [{ ...web, max: 3 }], runners: [runner("busy"), runner("busy")] }), settings, now);
+    const wider = plan(snapshot({ pools: [{ ...web, ceiling: 3 }], runners: [runner("busy"), runner("busy")] }), settings, now);
     expect(kinds(wider.actions)).toEqual(["spawn web"]);
   });
 
@@ -101,11 +101,11 @@ describe("plan", () => {
 
   it("asks to look again at the next deadline", () => {
     const busy = runner("busy", { phaseSince: now - 2 * minute });
-    const full = plan(snapshot({ pools: [{ ...web, idle: 1, max: 1 }], runners: [busy] }), settings, now);
+    const full = plan(snapshot({ pools: [{ ...web, floor: 1, ceiling: 1 }], runners: [busy] }), settings, now);
     expect(full.requeueAfterMs).toBe(358 * minute);
     const booting = runner("starting", { createdAt: now - 2 * minute });
     const slowPoll = { ...settings, startingPollMs: 10 * minute };
-    const withBoot = plan(snapshot({ pools: [{ ...web, idle: 1, max: 2 }], runners: [busy, booting] }), slowPoll, now);
+    const withBoot = plan(snapshot({ pools: [{ ...web, floor: 1, ceiling: 2 }], runners: [busy, booting] }), slowPoll, now);
     expect(withBoot.requeueAfterMs).toBe(3 * minute);
   });
 
@@ -121,13 +121,13 @@ describe("plan", () => {
     const starting = runner("starting");
     const older = runner("idle", { createdAt: now - 10 * minute });
     const newer = runner("idle", { createdAt: now - 2 * minute });
-    const result = plan(snapshot({ pools: [{ ...web, idle: 1, max: 1 }], runners: [older, newer, starting] }), settings, now);
+    const result = plan(snapshot({ pools: [{ ...web, floor: 1, ceiling: 1 }], runners: [older, newer, starting] }), settings, now);
     expect(kinds(result.actions)).toEqual([`delete ${starting.name}`, `delete ${newer.name}`]);
     expect(result.actions[0]).toMatchObject({ outcome: "surplus" });
   });
 
   it("scales up to queued jobs above the floor, capped by the ceiling", () => {
-    const burst: PoolSpec = { ...web, idle: 1, max: 6, idleTimeoutMs: 5 * minute };
+    const burst: PoolSpec = { ...web, floor: 1, ceiling: 6, idleTimeoutMs: 5 * minute };
     const idle = runner("idle");
     const result = plan(snapshot({ pools: [burst], runners: [idle], demand: new Map([["web", 20]]) }), settings, now);
     expect(kinds(result.actions)).toEqual(Array(5).fill("spawn web"));
@@ -137,7 +137,7 @@ describe("plan", () => {
   });
 
   it("keeps runners above the floor until they were idle for idle_timeout, then removes the longest idle", () => {
-    const burst: PoolSpec = { ...web, idle: 1, max: 6, idleTimeoutMs: 5 * minute };
+    const burst: PoolSpec = { ...web, floor: 1, ceiling: 6, idleTimeoutMs: 5 * minute };
     const a = runner("idle", { phaseSince: now - 6 * minute });
     const b = runner("idle", { phaseSince: now - 7 * minute });
     const c = runner("idle", { phaseSince: now - 1 * minute });
@@ -154,16 +154,16 @@ describe("plan", () => {
   });
 
   it("shares the host cap between pools with queued jobs so that neither starves", () => {
-    const p1: PoolSpec = { ...web, idle: 0, max: 6, idleTimeoutMs: minute };
-    const p2: PoolSpec = { ...api, idle: 0, max: 6, idleTimeoutMs: minute };
+    const p1: PoolSpec = { ...web, floor: 0, ceiling: 6, idleTimeoutMs: minute };
+    const p2: PoolSpec = { ...api, floor: 0, ceiling: 6, idleTimeoutMs: minute };
     const result = plan(snapshot({ pools: [p1, p2], demand: new Map([["web", 10], ["api", 10]]) }), { ...settings, maxRunners: 4 }, now);
     expect(kinds(result.actions).sort()).toEqual(["spawn api", "spawn api", "spawn web", "spawn web"]);
     expect(result.pools.map((p) => p.blocked)).toEqual(["host-cap", "host-cap"]);
   });
 
   it("under the host cap, gives a tied slot to the pool served least recently", () => {
-    const p1: PoolSpec = { ...web, idle: 0, max: 4, idleTimeoutMs: minute };
-    const p2: PoolSpec = { ...api, idle: 0, max: 4, idleTimeoutMs: minute };
+    const p1: PoolSpec = { ...web, floor: 0, ceiling: 4, idleTimeoutMs: minute };
+    const p2: PoolSpec = { ...api, floor: 0, ceiling: 4, idleTimeoutMs: minute };
     const busy = (pool: string) => runner("busy", { pool });
     const demand = new Map([["web", 5], ["api", 5]]);
     // One slot free, both pools at one runner: the one that spawned longer ago gets it.
@@ -207,7 +207,7 @@ describe("plan", () => {
   });
 
   it("looks again when the token becomes too old", () => {
-    const result = plan(snapshot({ pools: [{ ...web, idle: 0, max: 0 }], tokenExpiry: new Map([["repo:acme/web", now + 20 * minute]]) }), settings, now);
+    const result = plan(snapshot({ pools: [{ ...web, floor: 0, ceiling: 0 }], tokenExpiry: new Map([["repo:acme/web", now + 20 * minute]]) }), settings, now);
     expect(result.requeueAfterMs).toBeUndefined();
     const wanting = plan(snapshot({ runners: [runner("idle")], tokenExpiry: new Map([["repo:acme/web", now + 20 * minute]]) }), settings, now);
     expect(wanting.requeueAfterMs).toBe(15 * minute);
@@ -237,7 +237,7 @@ describe("plan", () => {
 
   it("respects the host-wide cap, counting busy runners of every pool", () => {
     const busy = [runner("busy"), runner("busy", { pool: "api" })];
-    const result = plan(snapshot({ pools: [{ ...web, max: 4 }, api], runners: busy }), { ...settings, maxRunners: 4 }, now);
+    const result = plan(snapshot({ pools: [{ ...web, ceiling: 4 }, api], runners: busy }), { ...settings, maxRunners: 4 }, now);
     expect(result.actions.filter((a) => a.kind === "spawn")).toHaveLength(2);
   });
 

@@ -43,8 +43,8 @@ export function plan(snapshot: Snapshot, settings: PlanSettings, now: number): P
     // Queued jobs waiting for this pool raise its target above the floor, up to the ceiling.
     const queued = snapshot.demand?.get(tally.spec.name) ?? 0;
     if (queued > 0) status.queued = queued;
-    const target = Math.max(tally.spec.idle, queued);
-    const missing = Math.min(target - available, tally.spec.max - active);
+    const target = Math.max(tally.spec.floor, queued);
+    const missing = Math.min(target - available, tally.spec.ceiling - active);
     if (missing > 0) {
       const blocked = spawnBlocker(tally.spec, snapshot, settings, now, deadlines);
       if (blocked) status.blocked = blocked;
@@ -61,7 +61,7 @@ export function plan(snapshot: Snapshot, settings: PlanSettings, now: number): P
     const got = granted.get(status.name) ?? 0;
     for (let i = 0; i < got; i++) {
       const available = (availableByPool.get(status.name) ?? 0) + i;
-      const reason = status.queued ? `${status.queued} queued job(s), ${available} runner(s) available` : `${available} of ${status.desiredIdle} idle runners available`;
+      const reason = status.queued ? `${status.queued} queued job(s), ${available} runner(s) available` : `${available} of ${status.floor} idle runners available`;
       actions.push({ kind: "spawn", pool: status.name, reason });
     }
     if (got < want) status.blocked = "host-cap";
@@ -196,7 +196,7 @@ function trimIdle(tally: PoolTally, count: number, now: number, deadlines: numbe
     pool: runner.pool,
     runner: runner.name,
     outcome: "surplus" as const,
-    reason: `idle for ${formatMs(now - idleSince(runner))} above the target of ${tally.spec.idle} (idle timeout ${formatMs(timeout)})`,
+    reason: `idle for ${formatMs(now - idleSince(runner))} above the target of ${tally.spec.floor} (idle timeout ${formatMs(timeout)})`,
   }));
 }
 
@@ -208,7 +208,7 @@ function trimSurplus(tally: PoolTally, count: number): Action[] {
     pool: runner.pool,
     runner: runner.name,
     outcome: "surplus" as const,
-    reason: `above the idle floor of ${tally.spec.idle}`,
+    reason: `above the idle floor of ${tally.spec.floor}`,
   }));
 }
 
@@ -230,7 +230,7 @@ function shareFreeSlots(tallies: Map<string, PoolTally>, wants: Map<string, numb
     let bestServed = Infinity;
     for (const [name, left] of remaining) {
       if (left <= 0) continue;
-      const share = (inUse.get(name) ?? 0) / Math.max(1, tallies.get(name)?.spec.max ?? 1);
+      const share = (inUse.get(name) ?? 0) / Math.max(1, tallies.get(name)?.spec.ceiling ?? 1);
       const lastServed = served.get(name) ?? -Infinity;
       if (share < bestShare || (share === bestShare && lastServed < bestServed)) {
         best = name;
@@ -255,8 +255,8 @@ function tallyStatus(tally: PoolTally, snapshot: Snapshot, _now: number): PoolSt
     busy: tally.busy,
     starting: tally.creating + tally.starting.length,
     finishing: tally.finishing,
-    desiredIdle: tally.spec.idle,
-    max: tally.spec.max,
+    floor: tally.spec.floor,
+    ceiling: tally.spec.ceiling,
   };
   const expiry = snapshot.tokenExpiry.get(tally.spec.scope);
   if (tally.spec.credential === "jit") status.credential = "jit";

@@ -1,5 +1,6 @@
 // The narrow interfaces the reconciler acts through; the LXD client and the store satisfy them,
 // and tests can hand in their own.
+import type { FailureSource } from "../errors.js";
 import type { RunnerOutcome } from "./runner-record.js";
 import type { PoolRuntime } from "./settings.js";
 
@@ -40,7 +41,7 @@ export interface RegistrarPort {
   /** Registers runner `name` of `pool` and returns its single-use config. */
   jitConfig(pool: PoolRuntime, name: string): Promise<{ runnerId: number; encodedJitConfig: string }>;
   /** Deletes a registration (`scope` is a scope key); one that is gone already is fine. */
-  removeRegistration(registration: { connection: string; scope: string; runnerId: number }): Promise<"deleted" | "gone">;
+  deleteRegistration(registration: { connection: string; scope: string; runnerId: number }): Promise<"deleted" | "gone">;
 }
 
 export interface HistoryPort {
@@ -62,5 +63,5 @@ export interface ReconcilerObserver {
   runnerListening?(pool: string, at: number): void;
   collected?(pool: string, outcome: string): void;
   /** `source`: where the failure came from (lxd, github); `operation`: what was being done. */
-  failure?(source: "lxd" | "github" | "other", operation: string): void;
+  failure?(source: FailureSource, operation: string): void;
 }

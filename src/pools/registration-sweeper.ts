@@ -8,10 +8,10 @@ import type { GitHubClients } from "../github/clients.js";
 import { controllerLabel } from "../github/jit-labels.js";
 import { staleRegistrations } from "../github/registration-sweep.js";
 import type { RegisteredRunner } from "../github/connection-client.js";
-import { keys } from "../pools/ownership.js";
-import type { LxdPort } from "../pools/ports.js";
-import { PeriodicTask } from "./periodic-task.js";
-import { reconcilerSettings } from "./reconciler-settings.js";
+import { keys } from "./ownership.js";
+import type { LxdPort } from "./ports.js";
+import { PeriodicTask } from "../schedule/periodic-task.js";
+import { reconcilerSettings } from "./settings-from-config.js";
 
 export interface SweepReport {
   at: number;
@@ -43,7 +43,7 @@ export class RegistrationSweeper {
   private readonly task: PeriodicTask<SweepReport>;
 
   constructor(private readonly deps: SweeperDeps) {
-    this.task = new PeriodicTask(() => this.run(), () => deps.config().registration_sweep_interval_ms);
+    this.task = new PeriodicTask(() => this.run(), () => deps.config().registration_sweep_interval);
   }
 
   /** First sweep after `delayMs` (a restart is when leftovers are likeliest), then every interval. */
@@ -107,7 +107,7 @@ export class RegistrationSweeper {
       const client = this.deps.clients().get(group.connection)?.client;
       for (const runner of stale) {
         try {
-          await client?.deleteRunner(group.scope, runner.id);
+          await client?.deleteRegistration(group.scope, runner.id);
           report.deleted++;
           this.deps.logger.info({ runner: runner.name, githubRunnerId: runner.id, scope: scopeKey(group.scope) }, "deleted a leftover offline registration");
         } catch (err) {

@@ -1,8 +1,8 @@
 // Turns the loaded configuration into what the reconciler needs: scope keys, registration URLs,
 // and the LXD config and devices of each pool's instances.
 import { join } from "node:path";
-import { scopeKey, type Config, type PoolConfig } from "../config/index.js";
-import type { PoolRuntime, ReconcilerSettings } from "../pools/settings.js";
+import { poolScopeKey, type Config, type PoolConfig } from "../config/index.js";
+import type { PoolRuntime, ReconcilerSettings } from "./settings.js";
 import { DOCKER_READY_CONFIG } from "../images/docker-ready.js";
 
 /** How often a starting runner's status file is read until it listens. */
@@ -12,22 +12,18 @@ export function reconcilerSettings(config: Config): ReconcilerSettings {
   return {
     controllerId: config.controller_id,
     logsDir: join(config.state_dir, "logs"),
-    resyncIntervalMs: config.resync_interval_ms,
+    resyncIntervalMs: config.resync_interval,
     spawnConcurrency: config.spawn_concurrency,
     plan: {
       maxRunners: config.max_runners,
-      bootTimeoutMs: config.boot_timeout_ms,
-      jobTimeoutMs: config.job_timeout_ms,
-      tokenMinValidityMs: config.token_min_validity_ms,
+      bootTimeoutMs: config.boot_timeout,
+      jobTimeoutMs: config.job_timeout,
+      tokenMinValidityMs: config.token_min_validity,
       startingPollMs,
       finishingTimeoutMs: 60_000,
     },
     pools: config.pools.map((pool) => poolRuntime(config, pool)),
   };
-}
-
-export function poolScopeKey(pool: PoolConfig): string {
-  return scopeKey(pool.scope.type === "repo" ? { type: "repo", repo: pool.scope.repo } : { type: "org", org: pool.scope.org });
 }
 
 function poolRuntime(config: Config, pool: PoolConfig): PoolRuntime {
@@ -49,7 +45,7 @@ function poolRuntime(config: Config, pool: PoolConfig): PoolRuntime {
 
   const credential = connection.auth.type === "push" ? "push" : "jit";
   const runtime: PoolRuntime = {
-    spec: { name: pool.name, scope: poolScopeKey(pool), idle: pool.runners.idle, max: pool.runners.max, credential, idleTimeoutMs: pool.runners.idle_timeout_ms },
+    spec: { name: pool.name, scope: poolScopeKey(pool), floor: pool.runners.floor, ceiling: pool.runners.ceiling, credential, idleTimeoutMs: pool.runners.idle_timeout },
     connection: pool.connection,
     scopeRef: pool.scope.type === "repo" ? { type: "repo", repo: pool.scope.repo } : { type: "org", org: pool.scope.org },
     credential,

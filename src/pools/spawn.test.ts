@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { CreateInstanceRequest, LxdPort } from "./ports.js";
 import type { PoolRuntime } from "./settings.js";
-import { SpawnFailed, spawnRunner } from "./spawn.js";
+import { SpawnFailed } from "../errors.js";
+import { spawnRunner } from "./spawn.js";
 
 /** An in-memory LXD just big enough to watch what a spawn does to instances and files. */
 function fakeLxd(options: { dirs?: string[]; failCreate?: boolean; failStart?: boolean } = {}) {
@@ -48,7 +49,7 @@ function fakeLxd(options: { dirs?: string[]; failCreate?: boolean; failStart?: b
 }
 
 const pool: PoolRuntime = {
-  spec: { name: "web", scope: "repo:acme/web", idle: 1, max: 1 },
+  spec: { name: "web", scope: "repo:acme/web", floor: 1, ceiling: 1 },
   connection: "main",
   scopeRef: { type: "repo", repo: "acme/web" },
   credential: "push",

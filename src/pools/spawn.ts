@@ -1,7 +1,7 @@
 // Spawn: create one runner instance from its pool's image, hand it the agent and its one-time
 // configuration through the LXD file API (never config keys), and start it. A failed spawn
 // removes what it made.
-import { describeError } from "../errors.js";
+import { describeError, SpawnFailed } from "../errors.js";
 import { keys, ownershipConfig, paths } from "./ownership.js";
 import type { CreateInstanceRequest, LxdPort } from "./ports.js";
 import { renderRunnerConfig } from "./runner-config.js";
@@ -43,18 +43,6 @@ export interface SpawnTimings {
   createMs: number;
   filesMs: number;
   startMs: number;
-}
-
-/** A spawn that failed; `leftover` is true when its instance could not be removed (a later pass collects it). */
-export class SpawnFailed extends Error {
-  override readonly name = "SpawnFailed";
-  constructor(
-    message: string,
-    readonly leftover: boolean,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
 }
 
 export async function spawnRunner(lxd: LxdPort, input: SpawnInput): Promise<SpawnTimings> {

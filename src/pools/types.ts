@@ -31,8 +31,10 @@ export interface ObservedRunner {
 export interface PoolSpec {
   name: string;
   scope: string;
-  idle: number;
-  max: number;
+  /** Runners kept available (creating, starting or idle) even with no job queued. */
+  floor: number;
+  /** Most runners the pool may have active at once (available plus busy). */
+  ceiling: number;
   /** `push` (default): runners need a pushed registration token; `jit`: runnerd mints a JIT config per runner. */
   credential?: "push" | "jit";
   /** Idle runners above the target are removed after this long; absent: at once. */
@@ -84,8 +86,9 @@ export interface PoolStatus {
   busy: number;
   starting: number;
   finishing: number;
-  desiredIdle: number;
-  max: number;
+  /** The pool's bounds, as configured. */
+  floor: number;
+  ceiling: number;
   blocked?: PoolBlocker;
   tokenExpiresAt?: number;
   /** `jit`: the pool mints a config per runner, so no token applies. */

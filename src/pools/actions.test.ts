@@ -1,0 +1,170 @@
+import { describe, expect, it } from "vitest";
+import { GitHubError, LxdError } from "../errors.js";
+import { RunnerActions } from "./actions.js";
+import { PoolBackoff } from "./backoff.js";
+import type { RegistrarPort } from "./ports.js";
+import type { PoolRuntime } from "./settings.js";
+import { FakeLxd, FakeRegistrar, FakeTokens, fakeHistory, fakeObserver, jitKeys, poolRuntime, reconcilerSettings, silentLogger } from "./test-support.js";
+
+const now = 1_800_000_000_000;
+
+function world(pools: PoolRuntime[] = [poolRuntime("web")], opts: { registrar?: RegistrarPort | null } = {}) {
+  const lxd = new FakeLxd();
+  const tokens = new FakeTokens();
+  tokens.set("repo:acme/web", now + 3_600_000);
+  const history = fakeHistory();
+  const observer = fakeObserver();
+  const registrar = new FakeRegistrar();
+  const backoff = new PoolBackoff({ now: () => now, random: () => 0.5 });
+  const settings = reconcilerSettings(pools);
+  const actions = new RunnerActions(
+    { lxd, tokens, history, observer, now: () => now, agentScript: "#!/bin/sh\n", ...(opts.registrar === null ? {} : { registrar: opts.registrar ?? registrar }) },
+    { settings: () => settings, backoff, shuttingDown: () => false },
+  );
+  return { lxd, tokens, history, observer, registrar, backoff, actions };
+}
+
+const result = (outcome: string, over: object = {}) => ({ exit_code: 0, outcome, job_seen: false, job_name: "", error: "", started_at: now / 1000 - 60, configured_at: null, listening_at: null, job_started_at: null, finished_at: now / 1000, ...over });
+const collectAction = (runner: string, over: object = {}) => ({ kind: "collect" as const, pool: "web", runner, reason: "instance stopped", forceStop: false, ...over });
+
+describe("RunnerActions.spawn", () => {
+  it("creates and starts a runner with the pool's token", async () => {
+    const w = world();
+    await w.actions.spawn("web", "rd-web-1", silentLogger);
+    expect(w.lxd.calls).toEqual(["create rd-web-1", "start rd-web-1"]);
+    expect(w.history.of("recordRunnerCreated")).toHaveLength(1);
+    expect(w.backoff.get("web")).toBeUndefined();
+  });
+
+  it("skips a push pool whose token is gone since the plan, recording nothing", async () => {
+    const w = world();
+    w.tokens.tokens.clear();
+    await w.actions.spawn("web", "rd-web-1", silentLogger);
+    expect(w.lxd.calls).toEqual([]);
+    expect(w.history.calls).toEqual([]);
+  });
+
+  it("records spawn-failed, backs off and releases the JIT registration when LXD refuses", async () => {
+    const w = world([poolRuntime("web", {}, "jit")]);
+    w.lxd.createErrors.set("*", new LxdError("create instance: LXD answered 500: disk full", 500));
+    await w.actions.spawn("web", "rd-web-1", silentLogger);
+    expect(w.history.of("recordRunnerResult")).toEqual([["rd-web-1", expect.objectContaining({ outcome: "spawn-failed", detail: expect.stringMatching(/disk full/) })]]);
+    expect(w.history.of("markRunnerDeleted")).toHaveLength(1);
+    expect(w.history.of("addEvent")).toEqual([[expect.objectContaining({ kind: "spawn-failed", level: "error", runner: "rd-web-1" })]]);
+    expect(w.registrar.deleted).toEqual([{ connection: "main", scope: "repo:acme/web", runnerId: 100 }]);
+    expect(w.observer.failures).toEqual(["lxd spawn"]);
+    // 500 is transient: the first step of the exponential
+    expect(w.backoff.get("web")).toMatchObject({ count: 1, until: now + 750, terminal: false });
+  });
+
+  it("sends a pool whose image is missing straight to the cap", async () => {
+    const w = world();
+    w.lxd.createErrors.set("*", new LxdError("create instance: LXD operation failed: Image not found", 404));
+    await w.actions.spawn("web", "rd-web-1", silentLogger);
+    expect(w.backoff.get("web")).toMatchObject({ count: 7, until: now + 45_000, terminal: true });
+  });
+
+  it("does not touch LXD when GitHub refuses the JIT config, and classifies the refusal", async () => {
+    const w = world([poolRuntime("web", {}, "jit")]);
+    w.registrar.jitError = new GitHubError("GitHub refused to create a JIT runner config: 422", 422);
+    await w.actions.spawn("web", "rd-web-1", silentLogger);
+    expect(w.lxd.calls).toEqual([]);
+    expect(w.observer.failures).toEqual(["github spawn"]);
+    expect(w.backoff.get("web")).toMatchObject({ terminal: true });
+    expect(w.registrar.deleted).toEqual([]);
+  });
+
+  it("refuses a JIT pool when runnerd has no GitHub client, as a terminal failure", async () => {
+    const w = world([poolRuntime("web", {}, "jit")], { registrar: null });
+    await w.actions.spawn("web", "rd-web-1", silentLogger);
+    expect(w.lxd.calls).toEqual([]);
+    expect(w.history.of("recordRunnerResult")[0]?.[1]).toMatchObject({ outcome: "spawn-failed", detail: expect.stringMatching(/no GitHub client for connection main/) });
+    expect(w.backoff.get("web")).toMatchObject({ terminal: true });
+  });
+
+  it("leaves the registration of a half-made instance it could not remove for the collect", async () => {
+    const w = world([poolRuntime("web", {}, "jit")]);
+    w.lxd.startInstance = async () => {
+      throw new LxdError("start: LXD operation failed: proxy device", 400);
+    };
+    w.lxd.deleteInstance = async () => {
+      throw new LxdError("delete: LXD not reached", 0);
+    };
+    await w.actions.spawn("web", "rd-web-1", silentLogger);
+    expect(w.history.of("markRunnerDeleted")).toEqual([]);
+    expect(w.registrar.deleted).toEqual([]);
+    expect(w.history.of("recordRunnerResult")[0]?.[1]).toMatchObject({ outcome: "spawn-failed" });
+  });
+});
+
+describe("RunnerActions.collect", () => {
+  it("records the outcome and keeps the registration of a runner that ran its job (GitHub removed it)", async () => {
+    const w = world();
+    w.lxd.addRunner("rd-web-1", "web", { status: "Stopped", createdAt: now - 60_000, extra: jitKeys(7), result: result("succeeded", { job_seen: true, listening_at: now / 1000 - 30, job_started_at: now / 1000 - 20, job_name: "build" }) });
+    w.actions.noteObserved([{ name: "rd-web-1", pool: "web", phase: "stopped", createdAt: now - 60_000, githubRunnerId: 7, connection: "main", scope: "repo:acme/web" }], []);
+    await w.actions.collect(collectAction("rd-web-1"), silentLogger);
+    expect(w.history.of("recordRunnerResult")).toEqual([["rd-web-1", expect.objectContaining({ outcome: "succeeded", jobSeen: true })]]);
+    expect(w.history.of("markRunnerBusy")).toEqual([["rd-web-1", new Date(now - 20_000), "build"]]);
+    expect(w.lxd.instances.has("rd-web-1")).toBe(false);
+    expect(w.registrar.deleted).toEqual([]);
+    expect(w.backoff.get("web")).toBeUndefined();
+  });
+
+  it("releases the registration of a runner that did not finish a job, and backs off when it never listened", async () => {
+    const w = world();
+    w.lxd.addRunner("rd-web-1", "web", { status: "Stopped", createdAt: now - 60_000, result: result("config-failed", { error: "token refused" }) });
+    w.actions.noteObserved([{ name: "rd-web-1", pool: "web", phase: "stopped", createdAt: now - 60_000, githubRunnerId: 7, connection: "main", scope: "repo:acme/web" }], []);
+    await w.actions.collect(collectAction("rd-web-1"), silentLogger);
+    expect(w.registrar.deleted).toEqual([{ connection: "main", scope: "repo:acme/web", runnerId: 7 }]);
+    expect(w.backoff.get("web")).toMatchObject({ count: 1, terminal: false, message: "runner rd-web-1 ended without listening (config-failed: token refused)" });
+    expect(w.history.of("addEvent")).toEqual([[expect.objectContaining({ kind: "config-failed", level: "warn" })]]);
+  });
+
+  it("records a planned timeout as such, without backing the pool off", async () => {
+    const w = world();
+    w.lxd.addRunner("rd-web-1", "web", { status: "Running", createdAt: now - 600_000 });
+    await w.actions.collect(collectAction("rd-web-1", { forceStop: true, outcome: "boot-timeout", reason: "not listening after 10m" }), silentLogger);
+    expect(w.lxd.calls.slice(0, 1)).toEqual(["stop rd-web-1"]);
+    expect(w.history.of("recordRunnerResult")[0]?.[1]).toMatchObject({ outcome: "boot-timeout", detail: "not listening after 10m" });
+    expect(w.backoff.get("web")).toBeUndefined();
+  });
+});
+
+describe("RunnerActions.remove", () => {
+  const surplus = { kind: "delete" as const, pool: "web", runner: "rd-web-1", reason: "above the floor", outcome: "surplus" as const };
+
+  it("does not delete a runner that turned busy since the plan saw it idle", async () => {
+    const w = world();
+    w.lxd.addRunner("rd-web-1", "web", { createdAt: now - 60_000, agent: { state: "busy", at: now - 1000 } });
+    await w.actions.remove(surplus, silentLogger);
+    expect(w.lxd.instances.has("rd-web-1")).toBe(true);
+    expect(w.lxd.count("delete")).toBe(0);
+    expect(w.history.calls).toEqual([]);
+  });
+
+  it("deletes an idle runner, records it and releases its registration", async () => {
+    const w = world();
+    w.lxd.addRunner("rd-web-1", "web", { createdAt: now - 60_000, agent: { state: "idle", at: now - 1000 } });
+    w.actions.noteObserved([{ name: "rd-web-1", pool: "web", phase: "idle", createdAt: now - 60_000, githubRunnerId: 9, connection: "main", scope: "repo:acme/web" }], []);
+    await w.actions.remove(surplus, silentLogger);
+    expect(w.lxd.instances.has("rd-web-1")).toBe(false);
+    expect(w.history.of("recordRunnerResult")[0]?.[1]).toMatchObject({ outcome: "surplus", detail: "above the floor" });
+    expect(w.registrar.deleted).toEqual([{ connection: "main", scope: "repo:acme/web", runnerId: 9 }]);
+  });
+});
+
+describe("RunnerActions.noteObserved", () => {
+  it("records listening and busy transitions in the history and the metrics", () => {
+    const w = world();
+    w.actions.noteObserved([], [
+      { runner: "rd-web-1", pool: "web", status: { state: "idle", since: now - 2000 } },
+      { runner: "rd-web-2", pool: "web", status: { state: "busy", since: now - 1000, job: "test" } },
+      { runner: "rd-web-3", pool: "web", status: { state: "configuring", since: now } },
+    ]);
+    expect(w.history.calls).toEqual([
+      ["markRunnerListening", "rd-web-1", new Date(now - 2000)],
+      ["markRunnerBusy", "rd-web-2", new Date(now - 1000), "test"],
+    ]);
+    expect(w.observer.listening).toEqual(["web"]);
+  });
+});

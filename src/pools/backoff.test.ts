@@ -1,0 +1,125 @@
+import { describe, expect, it } from "vitest";
+import { backoffBound, backoffDelay, countAtCap, PoolBackoff, recoveredSince } from "./backoff.js";
+import type { ObservedRunner } from "./types.js";
+
+const policy = { baseMs: 1000, capMs: 60_000 };
+
+describe("backoffBound and backoffDelay", () => {
+  it.each([
+    [1, 1000],
+    [2, 2000],
+    [3, 4000],
+    [6, 32_000],
+    [7, 60_000],
+    [20, 60_000],
+    [0, 1000],
+  ])("failure %i: bound %i ms", (count, bound) => {
+    expect(backoffBound(count, policy)).toBe(bound);
+  });
+
+  it.each([
+    [1, 0, 500],
+    [1, 0.5, 750],
+    [1, 0.999_999, 1000],
+    [3, 0, 2000],
+    [3, 1, 4000],
+    [7, 0, 30_000],
+    [7, 0.5, 45_000],
+    [50, 1, 60_000],
+    // a random source out of range is clamped, never a wait past the bound
+    [2, 7, 2000],
+    [2, -1, 1000],
+  ])("failure %i with random %f waits %i ms (equal jitter)", (count, random, delay) => {
+    expect(backoffDelay(count, random, policy)).toBe(delay);
+  });
+
+  it("stays within [bound/2, bound] for any random draw", () => {
+    for (let count = 1; count <= 12; count++) {
+      for (const r of [0, 0.1, 0.37, 0.5, 0.93, 0.999]) {
+        const d = backoffDelay(count, r, policy);
+        expect(d).toBeGreaterThanOrEqual(backoffBound(count, policy) / 2);
+        expect(d).toBeLessThanOrEqual(backoffBound(count, policy));
+      }
+    }
+  });
+
+  it("reaches the cap at the 7th failure with base 1 s and cap 60 s", () => {
+    expect(countAtCap(policy)).toBe(7);
+    expect(countAtCap({ baseMs: 1000, capMs: 1000 })).toBe(1);
+  });
+});
+
+const F = 1_800_000_000_000; // the pool's most recent failure
+const r = (phase: ObservedRunner["phase"], createdAt: number, over: Partial<ObservedRunner> = {}): ObservedRunner => ({ name: `rd-web-${phase}-${createdAt}`, pool: "web", phase, createdAt, ...over });
+
+describe("recoveredSince", () => {
+  it.each<[string, ObservedRunner[], boolean]>([
+    ["no runners", [], false],
+    ["an older runner idle since before the failure", [r("idle", F - 60_000, { phaseSince: F - 30_000 })], false],
+    ["an older runner busy (it took a job after the failure)", [r("busy", F - 60_000, { phaseSince: F + 5000 })], false],
+    ["a runner made after the failure, idle", [r("idle", F + 1000, { phaseSince: F + 4000 })], true],
+    ["a runner made after the failure, busy", [r("busy", F + 1000, { phaseSince: F + 9000 })], true],
+    ["a runner made after the failure, still starting", [r("starting", F + 1000)], false],
+    ["a runner made after the failure, being created", [r("creating", F + 1000)], false],
+    ["a runner made after the failure that finished", [r("finishing", F + 1000)], false],
+    ["an older runner first listening after the failure", [r("idle", F - 2000, { phaseSince: F + 3000 })], true],
+    ["an older runner listening in the failure's own second", [r("idle", F - 2000, { phaseSince: F })], false],
+    ["a runner made after the failure, of another pool", [r("idle", F + 1000, { pool: "api", phaseSince: F + 4000 })], false],
+    ["an old listener and a new one starting", [r("idle", F - 60_000, { phaseSince: F - 50_000 }), r("starting", F + 10)], false],
+  ])("%s: %s", (_name, runners, expected) => {
+    expect(recoveredSince("web", F, runners)).toBe(expected);
+  });
+});
+
+describe("PoolBackoff", () => {
+  const clock = (start = F) => {
+    const c = { t: start, r: 0.5, now: () => c.t, random: () => c.r };
+    return c;
+  };
+
+  it("grows exponentially with jitter and caps", () => {
+    const c = clock();
+    const b = new PoolBackoff(c, policy);
+    const delays: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      c.r = i % 2 === 0 ? 0 : 1;
+      delays.push(b.fail("web", "create failed", false).delay);
+    }
+    expect(delays).toEqual([500, 2000, 2000, 8000, 8000, 32_000, 30_000, 60_000, 30_000]);
+    expect(b.get("web")).toMatchObject({ count: 9, at: F, until: F + 30_000, message: "create failed", terminal: false });
+    expect(b.untilByPool()).toEqual(new Map([["web", F + 30_000]]));
+  });
+
+  it("sends a terminal failure straight to the cap", () => {
+    const b = new PoolBackoff(clock(), policy);
+    const f = b.fail("web", "image not found", true);
+    expect(f).toMatchObject({ count: 7, delay: 45_000, until: F + 45_000, terminal: true });
+    // and keeps counting from there
+    expect(b.fail("web", "image not found", true).count).toBe(8);
+    expect(b.fail("web", "disk full", false)).toMatchObject({ count: 9, terminal: false, delay: 45_000 });
+  });
+
+  it("keeps pools apart", () => {
+    const b = new PoolBackoff(clock(), policy);
+    b.fail("web", "x", false);
+    b.fail("web", "x", false);
+    expect(b.fail("api", "y", false).count).toBe(1);
+  });
+
+  it("resets only when a runner made or listening after the most recent failure is seen", () => {
+    const c = clock();
+    const b = new PoolBackoff(c, policy);
+    b.fail("web", "first", false);
+    c.t = F + 10_000;
+    b.fail("web", "second", false);
+    const old = r("idle", F - 60_000, { phaseSince: F - 50_000 });
+    expect(b.settle([old])).toEqual([]);
+    // made after the first failure but before the most recent one: not yet proof
+    expect(b.settle([old, r("busy", F + 5000)])).toEqual([]);
+    expect(b.get("web")?.count).toBe(2);
+    expect(b.settle([old, r("idle", F + 11_000, { phaseSince: F + 14_000 })])).toEqual(["web"]);
+    expect(b.get("web")).toBeUndefined();
+    expect(b.untilByPool().size).toBe(0);
+    expect(b.fail("web", "again", false).count).toBe(1);
+  });
+});

@@ -1,0 +1,106 @@
+// Runs planned actions in the background under a concurrency bound and keeps the bookkeeping
+// that stops a plan from acting twice on one runner: what is in flight, and when each runner's
+// last action finished relative to the snapshot a plan was made from.
+import { Limiter } from "./limiter.js";
+import type { InFlight } from "./observe.js";
+import type { Action } from "./types.js";
+
+/**
+ * A plan made from a snapshot taken at mark `seqAtObserve` is stale for a runner whose last
+ * action finished at or after that mark: the snapshot may still show it (a runner just deleted
+ * would be "collected" a second time).
+ */
+export function isStale(finishedSeq: number | undefined, seqAtObserve: number): boolean {
+  return finishedSeq !== undefined && finishedSeq >= seqAtObserve;
+}
+
+export interface DispatchHooks {
+  /** The action threw; the dispatcher has nothing more to do with the error. */
+  onError(err: unknown): void;
+  /** The action is over, whatever happened: it is no longer in flight. */
+  onDone(): void;
+}
+
+export type DispatchResult = "started" | "closed" | "in-flight" | "stale";
+
+export class Dispatcher {
+  private readonly flights = new Map<string, InFlight>();
+  /** Mark at which each runner's last action finished (see isStale). */
+  private readonly finishedSeq = new Map<string, number>();
+  private seq = 0;
+  private readonly tasks = new Set<Promise<void>>();
+  private limiter: Limiter;
+  private concurrency: number;
+  /** A serial per pool's last dispatched spawn: under the host cap, ties go to the pool served least recently. */
+  private readonly spawnMarks = new Map<string, number>();
+  private spawnSerial = 0;
+  private closed = false;
+
+  constructor(
+    concurrency: number,
+    private readonly now: () => number,
+  ) {
+    this.concurrency = concurrency;
+    this.limiter = new Limiter(concurrency);
+  }
+
+  /** A new bound applies to actions dispatched from now on; those under way keep counting against the old one. */
+  setConcurrency(concurrency: number): void {
+    if (concurrency === this.concurrency) return;
+    this.concurrency = concurrency;
+    this.limiter = new Limiter(concurrency);
+  }
+
+  /** Taken just before a pass observes; hand it back to dispatch (see isStale). */
+  mark(): number {
+    return this.seq;
+  }
+
+  get inFlight(): ReadonlyMap<string, InFlight> {
+    return this.flights;
+  }
+
+  get lastSpawnAt(): ReadonlyMap<string, number> {
+    return this.spawnMarks;
+  }
+
+  get busy(): boolean {
+    return this.tasks.size > 0;
+  }
+
+  dispatch(action: Action, name: string, seqAtObserve: number, run: () => Promise<void>, hooks: DispatchHooks): DispatchResult {
+    if (this.closed) return "closed";
+    if (this.flights.has(name)) return "in-flight";
+    if (isStale(this.finishedSeq.get(name), seqAtObserve)) return "stale";
+    this.flights.set(name, { kind: action.kind, pool: action.pool, startedAt: this.now() });
+    // A serial, not the time: spawns dispatched in one pass must still be told apart.
+    if (action.kind === "spawn") this.spawnMarks.set(action.pool, ++this.spawnSerial);
+    const task = this.limiter
+      .run(run)
+      .catch((err: unknown) => hooks.onError(err))
+      .finally(() => {
+        this.finishedSeq.set(name, this.seq++);
+        this.flights.delete(name);
+        this.tasks.delete(task);
+        hooks.onDone();
+      });
+    this.tasks.add(task);
+    return "started";
+  }
+
+  /** Dispatches nothing more (shutdown); actions under way go on. */
+  close(): void {
+    this.closed = true;
+  }
+
+  /** Resolves once no action is under way, including ones that finish into new ones. */
+  async drain(): Promise<void> {
+    while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
+  }
+
+  /** Keeps finish marks only for runners LXD still lists or that are in flight; the rest can go. */
+  forget(present: ReadonlySet<string>): void {
+    if (this.finishedSeq.size < 256) return;
+    for (const name of this.finishedSeq.keys()) if (!present.has(name) && !this.flights.has(name)) this.finishedSeq.delete(name);
+  }
+}

@@ -1,0 +1,206 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { LxdError } from "../errors.js";
+import { Reconciler, type ReconcilerStatus } from "./reconciler.js";
+import type { PoolRuntime } from "./settings.js";
+import { FakeLxd, FakeTokens, fakeHistory, poolRuntime, reconcilerSettings, settle, silentLogger, until } from "./test-support.js";
+
+const start = 1_800_000_000_000;
+
+function world(pools: PoolRuntime[], opts: { random?: number } = {}) {
+  const clock = { t: start };
+  const lxd = new FakeLxd();
+  const tokens = new FakeTokens();
+  for (const p of pools) tokens.set(p.spec.scope, start + 24 * 3_600_000);
+  const history = fakeHistory();
+  const statuses: ReconcilerStatus[] = [];
+  let serial = 0;
+  const reconciler = new Reconciler(
+    {
+      lxd,
+      tokens,
+      history,
+      logger: silentLogger,
+      now: () => clock.t,
+      random: () => opts.random ?? 0.5,
+      agentScript: "#!/bin/sh\n",
+      onStatus: (s) => void statuses.push(s),
+      newName: (prefix, pool) => `${prefix}-${pool}-${++serial}`,
+    },
+    reconcilerSettings(pools),
+  );
+  /** Moves the injected clock and the fake timers together. */
+  const advance = async (ms: number) => {
+    clock.t += ms;
+    await vi.advanceTimersByTimeAsync(ms);
+  };
+  const pool = (name: string) => statuses.at(-1)?.pools.find((p) => p.name === name);
+  return { clock, lxd, tokens, history, reconciler, statuses, advance, pool };
+}
+
+describe("Reconciler loop", () => {
+  beforeEach(() => void vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval"] }));
+  afterEach(() => void vi.useRealTimers());
+
+  it("merges requests that arrive during a pass into one more pass", async () => {
+    const w = world([poolRuntime("web", { floor: 0 })]);
+    const held = w.lxd.hold("list");
+    w.reconciler.start();
+    await held.reached;
+    for (const reason of ["event", "token pushed", "SIGUSR1", "resync"]) w.reconciler.requestPass(reason);
+    held.resolve();
+    await until(() => w.statuses.length === 2, "two passes");
+    await settle();
+    expect(w.lxd.count("list")).toBe(2);
+    w.reconciler.requestPass("later");
+    await until(() => w.statuses.length === 3, "a third pass");
+    await w.reconciler.shutdown();
+  });
+
+  it("skips a plan made from a snapshot taken before an action on the runner finished", async () => {
+    const w = world([poolRuntime("web", { floor: 0 })]);
+    w.lxd.addRunner("rd-web-old", "web", { status: "Stopped", createdAt: start - 60_000 });
+    const deleting = w.lxd.hold("delete rd-web-old");
+    w.reconciler.start();
+    await deleting.reached; // pass 1 dispatched the collect, which now waits on LXD
+    const listing = w.lxd.hold("list");
+    w.reconciler.requestPass("poke");
+    await listing.reached; // pass 2's listing still shows the stopped runner
+    deleting.resolve();
+    await until(() => w.reconciler.inFlightNames().length === 0, "the collect to finish");
+    listing.resolve();
+    await until(() => w.statuses.length >= 3, "the passes after the collect");
+    await settle();
+    // Pass 2 planned a second collect from its stale listing; it was not dispatched.
+    expect(w.lxd.count("delete rd-web-old")).toBe(1);
+    expect(w.history.of("recordRunnerResult").map((c) => c[0])).toEqual(["rd-web-old"]);
+    await w.reconciler.shutdown();
+  });
+
+  it("lets a collect and the spawn of its replacement race, and ends the backoff once the replacement listens", async () => {
+    const w = world([poolRuntime("web", { floor: 1 })]);
+    w.lxd.addRunner("rd-web-old", "web", { status: "Stopped", createdAt: start - 60_000, result: { exit_code: 1, outcome: "config-failed", job_seen: false, job_name: "", error: "token refused", started_at: 0, configured_at: null, listening_at: null, job_started_at: null, finished_at: 0 } });
+    const creating = w.lxd.hold("create rd-web-1");
+    w.reconciler.start();
+    await creating.reached;
+    // The collect finishes while the spawn is still creating: the pool backs off…
+    await until(() => w.lxd.count("delete rd-web-old") === 1 && w.reconciler.inFlightNames().length === 1, "the collect");
+    await until(() => w.pool("web")?.lastError !== undefined, "the failure in the status");
+    expect(w.pool("web")).toMatchObject({ lastError: { message: expect.stringMatching(/rd-web-old ended without listening \(config-failed/) }, failures: 1 });
+    // …but the spawn under way goes on, and no second replacement is planned meanwhile.
+    w.clock.t += 100;
+    creating.resolve();
+    await until(() => w.lxd.instances.get("rd-web-1")?.status === "Running", "the replacement to start");
+    await settle();
+    expect(w.lxd.count("create")).toBe(1);
+    // The replacement was made before the failure was recorded; it listens after it: the pool works.
+    w.lxd.setAgent("rd-web-1", "idle", start + 2000);
+    w.clock.t = start + 3000;
+    w.reconciler.requestPass("poll");
+    await until(() => w.pool("web")?.idle === 1, "the replacement listening");
+    expect(w.pool("web")?.lastError).toBeUndefined();
+    expect(w.history.of("markRunnerListening")).toEqual([["rd-web-1", new Date(start + 2000)]]);
+    await w.reconciler.shutdown();
+  });
+
+});
+
+describe("Reconciler shutdown", () => {
+  beforeEach(() => void vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval"] }));
+  afterEach(() => void vi.useRealTimers());
+
+  it("waits for actions under way, and passes no more", async () => {
+    const w = world([poolRuntime("web", { floor: 1 })]);
+    const creating = w.lxd.hold("create");
+    w.reconciler.start();
+    await creating.reached;
+    let done = false;
+    const stopping = w.reconciler.shutdown(30_000).then(() => void (done = true));
+    await settle();
+    expect(done).toBe(false);
+    const lists = w.lxd.count("list");
+    creating.resolve();
+    await stopping;
+    expect(w.lxd.count("start")).toBe(1);
+    w.reconciler.requestPass("after shutdown");
+    await settle();
+    expect(w.lxd.count("list")).toBe(lists);
+  });
+
+  it("gives up waiting after the timeout", async () => {
+    const w = world([poolRuntime("web", { floor: 1 })]);
+    const creating = w.lxd.hold("create");
+    w.reconciler.start();
+    await creating.reached;
+    let done = false;
+    const stopping = w.reconciler.shutdown(5000).then(() => void (done = true));
+    await w.advance(4999);
+    expect(done).toBe(false);
+    await w.advance(1);
+    await stopping;
+    expect(w.reconciler.inFlightNames()).toEqual(["rd-web-1"]);
+    creating.resolve();
+  });
+});
+
+describe("Reconciler backoff", () => {
+  beforeEach(() => void vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval"] }));
+  afterEach(() => void vi.useRealTimers());
+
+  it("keeps backing off while spawns fail, even with an older runner of the pool listening", async () => {
+    const w = world([poolRuntime("web", { floor: 2 })]);
+    w.lxd.addRunner("rd-web-old", "web", { createdAt: start - 3_600_000, agent: { state: "idle", at: start - 3_000_000 } });
+    w.lxd.createErrors.set("*", new LxdError("create instance: LXD answered 500: no space left on device", 500));
+    w.reconciler.start();
+    await until(() => w.pool("web")?.failures === 1 && w.reconciler.inFlightNames().length === 0, "the first failure");
+    await settle();
+    // The pass the failed spawn asked for sees the old runner idle: still in backoff, no retry.
+    expect(w.lxd.count("create")).toBe(1);
+    expect(w.pool("web")).toMatchObject({ idle: 1, blocked: "backoff", failures: 1, retryAt: start + 750, lastError: { message: expect.stringMatching(/no space left/), at: start } });
+    // The plan's deadline wakes the loop when the backoff ends: one retry, then a longer wait.
+    await w.advance(750);
+    await until(() => w.pool("web")?.failures === 2, "the second failure");
+    expect(w.lxd.count("create")).toBe(2);
+    expect(w.pool("web")?.retryAt).toBe(start + 750 + 1500);
+    await w.advance(1000);
+    expect(w.lxd.count("create")).toBe(2);
+    await w.advance(500);
+    await until(() => w.pool("web")?.failures === 3, "the third failure");
+    expect(w.pool("web")?.retryAt).toBe(start + 2250 + 3000);
+    await w.reconciler.shutdown();
+  });
+
+  it("sends a terminal failure straight to the cap and shows the reason on every pass meanwhile", async () => {
+    const w = world([poolRuntime("web", { floor: 1 })], { random: 1 });
+    w.lxd.createErrors.set("*", new LxdError("create instance: LXD operation failed: Image not found", 404));
+    w.reconciler.start();
+    await until(() => w.pool("web")?.failures !== undefined && w.reconciler.inFlightNames().length === 0, "the failure");
+    expect(w.pool("web")).toMatchObject({ failures: 7, retryAt: start + 60_000, blocked: "backoff" });
+    for (let i = 0; i < 3; i++) {
+      const before = w.statuses.length;
+      w.clock.t += 10_000;
+      w.reconciler.requestPass("poke");
+      await until(() => w.statuses.length > before, "a pass");
+      expect(w.pool("web")).toMatchObject({ blocked: "backoff", lastError: { message: expect.stringMatching(/Image not found/) }, retryAt: start + 60_000 });
+    }
+    expect(w.lxd.count("create")).toBe(1);
+    await w.reconciler.shutdown();
+  });
+
+  it("resets once a runner spawned after the failure listens, so the next failure starts small again", async () => {
+    const w = world([poolRuntime("web", { floor: 1, ceiling: 2 })]);
+    w.lxd.createErrors.set("*", new LxdError("create instance: LXD answered 503", 503));
+    w.reconciler.start();
+    await until(() => w.pool("web")?.failures === 1 && w.reconciler.inFlightNames().length === 0, "the first failure");
+    w.lxd.createErrors.clear();
+    await w.advance(750);
+    await until(() => w.lxd.instances.get("rd-web-2")?.status === "Running", "the retry to start");
+    expect(w.pool("web")?.failures).toBe(1); // starting is not listening
+    w.lxd.setAgent("rd-web-2", "idle", w.clock.t);
+    await w.advance(1000);
+    w.reconciler.requestPass("poll");
+    await until(() => w.pool("web")?.idle === 1, "the runner listening");
+    expect(w.pool("web")?.failures).toBeUndefined();
+    expect(w.pool("web")?.lastError).toBeUndefined();
+    await w.reconciler.shutdown();
+  });
+});

@@ -1,0 +1,58 @@
+// What the reconciler publishes after each pass (status.json, the status page, metrics), and the
+// pool blockers it logs once per change rather than on every pass.
+import type { Logger } from "pino";
+import type { PoolFailure } from "./backoff.js";
+import type { HistoryPort } from "./ports.js";
+import type { ObservedRunner, PoolBlocker, PoolStatus } from "./types.js";
+
+export interface PoolReport extends PoolStatus {
+  /** The pool's most recent failure, kept until a runner of the pool listens again (see backoff.ts). */
+  lastError?: { message: string; at: number };
+  /** While the pool backs off: when it may spawn again (ms since the epoch). */
+  retryAt?: number;
+  /** Failures in a row since the pool last worked. */
+  failures?: number;
+}
+
+export interface ReconcilerStatus {
+  at: number;
+  pools: PoolReport[];
+  runners: ObservedRunner[];
+  lastPassError?: string;
+}
+
+/** Each pool's status from the plan, with its failures while it has any. */
+export function poolReports(pools: readonly PoolStatus[], failureOf: (pool: string) => PoolFailure | undefined, now: number): PoolReport[] {
+  return pools.map((p) => {
+    const f = failureOf(p.name);
+    if (!f) return p;
+    const report: PoolReport = { ...p, lastError: { message: f.message, at: f.at }, failures: f.count };
+    if (f.until > now) report.retryAt = f.until;
+    return report;
+  });
+}
+
+/** Logs a pool's blocker, and records the token ones as events, once per change. */
+export class BlockerLog {
+  private readonly last = new Map<string, PoolBlocker | undefined>();
+
+  constructor(private readonly history: HistoryPort) {}
+
+  report(pools: readonly PoolStatus[], log: Logger): void {
+    for (const pool of pools) {
+      const before = this.last.get(pool.name);
+      if (before === pool.blocked) continue;
+      this.last.set(pool.name, pool.blocked);
+      if (pool.blocked === "token-missing" || pool.blocked === "token-expiring") {
+        const message = pool.blocked === "token-missing" ? `no registration token for ${pool.scope}: push one with 'runnerd token set ${pool.scope}'` : `the registration token for ${pool.scope} expires too soon to start runners`;
+        log.warn({ pool: pool.name, scope: pool.scope }, `pool waiting for token: ${message}`);
+        this.history.addEvent({ level: "warn", kind: "waiting-for-token", pool: pool.name, message });
+      } else if (before === "token-missing" || before === "token-expiring") {
+        log.info({ pool: pool.name }, "pool has a fresh token; spawning resumed");
+        this.history.addEvent({ level: "info", kind: "token-fresh", pool: pool.name, message: "fresh token: spawning resumed" });
+      } else if (pool.blocked === "host-cap") {
+        log.info({ pool: pool.name }, "pool held back by the host-wide runner cap");
+      }
+    }
+  }
+}

@@ -1,0 +1,87 @@
+// Observe: the whole snapshot a pass plans from, in one call — runners and tokens (observe.ts),
+// where each pool's image alias points, queued demand, backoffs, in-flight actions and the
+// spawn order. Memory only caches here; LXD and the store are the truth.
+import type { Logger } from "pino";
+import { describeError } from "../errors.js";
+import type { PoolBackoff } from "./backoff.js";
+import { observeRunners, type CachedStatus, type InFlight, type Transition } from "./observe.js";
+import type { LxdPort, TokenPort } from "./ports.js";
+import type { ReconcilerSettings } from "./settings.js";
+import type { ObservedRunner, Snapshot } from "./types.js";
+
+/** How long a resolved image alias is trusted before it is read again. */
+const aliasRecheckMs = 5_000;
+/** How often an idle runner's status file is read again to notice that it took a job. */
+const idleRecheckMs = 2_000;
+
+export interface SnapshotSources {
+  lxd: LxdPort;
+  tokens: TokenPort;
+  /** Queued jobs per pool not yet picked up (webhooks); absent: the floor alone decides. */
+  demand?: () => ReadonlyMap<string, number>;
+  inFlight: () => ReadonlyMap<string, InFlight>;
+  lastSpawnAt: () => ReadonlyMap<string, number>;
+  backoff: Pick<PoolBackoff, "settle" | "untilByPool">;
+}
+
+export interface Observed {
+  snapshot: Snapshot & { runners: ObservedRunner[] };
+  /** Agent status changes seen by this observation, for the history. */
+  transitions: Transition[];
+  /** Pools whose backoff this observation ended (a runner of theirs listens again). */
+  recovered: string[];
+}
+
+export class SnapshotObserver {
+  private readonly statusCache = new Map<string, CachedStatus>();
+  private readonly aliasCache = new Map<string, { target: string | null; readAt: number }>();
+
+  constructor(private readonly sources: SnapshotSources) {}
+
+  /** One snapshot. Throws when LXD cannot list the instances; an alias that cannot be read only skips rolling. */
+  async observe(settings: ReconcilerSettings, now: number, shuttingDown: boolean, log: Logger): Promise<Observed> {
+    const { lxd, tokens, demand, backoff } = this.sources;
+    const inFlight = this.sources.inFlight();
+    const seen = await observeRunners(lxd, tokens, settings.controllerId, inFlight, this.statusCache, { now, idleRecheckMs });
+    const poolImages = await this.poolImages(settings, now, log);
+    // Ended here, so that the snapshot's backoffs are those still standing after what it shows.
+    const recovered = backoff.settle(seen.runners);
+    const snapshot: Observed["snapshot"] = {
+      pools: settings.pools.map((p) => p.spec),
+      runners: seen.runners,
+      tokenExpiry: seen.tokenExpiry,
+      backoffUntil: backoff.untilByPool(),
+      shuttingDown,
+      poolImages,
+      lastSpawnAt: new Map(this.sources.lastSpawnAt()),
+      ...(demand ? { demand: demand() } : {}),
+    };
+    return { snapshot, transitions: seen.transitions, recovered };
+  }
+
+  /**
+   * Where each pool's image alias points now, re-read at most every few seconds: an image build
+   * moves the alias, and the plan then rolls the pool's idle runners to the new image.
+   */
+  private async poolImages(settings: ReconcilerSettings, now: number, log: Logger): Promise<Map<string, string>> {
+    const result = new Map<string, string>();
+    await Promise.all(
+      settings.pools.map(async (pool) => {
+        if (/^[0-9a-f]{12,64}$/.test(pool.image)) return; // a fingerprint never moves
+        let cached = this.aliasCache.get(pool.image);
+        if (!cached || now - cached.readAt >= aliasRecheckMs) {
+          try {
+            const alias = await this.sources.lxd.getImageAlias(pool.image);
+            cached = { target: alias?.target ?? null, readAt: now };
+            this.aliasCache.set(pool.image, cached);
+          } catch (err) {
+            log.warn({ err: describeError(err), image: pool.image }, "cannot read the pool's image alias; not rolling this pass");
+            return;
+          }
+        }
+        if (cached.target) result.set(pool.spec.name, cached.target);
+      }),
+    );
+    return result;
+  }
+}
