@@ -1,11 +1,11 @@
 // `runnerd doctor`: checks everything runnerd depends on and says what to fix, one line each.
 import type { Command } from "commander";
 import type { Config } from "../config/index.js";
-import { connectLxd, type ConnectedLxd } from "../daemon/lxd-connection.js";
+import { connectLxd, type ConnectedLxd } from "../lxd/connect.js";
+import { isImageFingerprint } from "../lxd/index.js";
 import { scopeKey } from "../config/index.js";
-import { credentialHealth } from "../credentials/health.js";
-import { connectionFacts } from "../daemon/github-report.js";
-import { reconcilerSettings } from "../daemon/reconciler-settings.js";
+import { credentialSnapshot } from "../github/report.js";
+import { reconcilerSettings } from "../pools/settings-from-config.js";
 import { loadGitHubClients } from "../github/clients.js";
 import { createLogger } from "../log.js";
 import { readStatusFile, runningDaemonPid } from "../daemon/state-files.js";
@@ -107,7 +107,7 @@ async function checkDockerSupport(lxd: ConnectedLxd, config: Config, checks: Che
 async function checkPools(lxd: ConnectedLxd, config: Config, checks: Check[], options: { launch: boolean }): Promise<void> {
   const settings = reconcilerSettings(config);
   for (const pool of settings.pools) {
-    const image = /^[0-9a-f]{12,64}$/.test(pool.image) ? await lxd.client.getImage(pool.image) : await lxd.client.getImageAlias(pool.image);
+    const image = isImageFingerprint(pool.image) ? await lxd.client.getImage(pool.image) : await lxd.client.getImageAlias(pool.image);
     if (!image) {
       checks.push({ level: "fail", message: `pool ${pool.spec.name}: image ${pool.image} not found in LXD ('lxc image list')` });
       continue;
@@ -166,7 +166,7 @@ function checkCredentials(config: Config, checks: Check[]): void {
   const store = openStore(config.state_dir);
   try {
     const daemon = runningDaemonPid(config.state_dir) ? readStatusFile(config.state_dir) : undefined;
-    for (const health of credentialHealth(config, store.listTokens(), connectionFacts(daemon?.github ?? []), Date.now())) {
+    for (const health of credentialSnapshot(config, store.listTokens(), daemon?.github ?? [], Date.now())) {
       checks.push({ level: health.level === "error" ? "fail" : health.level, message: `${health.scope} (${health.mode}): ${health.message}${health.source ? ` via ${health.source}` : ""}` });
     }
   } finally {
@@ -214,7 +214,7 @@ function checkRunnerVersions(config: Config, checks: Check[]): void {
     checks.push({ level, message: `image ${image.alias}: ${image.message} (checked ${image.checkedAt})` });
   }
   for (const name of Object.keys(config.images)) {
-    if (!images.some((i) => i.name === name)) checks.push({ level: "warn", message: `image runnerd/${name}: runner version not checked yet (the running daemon checks every ${humanDuration(config.runner_check_interval_ms)})` });
+    if (!images.some((i) => i.name === name)) checks.push({ level: "warn", message: `image runnerd/${name}: runner version not checked yet (the running daemon checks every ${humanDuration(config.runner_check_interval)})` });
   }
 }
 

@@ -1,7 +1,7 @@
 // `runnerd image build|list|rm`: runner images built from the config's `images:` section.
 import type { Command } from "commander";
-import { connectLxd } from "../daemon/lxd-connection.js";
-import { ConfigError } from "../errors.js";
+import { connectLxd } from "../lxd/connect.js";
+import { UsageError } from "../errors.js";
 import { buildConfiguredImage, findImageToRemove, listRunnerImages, poolImageTargets } from "../images/index.js";
 import { loadCliConfig, type GlobalOptions } from "./context.js";
 import { humanDuration, printJson, table } from "./output.js";
@@ -77,7 +77,7 @@ export function registerImageCommands(program: Command): void {
       const { fingerprint, label } = await findImageToRemove(lxd.client, config, ref);
       const users = [...(await poolImageTargets(lxd.client, config, await lxd.client.listImages()))].filter(([, fp]) => fp === fingerprint).map(([pool]) => pool);
       if (users.length > 0) {
-        throw new ConfigError(`image rm: ${label} (${fingerprint.slice(0, 12)}) is used by pool(s) ${users.join(", ")} in ${path}; point them at another image first`);
+        throw new UsageError(`image rm: ${label} (${fingerprint.slice(0, 12)}) is used by pool(s) ${users.join(", ")} in ${path}; point them at another image first`);
       }
       await lxd.client.deleteImage(fingerprint);
       console.log(`removed ${label} (${fingerprint.slice(0, 12)})`);

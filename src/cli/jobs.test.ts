@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../errors.js";
-import type { JobRecord } from "../jobs/types.js";
+import { UsageError } from "../errors.js";
+import type { JobRecord } from "../store/job-types.js";
 import { jobJson, jobsFilter, renderJobs } from "./jobs.js";
 
 const now = Date.parse("2025-01-01T12:00:00Z");
@@ -47,7 +47,7 @@ describe("runnerd jobs", () => {
     [{ limit: "ten" }, "--limit must be a whole number"],
     [{ status: "Done!" }, "--status must be queued, waiting, in_progress, completed or a conclusion"],
   ])("refuses %j", (opts, message) => {
-    expect(() => jobsFilter(opts, now)).toThrow(ConfigError);
+    expect(() => jobsFilter(opts, now)).toThrow(UsageError);
     expect(() => jobsFilter(opts, now)).toThrow(message);
   });
 

@@ -1,8 +1,8 @@
 // `runnerd jobs`: the job history from the store (works with or without the daemon running).
 import type { Command } from "commander";
 import { parseDuration } from "../config/duration.js";
-import { ConfigError } from "../errors.js";
-import type { JobRecord, JobStatus } from "../jobs/types.js";
+import { UsageError } from "../errors.js";
+import type { JobRecord, JobStatus } from "../store/job-types.js";
 import { openStore, type ListJobsFilter } from "../store/index.js";
 import { loadCliConfig, type GlobalOptions } from "./context.js";
 import { humanDuration, printJson, table } from "./output.js";
@@ -46,7 +46,7 @@ export function registerJobsCommand(program: Command): void {
     });
 }
 
-/** The store filter for the command's options; a ConfigError (exit 2) for a bad value. */
+/** The store filter for the command's options; a UsageError (exit 2) for a bad value. */
 export function jobsFilter(opts: JobsOptions, now: number): ListJobsFilter {
   const filter: ListJobsFilter = {};
   if (opts.repo !== undefined) filter.repository = opts.repo;
@@ -56,15 +56,15 @@ export function jobsFilter(opts: JobsOptions, now: number): ListJobsFilter {
     // One flag for both: nobody names a conclusion after a status.
     if (statuses.includes(opts.status)) filter.status = opts.status as JobStatus;
     else if (/^[a-z_]+$/.test(opts.status)) filter.conclusion = opts.status;
-    else throw new ConfigError(`jobs: --status must be ${statuses.join(", ")} or a conclusion such as success or failure, not "${opts.status}"`);
+    else throw new UsageError(`jobs: --status must be ${statuses.join(", ")} or a conclusion such as success or failure, not "${opts.status}"`);
   }
   if (opts.since !== undefined) {
     const ms = parseDuration(opts.since);
-    if (ms === undefined) throw new ConfigError(`jobs: --since must be a duration such as 30m, 2h or 7d, not "${opts.since}"`);
+    if (ms === undefined) throw new UsageError(`jobs: --since must be a duration such as 30m, 2h or 7d, not "${opts.since}"`);
     filter.since = now - ms;
   }
   const limit = Number(opts.limit ?? "50");
-  if (!Number.isInteger(limit) || limit < 1) throw new ConfigError(`jobs: --limit must be a whole number of at least 1, not "${opts.limit}"`);
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`jobs: --limit must be a whole number of at least 1, not "${opts.limit}"`);
   filter.limit = limit;
   return filter;
 }

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../errors.js";
+import { UsageError } from "../errors.js";
 import type { RunnerRecord } from "../store/index.js";
 import { runnerLogsText } from "./logs.js";
 
@@ -120,7 +120,7 @@ describe("runnerd logs", () => {
       utimesSync(join(logs, `rd-web-${i}`), 1_700_000_000 + i, 1_700_000_000 + i);
     }
     const refuse = (name: string) => () => runnerLogsText(logs, name, null);
-    expect(refuse("rd-x")).toThrow(ConfigError);
+    expect(refuse("rd-x")).toThrow(UsageError);
     expect(refuse("rd-x")).toThrow("logs: no runner named rd-x; newest runners with logs: rd-web-7, rd-web-6, rd-web-5, rd-web-4, rd-web-3");
     expect(refuse("../logs")).toThrow("no runner named ../logs");
     rmSync(join(logs, "rd-web-1"), { recursive: true });

@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { ConfigError } from "../errors.js";
+import { UsageError } from "../errors.js";
 import { listRunnerLogDirs } from "../pools/log-retention.js";
 import { agentResultSchema } from "../pools/runner-record.js";
 import { openSavedLogs, type SavedLogs } from "../pools/saved-logs.js";
@@ -38,17 +38,17 @@ export function registerLogsCommand(program: Command): void {
 
 function logChoice(value: string): LogChoice {
   if ((fileChoices as readonly string[]).includes(value)) return value as LogChoice;
-  throw new ConfigError(`logs: --file must be one of ${fileChoices.join(", ")}, not "${value}"`);
+  throw new UsageError(`logs: --file must be one of ${fileChoices.join(", ")}, not "${value}"`);
 }
 
 /**
- * What `runnerd logs` prints. A ConfigError (exit 2) for a runner without saved logs, naming the
+ * What `runnerd logs` prints. A UsageError (exit 2) for a runner without saved logs, naming the
  * newest runners that have some; an Error (exit 1) when the asked-for file was not saved.
  */
 export function runnerLogsText(logsDir: string, name: string, record: RunnerRecord | null, file?: LogChoice): string {
   // Runner names never hold a path separator; refusing them keeps reads inside logsDir.
   const dir = join(logsDir, name);
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) || !existsSync(dir)) throw new ConfigError(unknownRunner(logsDir, name, record));
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) || !existsSync(dir)) throw new UsageError(unknownRunner(logsDir, name, record));
   const logs = openSavedLogs(dir);
   const warnings = logs.problems.length > 0 ? logs.problems.map((p) => `warning: ${p}\n`).join("") : "";
   if (file === "diag") return diagText(name, logs) + warnings;

@@ -1,7 +1,7 @@
 // runnerd's command line: one file per command group; errors become messages and exit codes
 // (2: bad configuration or input, 1: anything else).
 import { Command, CommanderError } from "commander";
-import { ConfigError, describeError } from "../errors.js";
+import { ConfigError, UsageError, describeError } from "../errors.js";
 import { registerConfigCommands } from "./config-check.js";
 import { defaultConfigPath } from "./context.js";
 import { registerDemoCommand } from "./demo.js";
@@ -38,7 +38,8 @@ export async function main(argv: string[]): Promise<void> {
     await buildProgram().parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) process.exit(err.exitCode);
-    if (err instanceof ConfigError) {
+    // Exit 2: the operator's input (a flag, an argument, the config file) needs fixing.
+    if (err instanceof ConfigError || err instanceof UsageError) {
       console.error(`runnerd: ${err.message}`);
       process.exit(2);
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../errors.js";
+import { UsageError } from "../errors.js";
 import { sampleJob } from "../../test/support/status-page-data.js";
 import { parseWatchInterval, renderWatchFrame } from "./status-watch.js";
 
@@ -9,7 +9,7 @@ describe("runnerd status --watch", () => {
   it("takes an interval of at least 500ms", () => {
     expect(parseWatchInterval("2s")).toBe(2000);
     expect(parseWatchInterval("500ms")).toBe(500);
-    for (const bad of ["0s", "100ms", "soon", "-1s"]) expect(() => parseWatchInterval(bad)).toThrow(ConfigError);
+    for (const bad of ["0s", "100ms", "soon", "-1s"]) expect(() => parseWatchInterval(bad)).toThrow(UsageError);
   });
 
   it("frames the status with a header and the recent jobs when there are any", () => {

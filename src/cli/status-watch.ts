@@ -3,10 +3,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Config } from "../config/index.js";
 import { parseDuration } from "../config/duration.js";
-import { connectLxd } from "../daemon/lxd-connection.js";
+import { connectLxd } from "../lxd/connect.js";
 import { liveStatus, type LiveStatus } from "../daemon/live-status.js";
-import { ConfigError, describeError } from "../errors.js";
-import type { JobRecord } from "../jobs/types.js";
+import { UsageError, describeError } from "../errors.js";
+import type { JobRecord } from "../store/job-types.js";
 import { openStore } from "../store/index.js";
 import { renderJobs } from "./jobs.js";
 import { humanDuration } from "./output.js";
@@ -18,7 +18,7 @@ const minIntervalMs = 500;
 
 export function parseWatchInterval(value: string): number {
   const ms = parseDuration(value);
-  if (ms === undefined || ms < minIntervalMs) throw new ConfigError(`status: --interval must be a duration of at least ${minIntervalMs}ms, such as 2s or 1m, not "${value}"`);
+  if (ms === undefined || ms < minIntervalMs) throw new UsageError(`status: --interval must be a duration of at least ${minIntervalMs}ms, such as 2s or 1m, not "${value}"`);
   return ms;
 }
 

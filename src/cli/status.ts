@@ -2,11 +2,11 @@
 // `status --watch` redraws the same view (status-watch.ts).
 import type { Command } from "commander";
 import type { Config } from "../config/index.js";
-import { connectLxd } from "../daemon/lxd-connection.js";
+import { connectLxd } from "../lxd/connect.js";
 import { liveStatus, type LiveStatus } from "../daemon/live-status.js";
 import { nudgeDaemon } from "../daemon/state-files.js";
-import { ConfigError } from "../errors.js";
-import { deleteRunner } from "../pools/collect.js";
+import { UsageError } from "../errors.js";
+import { deleteInstance } from "../pools/collect.js";
 import { keys } from "../pools/ownership.js";
 import type { PoolReport } from "../pools/reconciler.js";
 import { openStore } from "../store/index.js";
@@ -22,7 +22,7 @@ export function registerStatusCommands(program: Command): void {
     .option("--interval <duration>", "time between redraws with --watch", "2s")
     .description("pools (idle, busy, starting, finishing, token expiry) and runners (state, age)")
     .action(async (opts: { json?: boolean; watch?: boolean; interval: string }) => {
-      if (opts.watch && opts.json) throw new ConfigError("status: --watch redraws a terminal view; it does not go with --json");
+      if (opts.watch && opts.json) throw new UsageError("status: --watch redraws a terminal view; it does not go with --json");
       const intervalMs = parseWatchInterval(opts.interval);
       const { config } = loadCliConfig(program.opts<GlobalOptions>());
       if (opts.watch) {
@@ -56,11 +56,11 @@ export function registerStatusCommands(program: Command): void {
       const lxd = await connectLxd(config.lxd);
       try {
         const instance = await lxd.client.getInstance(name);
-        if (!instance) throw new ConfigError(`runners delete: no instance named ${name}`);
+        if (!instance) throw new UsageError(`runners delete: no instance named ${name}`);
         if (instance.config[keys.controller] !== config.controller_id) {
-          throw new ConfigError(`runners delete: ${name} is not a runner of this runnerd (controller ${config.controller_id}); not touching it`);
+          throw new UsageError(`runners delete: ${name} is not a runner of this runnerd (controller ${config.controller_id}); not touching it`);
         }
-        await deleteRunner(lxd.port, name);
+        await deleteInstance(lxd.port, name);
         const store = openStore(config.state_dir);
         store.recordRunnerResult(name, { exitCode: null, jobSeen: false, outcome: "deleted", detail: "deleted by runnerd runners delete", finishedAt: new Date() });
         store.markRunnerDeleted(name, new Date());
@@ -92,16 +92,23 @@ const blockerText: Record<string, string> = {
   "shutting-down": "shutting down",
 };
 
+/** A failing pool: how often, the last reason, and when the next attempt comes. */
+function failureText(p: LiveStatus["pools"][number], now: number): string {
+  const count = p.failures !== undefined && p.failures > 1 ? `${p.failures} failures, ` : "";
+  const retry = p.retryAt !== undefined && p.retryAt > now ? `; next try in ${humanDuration(p.retryAt - now)}` : "";
+  return `${count}last spawn failure ${humanDuration(now - (p.lastError?.at ?? now))} ago: ${p.lastError?.message ?? ""}${retry}`;
+}
+
 export function renderStatus(status: LiveStatus): string {
   const d = status.daemon;
   const daemonLine = d.running
     ? `daemon: running (pid ${d.pid}${d.startedAt ? `, up ${humanDuration(status.at - d.startedAt)}` : ""}${d.lastPassAt ? `, last pass ${humanDuration(status.at - d.lastPassAt)} ago` : ""})`
     : "daemon: not running";
-  const poolRows = status.pools.map((p) => [p.name, p.scope, String(p.idle), String(p.busy), String(p.starting), String(p.finishing), String(p.queued ?? 0), `${p.desiredIdle}/${p.max}`, tokenText(p, status.at), poolState(p)]);
+  const poolRows = status.pools.map((p) => [p.name, p.scope, String(p.idle), String(p.busy), String(p.starting), String(p.finishing), String(p.queued ?? 0), `${p.floor}/${p.ceiling}`, tokenText(p, status.at), poolState(p)]);
   const parts = [daemonLine];
   if (d.lastPassError) parts.push(`last pass failed: ${d.lastPassError}`);
-  parts.push("", table(["POOL", "SCOPE", "IDLE", "BUSY", "STARTING", "FINISHING", "QUEUED", "FLOOR/MAX", "TOKEN", "STATE"], poolRows));
-  for (const p of status.pools) if (p.lastError) parts.push(`  ${p.name}: last spawn failure ${humanDuration(status.at - p.lastError.at)} ago: ${p.lastError.message}`);
+  parts.push("", table(["POOL", "SCOPE", "IDLE", "BUSY", "STARTING", "FINISHING", "QUEUED", "FLOOR/CEILING", "TOKEN", "STATE"], poolRows));
+  for (const p of status.pools) if (p.lastError) parts.push(`  ${p.name}: ${failureText(p, status.at)}`);
   if (status.credentials.length > 0) parts.push("", renderCredentials(status));
   parts.push("", renderRunners(status));
   if (status.images.length > 0) parts.push("", renderImages(status));

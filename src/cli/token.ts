@@ -1,12 +1,11 @@
 // `runnerd token set SCOPE` (stdin), `token set --ssh-key NAME` (an SSH forced command taking the
 // scope from SSH_ORIGINAL_COMMAND) and `runnerd token show`.
 import type { Command } from "commander";
-import { parseScopeKey, scopeKey, type Config } from "../config/index.js";
+import { parseScopeKey, poolScopeKey, scopeKey, type Config } from "../config/index.js";
 import { scopeForSshKey, sshTokenSource } from "../credentials/ssh-push.js";
 import { maxTokenInputBytes, parseTokenInput } from "../credentials/token-input.js";
 import { nudgeDaemon } from "../daemon/state-files.js";
-import { poolScopeKey } from "../daemon/reconciler-settings.js";
-import { ConfigError } from "../errors.js";
+import { UsageError } from "../errors.js";
 import { openStore } from "../store/index.js";
 import { loadCliConfig, type GlobalOptions } from "./context.js";
 import { humanDuration, printJson, table } from "./output.js";
@@ -23,7 +22,7 @@ export function registerTokenCommands(program: Command): void {
       const scope = requestedScope(config, path, scopeArg, opts.sshKey);
       const known = new Set(config.pools.map(poolScopeKey));
       // A forced SSH command takes input from outside: only scopes this server serves are stored.
-      if (!known.has(scope)) throw new ConfigError(`token set: scope ${scope} is not used by any pool in ${path} (configured: ${[...known].join(", ")})`);
+      if (!known.has(scope)) throw new UsageError(`token set: scope ${scope} is not used by any pool in ${path} (configured: ${[...known].join(", ")})`);
       const pushed = parseTokenInput(await readStdin(maxTokenInputBytes), new Date());
       const source = pushSource(opts.sshKey);
       const store = openStore(config.state_dir);
@@ -65,9 +64,9 @@ export function registerTokenCommands(program: Command): void {
 /** The scope key from the argument, or with --ssh-key from what the SSH client asked to run. */
 function requestedScope(config: Config, path: string, scopeArg: string | undefined, sshKey: string | undefined): string {
   // With --ssh-key the client names the scope; a fixed one as well would blur what the key may do.
-  if (sshKey !== undefined && scopeArg !== undefined) throw new ConfigError("token set: give either SCOPE or --ssh-key, not both (with --ssh-key the scope comes from SSH_ORIGINAL_COMMAND)");
+  if (sshKey !== undefined && scopeArg !== undefined) throw new UsageError("token set: give either SCOPE or --ssh-key, not both (with --ssh-key the scope comes from SSH_ORIGINAL_COMMAND)");
   if (sshKey !== undefined) return scopeForSshKey(config, path, sshKey, process.env.SSH_ORIGINAL_COMMAND);
-  if (scopeArg === undefined) throw new ConfigError("token set: missing SCOPE (repo:owner/name, org:name or owner/name)");
+  if (scopeArg === undefined) throw new UsageError("token set: missing SCOPE (repo:owner/name, org:name or owner/name)");
   return scopeKey(parseScopeKey(scopeArg));
 }
 
@@ -78,13 +77,13 @@ function pushSource(sshKey: string | undefined): string {
 }
 
 async function readStdin(limit: number): Promise<string> {
-  if (process.stdin.isTTY) throw new ConfigError("token set: reads the token from stdin, e.g. `runnerd token set repo:owner/name < token.json`");
+  if (process.stdin.isTTY) throw new UsageError("token set: reads the token from stdin, e.g. `runnerd token set repo:owner/name < token.json`");
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of process.stdin) {
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
     size += buf.length;
-    if (size > limit) throw new ConfigError(`token set: more than ${limit} bytes on stdin`);
+    if (size > limit) throw new UsageError(`token set: more than ${limit} bytes on stdin`);
     chunks.push(buf);
   }
   return Buffer.concat(chunks).toString("utf8");

@@ -3,11 +3,9 @@
 // and key names match what runnerd will check.
 import { resolve } from "node:path";
 import { Option, type Command } from "commander";
-import { parseScopeKey, scopeKey, type Config, type GitHubConnection } from "../config/index.js";
-import type { PushAuth } from "../config/types.js";
+import { parseScopeKey, poolScopeKey, scopeKey, type Config, type GitHubConnection, type PushAuth } from "../config/index.js";
 import { renderRenewalWorkflow, type RenewalWorkflowInput } from "../credentials/renewal-workflow.js";
-import { poolScopeKey } from "../daemon/reconciler-settings.js";
-import { ConfigError } from "../errors.js";
+import { UsageError } from "../errors.js";
 import { loadCliConfig, type GlobalOptions } from "./context.js";
 
 interface PrintOptions {
@@ -35,20 +33,20 @@ export function registerWorkflowCommands(program: Command): void {
 }
 
 function renewalInput(config: Config, path: string, opts: PrintOptions): RenewalWorkflowInput {
-  if (opts.via === "oidc" && (opts.sshTarget !== undefined || opts.sshKeyName !== undefined)) throw new ConfigError("workflow print: --ssh-target and --ssh-key-name go with --via ssh");
-  if (opts.via === "ssh" && opts.url !== undefined) throw new ConfigError("workflow print: --url goes with --via oidc");
+  if (opts.via === "oidc" && (opts.sshTarget !== undefined || opts.sshKeyName !== undefined)) throw new UsageError("workflow print: --ssh-target and --ssh-key-name go with --via ssh");
+  if (opts.via === "ssh" && opts.url !== undefined) throw new UsageError("workflow print: --url goes with --via oidc");
   const scope = scopeKey(parseScopeKey(opts.scope));
   const pool = config.pools.find((p) => poolScopeKey(p) === scope);
-  if (!pool) throw new ConfigError(`workflow print: scope ${scope} is not used by any pool in ${path} (configured: ${[...new Set(config.pools.map(poolScopeKey))].join(", ")})`);
+  if (!pool) throw new UsageError(`workflow print: scope ${scope} is not used by any pool in ${path} (configured: ${[...new Set(config.pools.map(poolScopeKey))].join(", ")})`);
   const connection = config.github[pool.connection] as GitHubConnection;
   const auth = connection.auth;
-  if (auth.type !== "push") throw new ConfigError(`workflow print: ${scope} is served by connection "${connection.name}" with auth type ${auth.type}; only push connections need tokens pushed`);
+  if (auth.type !== "push") throw new UsageError(`workflow print: ${scope} is served by connection "${connection.name}" with auth type ${auth.type}; only push connections need tokens pushed`);
   const base = { scope: pool.scope, apiUrl: connection.api_url, connection: connection.name };
   if (opts.via === "ssh") return { ...base, via: { kind: "ssh", target: opts.sshTarget, keyName: sshKeyFor(auth, connection.name, scope, opts.sshKeyName, path), configPath: path } };
   const at = `github.${connection.name}.auth.oidc`;
-  if (!auth.oidc) throw new ConfigError(`workflow print: connection "${connection.name}" takes no HTTPS push: add ${at} (audience and allow rules) to ${path}`);
+  if (!auth.oidc) throw new UsageError(`workflow print: connection "${connection.name}" takes no HTTPS push: add ${at} (audience and allow rules) to ${path}`);
   // A workflow no rule admits would fail every half hour; say so now.
-  if (!auth.oidc.allow.some((rule) => rule.scopes.includes(scope))) throw new ConfigError(`workflow print: no rule under ${at}.allow in ${path} lists ${scope}; runnerd would refuse the push`);
+  if (!auth.oidc.allow.some((rule) => rule.scopes.includes(scope))) throw new UsageError(`workflow print: no rule under ${at}.allow in ${path} lists ${scope}; runnerd would refuse the push`);
   return { ...base, via: { kind: "oidc", audience: auth.oidc.audience, url: opts.url } };
 }
 
@@ -57,12 +55,12 @@ function sshKeyFor(auth: PushAuth, connection: string, scope: string, requested:
   const at = `github.${connection}.auth.ssh_keys`;
   if (requested !== undefined) {
     const scopes = Object.hasOwn(auth.ssh_keys, requested) ? auth.ssh_keys[requested] : undefined;
-    if (!scopes) throw new ConfigError(`workflow print: ssh key "${requested}" is not configured under ${at} in ${path}`);
-    if (!scopes.includes(scope)) throw new ConfigError(`workflow print: ssh key "${requested}" may not push tokens for ${scope} (allowed: ${scopes.join(", ")})`);
+    if (!scopes) throw new UsageError(`workflow print: ssh key "${requested}" is not configured under ${at} in ${path}`);
+    if (!scopes.includes(scope)) throw new UsageError(`workflow print: ssh key "${requested}" may not push tokens for ${scope} (allowed: ${scopes.join(", ")})`);
     return requested;
   }
   const keys = Object.entries(auth.ssh_keys).filter(([, scopes]) => scopes.includes(scope)).map(([name]) => name);
-  if (keys.length === 0) throw new ConfigError(`workflow print: no ssh key may push tokens for ${scope}: add ${at}.NAME: [${scope}] to ${path}`);
-  if (keys.length > 1) throw new ConfigError(`workflow print: several ssh keys may push tokens for ${scope} (${keys.join(", ")}): choose one with --ssh-key-name`);
+  if (keys.length === 0) throw new UsageError(`workflow print: no ssh key may push tokens for ${scope}: add ${at}.NAME: [${scope}] to ${path}`);
+  if (keys.length > 1) throw new UsageError(`workflow print: several ssh keys may push tokens for ${scope} (${keys.join(", ")}): choose one with --ssh-key-name`);
   return keys[0] as string;
 }

@@ -6,6 +6,7 @@ import type { Config } from "../config/index.js";
 import { describeError } from "../errors.js";
 import { pruneRunnerLogs } from "../pools/log-retention.js";
 import type { Store } from "../store/index.js";
+import { PeriodicTask } from "../schedule/periodic-task.js";
 
 const intervalMs = 5 * 60_000;
 const jobHistoryMs = 30 * 24 * 3_600_000;
@@ -23,15 +24,12 @@ export function startHousekeeping(deps: { config(): Config; store: Pick<Store, "
       deps.logger.warn({ err: describeError(err) }, "housekeeping failed; trying again later");
     }
   };
-  const first = setTimeout(run, 30_000);
-  const timer = setInterval(run, intervalMs);
-  first.unref();
-  timer.unref();
+  const task = new PeriodicTask(async () => run(), () => intervalMs);
+  task.start(30_000);
   return {
     run,
     stop() {
-      clearTimeout(first);
-      clearInterval(timer);
+      void task.stop();
     },
   };
 }

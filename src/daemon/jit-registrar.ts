@@ -20,8 +20,8 @@ export class JitRegistrar implements RegistrarPort {
     return client.generateJitConfig(pool.scopeRef, { name, labels: jitLabels(pool.labels, this.controllerId(), process.arch, pool.defaultLabels), runnerGroupId });
   }
 
-  async removeRegistration(registration: { connection: string; scope: string; runnerId: number }): Promise<"deleted" | "gone"> {
-    return this.client(registration.connection).deleteRunner(parseScopeKey(registration.scope), registration.runnerId);
+  async deleteRegistration(registration: { connection: string; scope: string; runnerId: number }): Promise<"deleted" | "gone"> {
+    return this.client(registration.connection).deleteRegistration(parseScopeKey(registration.scope), registration.runnerId);
   }
 
   private client(connection: string): ConnectionClient {

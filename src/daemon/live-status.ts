@@ -1,17 +1,17 @@
 // What `runnerd status` shows: the world as LXD and the store see it now (the same observe and
 // plan the daemon runs, without acting), plus what only the running daemon knows (last errors).
 import type { Config } from "../config/index.js";
-import { observe } from "../pools/observe.js";
+import { observeRunners } from "../pools/observe.js";
 import { plan } from "../pools/plan.js";
 import type { PoolReport } from "../pools/reconciler.js";
 import type { ObservedRunner } from "../pools/types.js";
 import type { Store } from "../store/index.js";
-import type { ConnectedLxd } from "./lxd-connection.js";
-import { reconcilerSettings } from "./reconciler-settings.js";
-import { credentialHealth, type CredentialHealth } from "../credentials/health.js";
-import { connectionFacts } from "./github-report.js";
+import type { ConnectedLxd } from "../lxd/connect.js";
+import { reconcilerSettings } from "../pools/settings-from-config.js";
+import type { CredentialHealth } from "../credentials/health.js";
+import { credentialSnapshot } from "../github/report.js";
 import { DEMAND_MAX_AGE_MS } from "../jobs/demand.js";
-import type { ImageReport } from "./runner-updates.js";
+import type { ImageReport } from "../images/runner-updates.js";
 import { readStatusFile, runningDaemonPid } from "./state-files.js";
 
 export interface LiveStatus {
@@ -27,7 +27,7 @@ export interface LiveStatus {
 
 export async function liveStatus(config: Config, lxd: ConnectedLxd, store: Store, now = Date.now()): Promise<LiveStatus> {
   const settings = reconcilerSettings(config);
-  const observation = await observe(lxd.port, store, config.controller_id, new Map(), new Map());
+  const observation = await observeRunners(lxd.port, store, config.controller_id, new Map(), new Map());
   const daemonFile = readStatusFile(config.state_dir);
   const pid = runningDaemonPid(config.state_dir);
   const result = plan(
@@ -48,6 +48,8 @@ export async function liveStatus(config: Config, lxd: ConnectedLxd, store: Store
     const report: PoolReport = { ...pool };
     if (known?.blocked === "backoff") report.blocked = "backoff";
     if (known?.lastError) report.lastError = known.lastError;
+    if (known?.failures !== undefined) report.failures = known.failures;
+    if (known?.retryAt !== undefined) report.retryAt = known.retryAt;
     return report;
   });
   const daemon: LiveStatus["daemon"] = { running: pid !== undefined };
@@ -59,7 +61,6 @@ export async function liveStatus(config: Config, lxd: ConnectedLxd, store: Store
       if (daemonFile.lastPassError) daemon.lastPassError = daemonFile.lastPassError;
     }
   }
-  const facts = connectionFacts(pid !== undefined ? (daemonFile?.github ?? []) : []);
-  const credentials = credentialHealth(config, store.listTokens(), facts, now);
+  const credentials = credentialSnapshot(config, store.listTokens(), pid !== undefined ? (daemonFile?.github ?? []) : [], now);
   return { at: now, daemon, pools, runners: observation.runners, images: pid !== undefined ? (daemonFile?.images ?? []) : [], credentials };
 }

@@ -4,20 +4,9 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join } from "node:path";
 import type { ReconcilerStatus } from "../pools/reconciler.js";
 import type { CredentialHealth } from "../credentials/health.js";
-import type { RateLimitSnapshot, RequestCount } from "../github/rate-limits.js";
-import type { SweepReport } from "./registration-sweeper.js";
-import type { ImageReport } from "./runner-updates.js";
-
-/** What the daemon knows of one app/pat connection's use of GitHub's API. */
-export interface GitHubConnectionReport {
-  connection: string;
-  kind: "app" | "pat";
-  requests: number;
-  /** By route and status (not written to status.json: the metrics endpoint reads them live). */
-  requestCounts?: RequestCount[];
-  rateLimits: RateLimitSnapshot[];
-  credentialExpiresAt?: number;
-}
+import type { GitHubConnectionReport } from "../github/report.js";
+import type { SweepReport } from "../pools/registration-sweeper.js";
+import type { ImageReport } from "../images/runner-updates.js";
 
 export interface DaemonStatusFile extends ReconcilerStatus {
   version: 1;

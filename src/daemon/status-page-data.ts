@@ -1,20 +1,19 @@
 // The status page's snapshot: the reconciler's last pass, recent jobs, credential health and the
 // storage pool's usage (read from LXD at most every 10 s, since browsers poll).
 import type { Config } from "../config/index.js";
-import { credentialHealth } from "../credentials/health.js";
+import type { CredentialHealth } from "../credentials/health.js";
 import type { StatusPageData } from "../http/status-page.js";
 import type { LxdClient } from "../lxd/index.js";
 import type { Reconciler } from "../pools/reconciler.js";
 import type { Store } from "../store/index.js";
-import { connectionFacts } from "./github-report.js";
-import type { GitHubConnectionReport } from "./state-files.js";
 
 export interface StatusPageSources {
   config(): Config;
   reconciler: Pick<Reconciler, "status">;
-  store: Pick<Store, "listJobs" | "listTokens">;
+  store: Pick<Store, "listJobs">;
   lxd: Pick<LxdClient, "storagePoolResources">;
-  github(): GitHubConnectionReport[];
+  /** The daemon's one credential-health snapshot. */
+  credentials(): CredentialHealth[];
   now(): number;
   startedAt: number;
 }
@@ -31,7 +30,7 @@ export async function statusPageSnapshot(sources: StatusPageSources): Promise<St
     pools: (status?.pools ?? []).map(({ tokenExpiresAt: _expiry, credential: _credential, ...pool }) => ({ ...pool, queued: pool.queued ?? 0 })),
     runners: (status?.runners ?? []).map((r) => ({ name: r.name, pool: r.pool, phase: r.phase, createdAt: r.createdAt, ...(r.job ? { job: r.job } : {}) })),
     jobs: sources.store.listJobs({ limit: 50 }),
-    credentials: credentialHealth(config, sources.store.listTokens(), connectionFacts(sources.github()), now),
+    credentials: sources.credentials(),
     storage: await storage(config, sources, now),
   };
 }

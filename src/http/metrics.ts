@@ -4,7 +4,7 @@
 import type { FastifyPluginAsync } from "fastify";
 import { Gauge, Registry } from "prom-client";
 import type { CredentialHealth } from "../credentials/health.js";
-import type { GitHubConnectionReport } from "../daemon/state-files.js";
+import type { GitHubConnectionReport } from "../github/report.js";
 
 export interface MetricsSource {
   credentials(): CredentialHealth[];

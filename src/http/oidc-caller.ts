@@ -1,7 +1,7 @@
 // Who is calling: the OIDC token from `Authorization: Bearer`, verified against the configured
 // issuer it names. A failure keeps the token's unverified claims, for the log line only.
 import { decodeJwt } from "jose";
-import type { Config } from "../config/types.js";
+import type { Config } from "../config/index.js";
 import type { GitHubOidcClaims } from "../credentials/oidc-claims.js";
 import { OidcVerificationError, type OidcFailureKind } from "../credentials/oidc-errors.js";
 import { trustForToken, type OidcTrust } from "../credentials/oidc-push-config.js";

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startGitHubEmulator, type ActionsOidcClaims, type GitHubEmulator, type OidcMintOptions } from "../../test/support/github-emulator/index.js";
+import { startGitHubEmulator, type ActionsOidcClaims, type GitHubEmulator, type OidcMintOptions } from "../emulator/index.js";
 import { parseConfig, type Config } from "../config/index.js";
 import { createOidcVerifierCache, type OidcVerifierDefaults } from "../credentials/oidc-verifier-cache.js";
 import { createLogger } from "../log.js";

@@ -4,7 +4,7 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import { parseScopeKey, scopeKey } from "../config/scope.js";
-import type { Config } from "../config/types.js";
+import type { Config } from "../config/index.js";
 import { claimsForLog, type GitHubOidcClaims } from "../credentials/oidc-claims.js";
 import { isIssuerFailure } from "../credentials/oidc-errors.js";
 import { oidcConnectionsServing, type OidcTrust } from "../credentials/oidc-push-config.js";
@@ -13,7 +13,7 @@ import { mayPush } from "../credentials/push-rules.js";
 import { maxTokenInputBytes, parseTokenResponse } from "../credentials/token-input.js";
 import { ConfigError, describeError } from "../errors.js";
 import type { Store } from "../store/index.js";
-import { authenticateCaller, peekClaims } from "./oidc-caller.js";
+import { authenticateCaller, peekClaims, type CallerResult } from "./oidc-caller.js";
 import { SlidingWindowLimiter, type RateLimitRule } from "./rate-limit.js";
 
 export const REGISTRATION_TOKEN_PATH = "/api/v1/registration-token";
@@ -55,121 +55,179 @@ interface Caller {
   trust: OidcTrust;
 }
 
+/** Why a request was refused, for the log line; never the token. */
+interface Refusal {
+  reason: string;
+  detail?: string;
+  claims?: unknown;
+  verified: boolean;
+  scope?: string;
+}
+
+interface ScopedToken {
+  scope: string;
+  token: string;
+  expiresAt: Date;
+}
+
 export function registrationTokenRoutes(deps: RegistrationTokenDeps): FastifyPluginAsync {
-  const limits = { ...DEFAULT_REGISTRATION_TOKEN_LIMITS, ...deps.limits };
-  const nowMs = () => deps.now().getTime();
-  const perRepository = new SlidingWindowLimiter(limits.perRepository, nowMs);
-  const failuresPerAddress = new SlidingWindowLimiter(limits.failedAuthPerAddress, nowMs);
-  const callers = new WeakMap<FastifyRequest, Caller>();
-  const log = deps.logger.child({ component: "token-push" });
+  return new TokenPushRoutes(deps).plugin();
+}
+
+/** The route's state (rate limiters, authenticated callers) and its steps, one method each. */
+class TokenPushRoutes {
+  private readonly perRepository: SlidingWindowLimiter;
+  private readonly failuresPerAddress: SlidingWindowLimiter;
+  private readonly callers = new WeakMap<FastifyRequest, Caller>();
+  private readonly log: Logger;
+
+  constructor(private readonly deps: RegistrationTokenDeps) {
+    const limits = { ...DEFAULT_REGISTRATION_TOKEN_LIMITS, ...deps.limits };
+    const nowMs = () => deps.now().getTime();
+    this.perRepository = new SlidingWindowLimiter(limits.perRepository, nowMs);
+    this.failuresPerAddress = new SlidingWindowLimiter(limits.failedAuthPerAddress, nowMs);
+    this.log = deps.logger.child({ component: "token-push" });
+  }
+
+  plugin(): FastifyPluginAsync {
+    return async (app) => {
+      // JSON only: fastify would also take text/plain by default.
+      app.removeContentTypeParser("text/plain");
+      // Body errors (too large, bad JSON, wrong media type) come from fastify after authentication.
+      app.setErrorHandler(this.onError);
+      app.post(REGISTRATION_TOKEN_PATH, { bodyLimit: maxTokenInputBytes, onRequest: this.authenticate }, this.handle);
+    };
+  }
 
   /** Logs a refusal with who asked (never the token) and answers. */
-  const refuse = (request: FastifyRequest, reply: FastifyReply, status: number, message: string, why: { reason: string; detail?: string; claims?: unknown; verified: boolean; scope?: string }) => {
-    log.warn(
+  private refuse(request: FastifyRequest, reply: FastifyReply, status: number, message: string, why: Refusal) {
+    this.log.warn(
       { reason: why.reason, detail: why.detail, status, address: request.ip, scope: why.scope, claims: claimsForLog(why.claims), claims_verified: why.verified },
       `token push refused: ${why.reason}`,
     );
     return reply.code(status).send({ message });
-  };
-  const retryAfter = (reply: FastifyReply, ms: number) => reply.header("retry-after", String(Math.max(1, Math.ceil(ms / 1000))));
+  }
 
-  const authenticate = async (request: FastifyRequest, reply: FastifyReply) => {
+  private retryAfter(reply: FastifyReply, ms: number) {
+    return reply.header("retry-after", String(Math.max(1, Math.ceil(ms / 1000))));
+  }
+
+  // Arrow functions: fastify calls hooks and handlers with itself as `this`.
+  private readonly authenticate = async (request: FastifyRequest, reply: FastifyReply) => {
+    const limited = this.refuseIfRateLimited(request, reply);
+    if (limited !== undefined) return limited;
+    const result = await authenticateCaller(request.headers.authorization, this.deps.config(), this.deps.verifiers);
+    if (!result.ok) return this.refuseUnauthenticated(request, reply, result);
+    this.perRepository.hit(result.claims.repository.toLowerCase());
+    this.callers.set(request, { claims: result.claims, trust: result.trust });
+    return undefined;
+  };
+
+  /** 429 for an address with too many failed authentications or a repository over its limit. */
+  private refuseIfRateLimited(request: FastifyRequest, reply: FastifyReply) {
     const peeked = peekClaims(request.headers.authorization);
-    const blockedMs = failuresPerAddress.retryAfterMs(request.ip);
+    const blockedMs = this.failuresPerAddress.retryAfterMs(request.ip);
     if (blockedMs > 0) {
-      retryAfter(reply, blockedMs);
-      return refuse(request, reply, 429, messages.tooMany, { reason: "address-rate-limited", claims: peeked, verified: false });
+      this.retryAfter(reply, blockedMs);
+      return this.refuse(request, reply, 429, messages.tooMany, { reason: "address-rate-limited", claims: peeked, verified: false });
     }
     // A repository over its limit is refused before verification, so that the token is not spent
     // (each is accepted once) and the workflow may retry with it after Retry-After. The name is
     // unverified here, but only verified requests count (below): naming another repository can
     // only get the sender refused.
     if (typeof peeked?.repository === "string") {
-      const waitMs = perRepository.retryAfterMs(peeked.repository.toLowerCase());
+      const waitMs = this.perRepository.retryAfterMs(peeked.repository.toLowerCase());
       if (waitMs > 0) {
-        retryAfter(reply, waitMs);
-        return refuse(request, reply, 429, messages.tooMany, { reason: "repository-rate-limited", claims: peeked, verified: false });
+        this.retryAfter(reply, waitMs);
+        return this.refuse(request, reply, 429, messages.tooMany, { reason: "repository-rate-limited", claims: peeked, verified: false });
       }
     }
-    const result = await authenticateCaller(request.headers.authorization, deps.config(), deps.verifiers);
-    if (!result.ok) {
-      if (isIssuerFailure(result.kind)) {
-        // Our side (or GitHub's) failed, not the caller: no failure counted, a retry may work.
-        retryAfter(reply, 30_000);
-        return refuse(request, reply, 503, messages.unavailable, { reason: result.kind, detail: result.detail, claims: result.unverified, verified: false });
-      }
-      failuresPerAddress.hit(request.ip);
-      reply.header("www-authenticate", 'Bearer realm="runnerd"');
-      return refuse(request, reply, 401, messages.unauthenticated, { reason: result.kind, detail: result.detail, claims: result.unverified, verified: false });
-    }
-    perRepository.hit(result.claims.repository.toLowerCase());
-    callers.set(request, { claims: result.claims, trust: result.trust });
     return undefined;
-  };
+  }
 
-  const handle = async (request: FastifyRequest, reply: FastifyReply) => {
-    const caller = callers.get(request);
+  private refuseUnauthenticated(request: FastifyRequest, reply: FastifyReply, result: Extract<CallerResult, { ok: false }>) {
+    if (isIssuerFailure(result.kind)) {
+      // Our side (or GitHub's) failed, not the caller: no failure counted, a retry may work.
+      this.retryAfter(reply, 30_000);
+      return this.refuse(request, reply, 503, messages.unavailable, { reason: result.kind, detail: result.detail, claims: result.unverified, verified: false });
+    }
+    this.failuresPerAddress.hit(request.ip);
+    reply.header("www-authenticate", 'Bearer realm="runnerd"');
+    return this.refuse(request, reply, 401, messages.unauthenticated, { reason: result.kind, detail: result.detail, claims: result.unverified, verified: false });
+  }
+
+  private readonly handle = async (request: FastifyRequest, reply: FastifyReply) => {
+    const caller = this.callers.get(request);
     if (caller === undefined) throw new Error("token push: handler reached without an authenticated caller");
-    const { claims, trust } = caller;
+    const { claims } = caller;
     const body = request.body;
-    const bad = (detail: string) => refuse(request, reply, 400, detail, { reason: "bad-body", detail, claims, verified: true });
     if (body === undefined) {
-      return refuse(request, reply, 415, "send JSON with Content-Type: application/json", { reason: "bad-media-type", claims, verified: true });
+      return this.refuse(request, reply, 415, "send JSON with Content-Type: application/json", { reason: "bad-media-type", claims, verified: true });
     }
-    if (typeof body !== "object" || body === null || Array.isArray(body)) return bad('body must be a JSON object {"token", "expires_at", "scope"}');
-    const rawScope = (body as { scope?: unknown }).scope;
-    if (typeof rawScope !== "string") return bad("field scope is missing: repo:owner/name or org:name");
-    let scope: string;
-    let pushed: { token: string; expiresAt: Date };
-    try {
-      scope = scopeKey(parseScopeKey(rawScope));
-      pushed = parseTokenResponse(body, deps.now(), { prefix: "", where: "the request body" });
-    } catch (err) {
-      if (err instanceof ConfigError) return bad(err.message);
-      throw err;
-    }
-
-    const config = deps.config();
-    const connections = oidcConnectionsServing(config, scope, trust);
-    // Same answer as a rule refusal: which scopes get runners here is not for any workflow to learn.
-    if (connections.length === 0) {
-      return refuse(request, reply, 403, messages.denied(scope), { reason: "scope-not-served", detail: `no pool of a push connection trusting ${trust.issuer} (audience ${trust.audience}) uses ${scope}`, claims, verified: true, scope });
-    }
-    if (!connections.some((c) => mayPush(c.auth.oidc.allow, claims, scope))) {
-      return refuse(request, reply, 403, messages.denied(scope), { reason: "rule-denied", detail: `no oidc.allow rule of ${connections.map((c) => c.name).join(", ")} matches`, claims, verified: true, scope });
-    }
-
-    const source = pushSource(claims);
-    deps.store.setToken(scope, pushed.token, pushed.expiresAt, source);
-    deps.store.addEvent({ level: "info", kind: "token-set", message: `registration token for ${scope} stored (expires ${pushed.expiresAt.toISOString()}, from ${source})` });
-    log.info({ scope, expires_at: pushed.expiresAt.toISOString(), source, address: request.ip, claims: claimsForLog(claims) }, "registration token pushed over HTTPS");
-    try {
-      deps.onTokenStored(scope);
-    } catch (err) {
-      log.error({ scope, err: describeError(err) }, "after a token push: onTokenStored failed");
-    }
+    const pushed = this.parseBody(body);
+    if ("bad" in pushed) return this.refuse(request, reply, 400, pushed.bad, { reason: "bad-body", detail: pushed.bad, claims, verified: true });
+    const { scope } = pushed;
+    const denied = this.denial(scope, caller);
+    if (denied !== undefined) return this.refuse(request, reply, 403, messages.denied(scope), { ...denied, claims, verified: true, scope });
+    this.store(request, claims, pushed);
     return reply.code(201).send({ scope, expires_at: pushed.expiresAt.toISOString() });
   };
 
-  return async (app) => {
-    // JSON only: fastify would also take text/plain by default.
-    app.removeContentTypeParser("text/plain");
-    // Body errors (too large, bad JSON, wrong media type) come from fastify after authentication.
-    app.setErrorHandler((err: FastifyError, request, reply) => {
-      const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-      const caller = callers.get(request);
-      if (status === 500) {
-        log.error({ err: describeError(err), claims: claimsForLog(caller?.claims) }, "token push failed");
-        return reply.code(500).send({ message: "internal error" });
-      }
-      // Fixed messages: a JSON syntax error quotes the body, which holds the registration token.
-      const [reason, message] =
-        status === 413 ? ["body-too-large", `body larger than ${maxTokenInputBytes} bytes`]
-        : status === 415 ? ["bad-media-type", "send JSON with Content-Type: application/json"]
-        : ["bad-body", "body is not valid JSON"];
-      return refuse(request, reply, status, message, { reason, detail: err.code ?? err.name, claims: caller?.claims, verified: caller !== undefined });
-    });
-    app.post(REGISTRATION_TOKEN_PATH, { bodyLimit: maxTokenInputBytes, onRequest: authenticate }, handle);
+  /** The scope and token a JSON body names, or why it is a bad body (the 400's message). */
+  private parseBody(body: unknown): ScopedToken | { bad: string } {
+    if (typeof body !== "object" || body === null || Array.isArray(body)) return { bad: 'body must be a JSON object {"token", "expires_at", "scope"}' };
+    const rawScope = (body as { scope?: unknown }).scope;
+    if (typeof rawScope !== "string") return { bad: "field scope is missing: repo:owner/name or org:name" };
+    try {
+      const scope = scopeKey(parseScopeKey(rawScope));
+      const { token, expiresAt } = parseTokenResponse(body, this.deps.now(), { prefix: "", where: "the request body" });
+      return { scope, token, expiresAt };
+    } catch (err) {
+      if (err instanceof ConfigError) return { bad: err.message };
+      throw err;
+    }
+  }
+
+  /** Why this caller may not push for scope (reason and detail for the log), or undefined if it may. */
+  private denial(scope: string, { claims, trust }: Caller): { reason: string; detail: string } | undefined {
+    const config = this.deps.config();
+    const connections = oidcConnectionsServing(config, scope, trust);
+    // Same answer as a rule refusal: which scopes get runners here is not for any workflow to learn.
+    if (connections.length === 0) {
+      return { reason: "scope-not-served", detail: `no pool of a push connection trusting ${trust.issuer} (audience ${trust.audience}) uses ${scope}` };
+    }
+    if (!connections.some((c) => mayPush(c.auth.oidc.allow, claims, scope))) {
+      return { reason: "rule-denied", detail: `no oidc.allow rule of ${connections.map((c) => c.name).join(", ")} matches` };
+    }
+    return undefined;
+  }
+
+  /** Stores the token, records and logs it, and asks for a reconcile pass. */
+  private store(request: FastifyRequest, claims: GitHubOidcClaims, { scope, token, expiresAt }: ScopedToken) {
+    const source = pushSource(claims);
+    this.deps.store.setToken(scope, token, expiresAt, source);
+    this.deps.store.addEvent({ level: "info", kind: "token-set", message: `registration token for ${scope} stored (expires ${expiresAt.toISOString()}, from ${source})` });
+    this.log.info({ scope, expires_at: expiresAt.toISOString(), source, address: request.ip, claims: claimsForLog(claims) }, "registration token pushed over HTTPS");
+    try {
+      this.deps.onTokenStored(scope);
+    } catch (err) {
+      this.log.error({ scope, err: describeError(err) }, "after a token push: onTokenStored failed");
+    }
+  }
+
+  private readonly onError = (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    const caller = this.callers.get(request);
+    if (status === 500) {
+      this.log.error({ err: describeError(err), claims: claimsForLog(caller?.claims) }, "token push failed");
+      return reply.code(500).send({ message: "internal error" });
+    }
+    // Fixed messages: a JSON syntax error quotes the body, which holds the registration token.
+    const [reason, message] =
+      status === 413 ? ["body-too-large", `body larger than ${maxTokenInputBytes} bytes`]
+      : status === 415 ? ["bad-media-type", "send JSON with Content-Type: application/json"]
+      : ["bad-body", "body is not valid JSON"];
+    return this.refuse(request, reply, status, message, { reason, detail: err.code ?? err.name, claims: caller?.claims, verified: caller !== undefined });
   };
 }
 

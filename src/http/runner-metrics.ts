@@ -2,7 +2,7 @@
 // ReconcilerObserver methods, the daemon through jobChanged and webhookDelivery; runner counts
 // are read at scrape time.
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import type { JobRecord } from "../jobs/types.js";
+import type { JobRecord } from "../store/job-types.js";
 import type { ReconcilerObserver } from "../pools/ports.js";
 import type { ObservedRunner, PoolStatus } from "../pools/types.js";
 
@@ -62,8 +62,8 @@ export class RunnerMetrics implements ReconcilerObserver {
       collect() {
         this.reset();
         for (const pool of source.pools()) {
-          this.set({ pool: pool.name, limit: "floor" }, pool.desiredIdle);
-          this.set({ pool: pool.name, limit: "ceiling" }, pool.max);
+          this.set({ pool: pool.name, limit: "floor" }, pool.floor);
+          this.set({ pool: pool.name, limit: "ceiling" }, pool.ceiling);
         }
       },
     });

@@ -68,7 +68,7 @@ export const pageScript = `
       var state = el("span");
       state.append(p.blocked ? badge(blockers[p.blocked] || p.blocked, "warn") : badge("ok", "ok"));
       if (p.lastError) state.append(el("div", "detail", "last spawn failure " + duration(d.at - p.lastError.at) + " ago: " + p.lastError.message));
-      return row("pool-row", [p.name, p.scope, p.desiredIdle, p.max, p.idle, p.busy, p.starting, p.finishing, p.queued, state]);
+      return row("pool-row", [p.name, p.scope, p.floor, p.ceiling, p.idle, p.busy, p.starting, p.finishing, p.queued, state]);
     }), "no pools configured");
   }
   function renderRunners(d) {

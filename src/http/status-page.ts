@@ -3,7 +3,7 @@
 // whenever the daemon says something changed). Nothing here changes state.
 import type { FastifyPluginAsync } from "fastify";
 import type { CredentialHealth } from "../credentials/health.js";
-import type { JobRecord } from "../jobs/types.js";
+import type { JobRecord } from "../store/job-types.js";
 import type { PoolReport } from "../pools/reconciler.js";
 import type { RunnerPhase } from "../pools/types.js";
 import { statusPage } from "./status-page-html.js";

@@ -3,9 +3,9 @@
 // counts slow answers as failures) and the event is handed on after it.
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
-import type { Config } from "../config/types.js";
+import type { Config } from "../config/index.js";
 import { describeError } from "../errors.js";
-import type { JobEvent } from "../jobs/types.js";
+import type { JobEvent } from "../store/job-types.js";
 import { DeliveryIdCache } from "./delivery-ids.js";
 import { verifyWebhookSignature } from "./webhook-signature.js";
 import { parseWorkflowJob } from "./workflow-job-payload.js";
@@ -32,115 +32,150 @@ export interface WebhookDeps {
 }
 
 export function webhookRoutes(deps: WebhookDeps): FastifyPluginAsync {
-  const log = deps.logger.child({ component: "webhooks" });
-  const seen = new DeliveryIdCache(deps.dedupeCapacity);
+  return new WebhookReceiver(deps).plugin();
+}
 
-  const header = (request: FastifyRequest, name: string): string | undefined => {
-    const value = request.headers[name];
-    return typeof value === "string" && value !== "" ? value : undefined;
-  };
-  /** What a log line says about a delivery: never its body or signature. Unverified, so cut short. */
-  const about = (request: FastifyRequest) => ({
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+/** What a log line says about a delivery: never its body or signature. Unverified, so cut short. */
+function about(request: FastifyRequest) {
+  return {
     delivery: header(request, "x-github-delivery")?.slice(0, 100),
     event: header(request, "x-github-event")?.slice(0, 100),
     hook_id: header(request, "x-github-hook-id")?.slice(0, 100),
     address: request.ip,
-  });
-  const outcome = (value: WebhookOutcome) => {
+  };
+}
+
+/** The route's state (delivery ids seen) and its steps: verify, route, dedupe, parse, dispatch. */
+class WebhookReceiver {
+  private readonly log: Logger;
+  private readonly seen: DeliveryIdCache;
+
+  constructor(private readonly deps: WebhookDeps) {
+    this.log = deps.logger.child({ component: "webhooks" });
+    this.seen = new DeliveryIdCache(deps.dedupeCapacity);
+  }
+
+  plugin(): FastifyPluginAsync {
+    return async (app) => {
+      // The raw bytes are what GitHub signed; the JSON is parsed only once the signature holds.
+      app.removeAllContentTypeParsers();
+      app.addContentTypeParser("application/json", { parseAs: "buffer", bodyLimit: MAX_WEBHOOK_BYTES }, (_request, body, done) => done(null, body));
+      app.setErrorHandler(this.onError);
+      app.post(WEBHOOK_PATH, { bodyLimit: MAX_WEBHOOK_BYTES }, this.handle);
+    };
+  }
+
+  private outcome(value: WebhookOutcome) {
     try {
-      deps.onDelivery?.(value);
+      this.deps.onDelivery?.(value);
     } catch (err) {
-      log.error({ err: describeError(err) }, "webhook onDelivery failed");
+      this.log.error({ err: describeError(err) }, "webhook onDelivery failed");
     }
-  };
-  const refuse = (request: FastifyRequest, reply: FastifyReply, status: number, kind: WebhookOutcome, message: string, detail?: string) => {
-    outcome(kind);
-    log.warn({ ...about(request), status, reason: kind, detail }, `webhook refused: ${kind}`);
+  }
+
+  private refuse(request: FastifyRequest, reply: FastifyReply, status: number, kind: WebhookOutcome, message: string, detail?: string) {
+    this.outcome(kind);
+    this.log.warn({ ...about(request), status, reason: kind, detail }, `webhook refused: ${kind}`);
     return reply.code(status).send({ message });
-  };
+  }
 
   /** Secrets of connections in the current configuration, in its order. */
-  const activeSecrets = (): [string, string][] => {
-    const secrets = deps.secrets();
-    return Object.keys(deps.config().github).flatMap((name) => {
+  private activeSecrets(): [string, string][] {
+    const secrets = this.deps.secrets();
+    return Object.keys(this.deps.config().github).flatMap((name) => {
       const secret = secrets.get(name);
       return secret === undefined ? [] : [[name, secret] as [string, string]];
     });
+  }
+
+  // Arrow functions: fastify calls handlers with itself as `this`.
+  private readonly handle = async (request: FastifyRequest, reply: FastifyReply) => {
+    const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    const connection = this.verifySignature(request, reply, raw);
+    if (typeof connection !== "string") return connection;
+    const event = header(request, "x-github-event");
+    if (event !== "workflow_job") return this.answerOtherEvent(request, reply, connection, event);
+    const deliveryId = header(request, "x-github-delivery");
+    if (deliveryId === undefined) return this.refuse(request, reply, 400, "malformed", "missing X-GitHub-Delivery");
+    if (this.seen.seen(deliveryId)) {
+      this.outcome("duplicate");
+      this.log.debug({ ...about(request), connection }, "webhook delivery seen before");
+      return reply.code(200).send({ duplicate: true });
+    }
+    return this.accept(request, reply, raw, deliveryId, connection);
   };
 
-  const handle = async (request: FastifyRequest, reply: FastifyReply) => {
-    const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+  /** The name of the connection whose secret signed the body, or the 401 refusal sent. */
+  private verifySignature(request: FastifyRequest, reply: FastifyReply, raw: Buffer): string | FastifyReply {
     const signatureHeader = header(request, "x-hub-signature-256");
     if (signatureHeader === undefined) {
-      return refuse(request, reply, 401, "unsigned", "missing X-Hub-Signature-256; set the webhook's secret");
+      return this.refuse(request, reply, 401, "unsigned", "missing X-Hub-Signature-256; set the webhook's secret");
     }
-    const secrets = activeSecrets();
+    const secrets = this.activeSecrets();
     const connection = verifyWebhookSignature(raw, signatureHeader, secrets);
     if (connection === undefined) {
       const detail = secrets.length === 0 ? "no configured connection has a webhook_secret_file" : undefined;
-      return refuse(request, reply, 401, "bad-signature", "signature does not match", detail);
+      return this.refuse(request, reply, 401, "bad-signature", "signature does not match", detail);
     }
+    return connection;
+  }
 
-    const event = header(request, "x-github-event");
+  /** Answers a ping, and any other event than workflow_job, without acting on it. */
+  private answerOtherEvent(request: FastifyRequest, reply: FastifyReply, connection: string, event: string | undefined) {
+    this.outcome("ignored");
     if (event === "ping") {
-      outcome("ignored");
-      log.info({ ...about(request), connection }, "webhook ping");
+      this.log.info({ ...about(request), connection }, "webhook ping");
       return reply.code(200).send({ message: "pong" });
     }
-    if (event !== "workflow_job") {
-      outcome("ignored");
-      log.debug({ ...about(request), connection }, "webhook event ignored");
-      return reply.code(202).send({ message: `ignored: runnerd acts on workflow_job only` });
-    }
-    const deliveryId = header(request, "x-github-delivery");
-    if (deliveryId === undefined) return refuse(request, reply, 400, "malformed", "missing X-GitHub-Delivery");
-    if (seen.seen(deliveryId)) {
-      outcome("duplicate");
-      log.debug({ ...about(request), connection }, "webhook delivery seen before");
-      return reply.code(200).send({ duplicate: true });
-    }
+    this.log.debug({ ...about(request), connection }, "webhook event ignored");
+    return reply.code(202).send({ message: `ignored: runnerd acts on workflow_job only` });
+  }
 
+  /** Parses a new workflow_job delivery, remembers its id, and hands on the event it describes. */
+  private accept(request: FastifyRequest, reply: FastifyReply, raw: Buffer, deliveryId: string, connection: string) {
     let payload: unknown;
     try {
       payload = JSON.parse(raw.toString("utf8"));
     } catch {
-      return refuse(request, reply, 400, "malformed", "body is not valid JSON");
+      return this.refuse(request, reply, 400, "malformed", "body is not valid JSON");
     }
-    const parsed = parseWorkflowJob(payload, { deliveryId, connection, receivedAt: deps.now() });
-    if (parsed.kind === "malformed") return refuse(request, reply, 400, "malformed", `not a workflow_job payload: ${parsed.detail}`, parsed.detail);
-    seen.add(deliveryId);
+    const parsed = parseWorkflowJob(payload, { deliveryId, connection, receivedAt: this.deps.now() });
+    if (parsed.kind === "malformed") return this.refuse(request, reply, 400, "malformed", `not a workflow_job payload: ${parsed.detail}`, parsed.detail);
+    this.seen.add(deliveryId);
     if (parsed.kind === "unknown-action") {
-      outcome("ignored");
-      log.debug({ ...about(request), connection, action: parsed.action }, "workflow_job action ignored");
+      this.outcome("ignored");
+      this.log.debug({ ...about(request), connection, action: parsed.action }, "workflow_job action ignored");
       return reply.code(202).send({ message: `ignored: action ${parsed.action}` });
     }
+    this.dispatch(request, deliveryId, connection, parsed.event);
+    return reply.code(202).send({ message: "accepted" });
+  }
 
-    const jobEvent = parsed.event;
-    outcome("accepted");
-    log.debug({ ...about(request), connection, action: jobEvent.action, job_id: jobEvent.jobId, repository: jobEvent.repository }, "workflow_job accepted");
+  /** Counts and logs an accepted event, and hands it on once the answer is out. */
+  private dispatch(request: FastifyRequest, deliveryId: string, connection: string, jobEvent: JobEvent) {
+    this.outcome("accepted");
+    this.log.debug({ ...about(request), connection, action: jobEvent.action, job_id: jobEvent.jobId, repository: jobEvent.repository }, "workflow_job accepted");
     // After the answer is written: whatever the daemon does with it never delays GitHub.
     setImmediate(() => {
       try {
-        deps.onJobEvent(jobEvent);
+        this.deps.onJobEvent(jobEvent);
       } catch (err) {
-        log.error({ delivery: deliveryId, job_id: jobEvent.jobId, err: describeError(err) }, "webhook onJobEvent failed");
+        this.log.error({ delivery: deliveryId, job_id: jobEvent.jobId, err: describeError(err) }, "webhook onJobEvent failed");
       }
     });
-    return reply.code(202).send({ message: "accepted" });
-  };
+  }
 
-  return async (app) => {
-    // The raw bytes are what GitHub signed; the JSON is parsed only once the signature holds.
-    app.removeAllContentTypeParsers();
-    app.addContentTypeParser("application/json", { parseAs: "buffer", bodyLimit: MAX_WEBHOOK_BYTES }, (_request, body, done) => done(null, body));
-    app.setErrorHandler((err: FastifyError, request, reply) => {
-      const status = err.statusCode ?? 500;
-      if (status === 413) return refuse(request, reply, 413, "too-large", `body larger than ${MAX_WEBHOOK_BYTES} bytes`);
-      if (status === 415) return refuse(request, reply, 415, "malformed", "set the webhook's content type to application/json");
-      if (status >= 400 && status < 500) return refuse(request, reply, status, "malformed", "bad request", err.code ?? err.name);
-      log.error({ ...about(request), err: describeError(err) }, "webhook handling failed");
-      return reply.code(500).send({ message: "internal error" });
-    });
-    app.post(WEBHOOK_PATH, { bodyLimit: MAX_WEBHOOK_BYTES }, handle);
+  private readonly onError = (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const status = err.statusCode ?? 500;
+    if (status === 413) return this.refuse(request, reply, 413, "too-large", `body larger than ${MAX_WEBHOOK_BYTES} bytes`);
+    if (status === 415) return this.refuse(request, reply, 415, "malformed", "set the webhook's content type to application/json");
+    if (status >= 400 && status < 500) return this.refuse(request, reply, status, "malformed", "bad request", err.code ?? err.name);
+    this.log.error({ ...about(request), err: describeError(err) }, "webhook handling failed");
+    return reply.code(500).send({ message: "internal error" });
   };
 }

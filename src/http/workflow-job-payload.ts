@@ -2,7 +2,7 @@
 // uses: extra fields (GitHub adds some over time) pass, but a used field of the wrong type makes
 // the delivery malformed rather than half-understood.
 import { z } from "zod";
-import type { JobEvent, JobStatus } from "../jobs/types.js";
+import type { JobEvent, JobStatus } from "../store/job-types.js";
 
 const jobActions = ["queued", "waiting", "in_progress", "completed"] as const satisfies readonly JobStatus[];
 

@@ -101,7 +101,7 @@ export async function buildImage(lxd: LxdClient, opts: BuildOptions): Promise<Bu
     await lxd.startInstance(builder);
     await waitUntilBooted(lxd, builder, opts.signal, say);
     say("running the recipe");
-    await runRecipe(lxd, builder, image.build_timeout_ms, opts);
+    await runRecipe(lxd, builder, image.build_timeout, opts);
     say("stopping the builder");
     await lxd.stopInstance(builder, { force: false, timeoutSeconds: 60 }).catch(() => lxd.stopInstance(builder, { force: true }));
     throwIfAborted(opts.signal);

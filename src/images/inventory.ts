@@ -1,6 +1,6 @@
 // What runnerd's images are, which pools use them, and the check `image rm` makes first.
 import type { Config } from "../config/index.js";
-import type { Image, LxdClient } from "../lxd/index.js";
+import { isImageFingerprint, type Image, type LxdClient } from "../lxd/index.js";
 import { propertyKeys } from "./properties.js";
 import { imageAlias } from "./source.js";
 
@@ -32,7 +32,7 @@ export async function poolImageTargets(lxd: LxdClient, config: Config, images: r
 export async function resolveImage(lxd: LxdClient, ref: string, images?: readonly Image[]): Promise<string | undefined> {
   const alias = await lxd.getImageAlias(ref);
   if (alias) return alias.target;
-  if (/^[0-9a-f]{12,64}$/.test(ref)) {
+  if (isImageFingerprint(ref)) {
     const all = images ?? (await lxd.listImages());
     return all.find((i) => i.fingerprint.startsWith(ref))?.fingerprint;
   }

@@ -17,7 +17,7 @@ const image: ImageConfig = {
   proxy: undefined,
   profiles: ["default"],
   auto_rebuild: false,
-  build_timeout_ms: 60_000,
+  build_timeout: 60_000,
 };
 
 describe("renderBuildScript", () => {
@@ -70,7 +70,7 @@ describe("recipeHash", () => {
 
   it("does not change with the proxy or the build timeout", () => {
     const base = recipeHash(input);
-    const proxied = { ...image, proxy: "http://proxy.internal:3128", build_timeout_ms: 1 };
+    const proxied = { ...image, proxy: "http://proxy.internal:3128", build_timeout: 1 };
     expect(recipeHash({ ...input, image: proxied })).toBe(base);
   });
 });

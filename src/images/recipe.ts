@@ -34,6 +34,23 @@ export function redactUserinfo(url: string): string {
 export function renderBuildScript(input: RecipeInput): string {
   const { image } = input;
   const lines: string[] = [
+    ...bootLines(),
+    ...(input.proxyUrl !== undefined ? proxyLines(input.proxyUrl) : []),
+    ...packageLines(image),
+    ...runnerLines(image, input.runnerVersion),
+    ...(image.docker ? dockerLines() : []),
+    ...(image.pre_pull.length > 0 ? ["", `step "pre-pulling Docker images: ${image.pre_pull.join(" ")}"`, ...image.pre_pull.map((ref) => `docker pull ${q(ref)}`)] : []),
+    ...image.steps.flatMap((text, index) => {
+      const title = (text.split("\n").find((l) => l.trim() !== "") ?? "").trim().slice(0, 60);
+      return ["", `step ${q(`step ${index + 1}: ${title}`)}`, `sh -eu ${buildPaths.step(index)}`];
+    }),
+    ...cleanupLines(image),
+  ];
+  return lines.join("\n");
+}
+
+function bootLines(): string[] {
+  return [
     "#!/bin/sh",
     "# Written by runnerd image build; runs once as root in the builder instance.",
     "set -eu",
@@ -49,39 +66,47 @@ export function renderBuildScript(input: RecipeInput): string {
     "done",
     "command -v apt-get >/dev/null || { echo 'runnerd image build supports Debian and Ubuntu sources (apt-get not found)' >&2; exit 1; }",
   ];
-  if (input.proxyUrl !== undefined) {
-    lines.push(
-      "",
-      `step ${q(`using the proxy ${redactUserinfo(input.proxyUrl)}`)}`,
-      `printf 'Acquire::http::Proxy "%s";\\nAcquire::https::Proxy "%s";\\n' ${q(input.proxyUrl)} ${q(input.proxyUrl)} > /etc/apt/apt.conf.d/90runnerd-build-proxy`,
-      `export http_proxy=${q(input.proxyUrl)} https_proxy=${q(input.proxyUrl)} HTTP_PROXY=${q(input.proxyUrl)} HTTPS_PROXY=${q(input.proxyUrl)}`,
-    );
-  }
+}
+
+function proxyLines(proxyUrl: string): string[] {
+  return [
+    "",
+    `step ${q(`using the proxy ${redactUserinfo(proxyUrl)}`)}`,
+    `printf 'Acquire::http::Proxy "%s";\\nAcquire::https::Proxy "%s";\\n' ${q(proxyUrl)} ${q(proxyUrl)} > /etc/apt/apt.conf.d/90runnerd-build-proxy`,
+    `export http_proxy=${q(proxyUrl)} https_proxy=${q(proxyUrl)} HTTP_PROXY=${q(proxyUrl)} HTTPS_PROXY=${q(proxyUrl)}`,
+  ];
+}
+
+/** The packages, Docker Compose, and the runner user (who needs sudo, and docker when it is there). */
+function packageLines(image: ImageConfig): string[] {
   const packages = ["sudo", "ca-certificates", "tar", "gzip", ...(image.docker ? ["docker.io"] : []), ...image.packages];
-  lines.push(
+  const compose = [
+    "",
+    'step "installing Docker Compose"',
+    // Ubuntu ships Compose v2 (`docker compose`); Debian 12 only has v1 (`docker-compose`).
+    "if apt-cache show docker-compose-v2 >/dev/null 2>&1; then apt-get install -y --no-install-recommends docker-compose-v2",
+    "else apt-get install -y --no-install-recommends docker-compose; fi",
+  ];
+  return [
     "",
     `step "installing packages: ${packages.join(" ")}"`,
     "apt-get update",
     `apt-get install -y --no-install-recommends ${[...new Set(packages)].map(q).join(" ")}`,
-  );
-  if (image.docker && image.docker_compose) {
-    lines.push(
-      "",
-      'step "installing Docker Compose"',
-      // Ubuntu ships Compose v2 (`docker compose`); Debian 12 only has v1 (`docker-compose`).
-      "if apt-cache show docker-compose-v2 >/dev/null 2>&1; then apt-get install -y --no-install-recommends docker-compose-v2",
-      "else apt-get install -y --no-install-recommends docker-compose; fi",
-    );
-  }
-  lines.push(
+    ...(image.docker && image.docker_compose ? compose : []),
     "",
     `step "creating the ${RUNNER_USER.name} user (uid ${RUNNER_USER.uid}, passwordless sudo${image.docker ? ", docker group" : ""})"`,
     `id -u ${RUNNER_USER.name} >/dev/null 2>&1 || useradd --create-home --uid ${RUNNER_USER.uid} --shell /bin/bash ${RUNNER_USER.name}`,
     ...(image.docker ? [`usermod -aG docker ${RUNNER_USER.name}`] : []),
     `printf '%s ALL=(ALL) NOPASSWD:ALL\\n' ${RUNNER_USER.name} > /etc/sudoers.d/${RUNNER_USER.name}`,
     `chmod 0440 /etc/sudoers.d/${RUNNER_USER.name}`,
+  ];
+}
+
+/** actions/runner, its dependencies, and the runnerd agent that starts it. */
+function runnerLines(image: ImageConfig, runnerVersion: string): string[] {
+  return [
     "",
-    `step "installing actions/runner ${input.runnerVersion}"`,
+    `step "installing actions/runner ${runnerVersion}"`,
     "rm -rf /opt/actions-runner && mkdir -p /opt/actions-runner",
     `tar -xzf ${buildPaths.runnerTarball} -C /opt/actions-runner`,
     `chown -R ${RUNNER_USER.name}:${RUNNER_USER.name} /opt/actions-runner`,
@@ -94,27 +119,24 @@ export function renderBuildScript(input: RecipeInput): string {
     `install -m 0755 ${buildPaths.agent} /opt/runnerd/runner-agent.sh`,
     `install -m 0644 ${buildPaths.agentUnit} /etc/systemd/system/runnerd-agent.service`,
     "systemctl enable runnerd-agent.service",
-  );
-  if (image.docker) {
-    lines.push(
-      "",
-      'step "configuring Docker (overlay2)"',
-      // Docker would pick its btrfs driver on a btrfs pool; its subvolumes do not survive
-      // publishing (LXD tars the root file system), overlay2 layers do, and hosted runners use it.
-      "mkdir -p /etc/docker",
-      `[ -s /etc/docker/daemon.json ] || printf '{\\n  "storage-driver": "overlay2"\\n}\\n' > /etc/docker/daemon.json`,
-      "systemctl restart docker",
-      "docker info --format 'Docker {{.ServerVersion}}, storage driver {{.Driver}}'",
-    );
-  }
-  if (image.pre_pull.length > 0) {
-    lines.push("", `step "pre-pulling Docker images: ${image.pre_pull.join(" ")}"`, ...image.pre_pull.map((ref) => `docker pull ${q(ref)}`));
-  }
-  image.steps.forEach((text, index) => {
-    const title = (text.split("\n").find((l) => l.trim() !== "") ?? "").trim().slice(0, 60);
-    lines.push("", `step ${q(`step ${index + 1}: ${title}`)}`, `sh -eu ${buildPaths.step(index)}`);
-  });
-  lines.push(
+  ];
+}
+
+function dockerLines(): string[] {
+  return [
+    "",
+    'step "configuring Docker (overlay2)"',
+    // Docker would pick its btrfs driver on a btrfs pool; its subvolumes do not survive
+    // publishing (LXD tars the root file system), overlay2 layers do, and hosted runners use it.
+    "mkdir -p /etc/docker",
+    `[ -s /etc/docker/daemon.json ] || printf '{\\n  "storage-driver": "overlay2"\\n}\\n' > /etc/docker/daemon.json`,
+    "systemctl restart docker",
+    "docker info --format 'Docker {{.ServerVersion}}, storage driver {{.Driver}}'",
+  ];
+}
+
+function cleanupLines(image: ImageConfig): string[] {
+  return [
     "",
     'step "cleaning up"',
     ...(image.docker ? ["systemctl stop docker.service docker.socket containerd.service 2>/dev/null || true"] : []),
@@ -127,8 +149,7 @@ export function renderBuildScript(input: RecipeInput): string {
     `rm -rf ${BUILD_DIR}`,
     'step "done"',
     "",
-  );
-  return lines.join("\n");
+  ];
 }
 
 /**

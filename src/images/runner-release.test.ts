@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startGitHubEmulator, type GitHubEmulator } from "../../test/support/github-emulator/index.js";
+import { startGitHubEmulator, type GitHubEmulator } from "../emulator/index.js";
 import { cachedRunnerTarball } from "./runner-cache.js";
 import { bodySha256, compareVersions, listRunnerReleases, resolveRunnerRelease } from "./runner-release.js";
 

@@ -13,8 +13,9 @@ import {
   runnerFreshness,
   type FreshnessLevel,
   type ReleaseSummary,
-} from "../images/index.js";
+} from "./index.js";
 import type { LxdClient } from "../lxd/index.js";
+import { PeriodicTask } from "../schedule/periodic-task.js";
 
 export interface ImageReport {
   name: string;
@@ -40,19 +41,18 @@ export interface RunnerUpdateDeps {
 }
 
 export class RunnerUpdateWatcher {
-  private timer: NodeJS.Timeout | undefined;
   private reports: ImageReport[] = [];
   private readonly lastBuild = new Map<string, ImageReport["lastBuild"]>();
-  private checking: Promise<void> | undefined;
   private stopped = false;
   private readonly abort = new AbortController();
+  private readonly task = new PeriodicTask(() => this.run(), () => this.deps.config().runner_check_interval);
 
   constructor(private readonly deps: RunnerUpdateDeps) {}
 
   /** First check soon after start (not at once: the daemon's first passes come first). */
   start(firstDelayMs = 10_000): void {
     if (Object.keys(this.deps.config().images).length === 0) return;
-    this.schedule(firstDelayMs);
+    this.task.start(firstDelayMs);
   }
 
   status(): ImageReport[] {
@@ -61,26 +61,13 @@ export class RunnerUpdateWatcher {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
     this.abort.abort();
-    await this.checking?.catch(() => undefined);
+    await this.task.stop();
   }
 
   /** One check now; concurrent calls share it. */
   check(): Promise<void> {
-    this.checking ??= this.run().finally(() => {
-      this.checking = undefined;
-    });
-    return this.checking;
-  }
-
-  private schedule(delayMs: number): void {
-    clearTimeout(this.timer);
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      void this.check().finally(() => this.schedule(this.deps.config().runner_check_interval_ms));
-    }, delayMs);
-    this.timer.unref();
+    return this.task.run();
   }
 
   private async run(): Promise<void> {

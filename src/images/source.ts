@@ -1,5 +1,6 @@
 // Where an image build starts: `remote:alias` on one of LXD's standard image servers, or a local
 // alias or fingerprint. The same names `lxc launch` takes, so operators can copy them over.
+import { isImageFingerprint } from "../lxd/index.js";
 
 export type BuildSource =
   | { kind: "remote"; remote: string; server: string; protocol: "simplestreams"; alias: string }
@@ -26,7 +27,7 @@ export function parseBuildSource(source: string): BuildSource {
     if (alias === "") throw new Error(`image source "${source}": no image after "${remote}:"`);
     return { kind: "remote", remote, server, protocol: "simplestreams", alias };
   }
-  if (/^[0-9a-f]{12,64}$/.test(source)) return { kind: "fingerprint", fingerprint: source };
+  if (isImageFingerprint(source)) return { kind: "fingerprint", fingerprint: source };
   return { kind: "alias", alias: source };
 }
 

@@ -4,7 +4,7 @@
 import type { Logger } from "pino";
 import type { Config } from "../config/index.js";
 import { describeError } from "../errors.js";
-import type { JobEvent, JobRecord } from "../jobs/types.js";
+import type { JobEvent, JobRecord } from "../store/job-types.js";
 import { matchPool, poolCandidate } from "../pools/job-match.js";
 import type { ObservedRunner } from "../pools/types.js";
 import type { Store } from "../store/index.js";
@@ -43,4 +43,9 @@ function poolFor(event: JobEvent, deps: JobEventDeps): string | null {
   for (const r of runners) counts.set(r.pool, (counts.get(r.pool) ?? 0) + 1);
   const candidates = deps.config().pools.filter((p) => p.connection === event.connection).map((p) => poolCandidate(p, counts.get(p.name) ?? 0));
   return matchPool({ repository: event.repository, labels: event.labels }, candidates) ?? null;
+}
+
+/** The handler webhooks and job recovery share: one path from a `workflow_job` event to the history and a pass. */
+export function jobEventHandler(deps: JobEventDeps): (event: JobEvent) => void {
+  return (event) => handleJobEvent(event, deps);
 }

@@ -9,9 +9,9 @@ import type { Config } from "../config/index.js";
 import { describeError } from "../errors.js";
 import type { GitHubClients } from "../github/clients.js";
 import type { ListedJob } from "../github/connection-client.js";
-import type { JobEvent, JobStatus } from "../jobs/types.js";
+import type { JobEvent, JobStatus } from "../store/job-types.js";
 import type { Store } from "../store/index.js";
-import { PeriodicTask } from "./periodic-task.js";
+import { PeriodicTask } from "../schedule/periodic-task.js";
 
 export interface RecoveryReport {
   at: number;
@@ -41,7 +41,7 @@ export class JobRecovery {
   private readonly task: PeriodicTask<RecoveryReport>;
 
   constructor(private readonly deps: RecoveryDeps) {
-    this.task = new PeriodicTask(() => this.run(staleAfterMs), () => deps.config().job_recovery_interval_ms);
+    this.task = new PeriodicTask(() => this.run(staleAfterMs), () => deps.config().job_recovery_interval);
   }
 
   start(delayMs = 10_000): void {

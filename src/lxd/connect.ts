@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import type { LxdConfig } from "../config/index.js";
 import { ConfigError } from "../errors.js";
-import { createLxdClient, detectLxdSocket, type LxdClient, type LxdClientOptions } from "../lxd/index.js";
+import { createLxdClient, detectLxdSocket, type LxdClient, type LxdClientOptions } from "./index.js";
 
 export interface ConnectedLxd {
   client: LxdClient;

@@ -11,6 +11,14 @@ import { imageAliasSchema, imageSchema } from "./schema.js";
 import type { ImageBody } from "./schema.js";
 import type { Transport } from "./transport.js";
 
+/**
+ * An image reference that is a fingerprint (or a unique prefix of one, as LXD accepts: at least
+ * 12 hex digits) rather than an alias. The one pattern for it: a fingerprint never moves, an alias may.
+ */
+export function isImageFingerprint(ref: string): boolean {
+  return /^[0-9a-f]{12,64}$/.test(ref);
+}
+
 export interface Image {
   fingerprint: string;
   aliases: string[];

@@ -33,6 +33,7 @@ export type { Instance, InstanceFilter, InstanceState, InstanceStatus, CreateIns
 export type { FileOwnership, MakeDirectoryOptions, PushOptions } from "./files.js";
 export type { ExecOptions, ExecResult } from "./exec.js";
 export type { Image, ImageAlias, ImportImageOptions, PublishOptions } from "./images.js";
+export { isImageFingerprint } from "./images.js";
 export type { StoragePool, StoragePoolResources } from "./storage.js";
 export type { EventSubscription, EventType, LifecycleAction, LifecycleEvent, LxdEvent, OtherEvent, SubscribeOptions, BackoffPolicy } from "./events.js";
 export type { Transport, TransportOptions, RequestOptions, RawAnswer, Query, HttpMethod } from "./transport.js";

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { JobEvent, JobStatus } from "../jobs/types.js";
+import type { JobEvent, JobStatus } from "./job-types.js";
 import { openStore } from "./open.js";
 import type { Store } from "./open.js";
 import { makeClock, makeStateDir } from "./test-support.js";

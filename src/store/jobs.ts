@@ -2,7 +2,7 @@
 // delivers at least once and in no guaranteed order, so a merge only ever moves a job forward
 // and only fills gaps: a late `queued` never undoes `in_progress`, and no time becomes null.
 import type { Database } from "better-sqlite3";
-import type { JobEvent, JobRecord, JobStatus } from "../jobs/types.js";
+import type { JobEvent, JobRecord, JobStatus } from "./job-types.js";
 
 export interface ListJobsFilter {
   /** `owner/name`, compared without case as GitHub does. */
@@ -133,58 +133,9 @@ function merge(old: JobRow, next: JobRow): JobRow {
 const mergedColumns = ["workflow_name", "status", "conclusion", "pool", "runner_name", "queued_at", "started_at", "completed_at"] as const;
 
 export function createJobTable(db: Database, now: () => Date): JobTable {
-  const selectOne = db.prepare("SELECT * FROM jobs WHERE job_id = ?");
-  const insert = db.prepare(
-    `INSERT INTO jobs (job_id, run_id, connection, repository, workflow_name, job_name, labels, status, conclusion,
-       pool, runner_name, queued_at, started_at, completed_at, updated_at)
-     VALUES (@job_id, @run_id, @connection, @repository, @workflow_name, @job_name, @labels, @status, @conclusion,
-       @pool, @runner_name, @queued_at, @started_at, @completed_at, @updated_at)`,
-  );
-  const update = db.prepare(
-    `UPDATE jobs SET workflow_name = @workflow_name, status = @status, conclusion = @conclusion, pool = @pool,
-       runner_name = @runner_name, queued_at = @queued_at, started_at = @started_at, completed_at = @completed_at,
-       updated_at = @updated_at
-     WHERE job_id = @job_id`,
-  );
-  // The sort key: a job always has one of these times, and GitHub always sends created_at.
-  const at = "COALESCE(queued_at, started_at, completed_at, updated_at)";
-  const selectMany = db.prepare(
-    `SELECT * FROM jobs
-     WHERE (@repository IS NULL OR repository = @repository COLLATE NOCASE) AND (@pool IS NULL OR pool = @pool)
-       AND (@status IS NULL OR status = @status) AND (@conclusion IS NULL OR conclusion = @conclusion)
-       AND (@runner IS NULL OR runner_name = @runner) AND (@since IS NULL OR ${at} >= @since)
-     ORDER BY ${at} DESC, job_id DESC LIMIT @limit`,
-  );
-  const demand = db.prepare(
-    `SELECT pool, COUNT(*) AS n FROM jobs
-     WHERE status IN ('queued', 'waiting') AND pool IS NOT NULL AND COALESCE(queued_at, updated_at) >= @cutoff
-     GROUP BY pool`,
-  );
-  const waits = db.prepare(
-    `SELECT MAX(0, started_at - queued_at) AS wait FROM jobs
-     WHERE started_at IS NOT NULL AND queued_at IS NOT NULL
-       AND (@repository IS NULL OR repository = @repository COLLATE NOCASE) AND (@pool IS NULL OR pool = @pool)
-       AND (@since IS NULL OR queued_at >= @since)
-     ORDER BY wait`,
-  );
-  const prune = db.prepare("DELETE FROM jobs WHERE updated_at < ?");
-
-  // Read, merge and write in one transaction: the CLI never writes jobs, but two deliveries of one
-  // job may be handled back to back.
-  const record = db.transaction((event: JobEvent, pool: string | null): { changed: boolean; row: JobRow } => {
-    const next = rowOf(event, pool);
-    const old = selectOne.get(event.jobId) as JobRow | undefined;
-    if (!old) {
-      insert.run(next);
-      return { changed: true, row: next };
-    }
-    const merged = merge(old, next);
-    const changed = mergedColumns.some((column) => merged[column] !== old[column]);
-    if (!changed) return { changed: false, row: old };
-    merged.updated_at = Math.max(old.updated_at, event.receivedAt);
-    update.run(merged);
-    return { changed: true, row: merged };
-  });
+  const statements = prepareStatements(db);
+  const { selectOne, selectMany, demand, waits, prune } = statements;
+  const record = recordTransaction(db, statements);
 
   return {
     recordJobEvent(event, pool) {
@@ -220,4 +171,63 @@ export function createJobTable(db: Database, now: () => Date): JobTable {
       return prune.run(now().getTime() - olderThanMs).changes;
     },
   };
+}
+
+function prepareStatements(db: Database) {
+  // The sort key: a job always has one of these times, and GitHub always sends created_at.
+  const at = "COALESCE(queued_at, started_at, completed_at, updated_at)";
+  return {
+    selectOne: db.prepare("SELECT * FROM jobs WHERE job_id = ?"),
+    insert: db.prepare(
+      `INSERT INTO jobs (job_id, run_id, connection, repository, workflow_name, job_name, labels, status, conclusion,
+         pool, runner_name, queued_at, started_at, completed_at, updated_at)
+       VALUES (@job_id, @run_id, @connection, @repository, @workflow_name, @job_name, @labels, @status, @conclusion,
+         @pool, @runner_name, @queued_at, @started_at, @completed_at, @updated_at)`,
+    ),
+    update: db.prepare(
+      `UPDATE jobs SET workflow_name = @workflow_name, status = @status, conclusion = @conclusion, pool = @pool,
+         runner_name = @runner_name, queued_at = @queued_at, started_at = @started_at, completed_at = @completed_at,
+         updated_at = @updated_at
+       WHERE job_id = @job_id`,
+    ),
+    selectMany: db.prepare(
+      `SELECT * FROM jobs
+       WHERE (@repository IS NULL OR repository = @repository COLLATE NOCASE) AND (@pool IS NULL OR pool = @pool)
+         AND (@status IS NULL OR status = @status) AND (@conclusion IS NULL OR conclusion = @conclusion)
+         AND (@runner IS NULL OR runner_name = @runner) AND (@since IS NULL OR ${at} >= @since)
+       ORDER BY ${at} DESC, job_id DESC LIMIT @limit`,
+    ),
+    demand: db.prepare(
+      `SELECT pool, COUNT(*) AS n FROM jobs
+       WHERE status IN ('queued', 'waiting') AND pool IS NOT NULL AND COALESCE(queued_at, updated_at) >= @cutoff
+       GROUP BY pool`,
+    ),
+    waits: db.prepare(
+      `SELECT MAX(0, started_at - queued_at) AS wait FROM jobs
+       WHERE started_at IS NOT NULL AND queued_at IS NOT NULL
+         AND (@repository IS NULL OR repository = @repository COLLATE NOCASE) AND (@pool IS NULL OR pool = @pool)
+         AND (@since IS NULL OR queued_at >= @since)
+       ORDER BY wait`,
+    ),
+    prune: db.prepare("DELETE FROM jobs WHERE updated_at < ?"),
+  };
+}
+
+// Read, merge and write in one transaction: the CLI never writes jobs, but two deliveries of one
+// job may be handled back to back.
+function recordTransaction(db: Database, { selectOne, insert, update }: ReturnType<typeof prepareStatements>) {
+  return db.transaction((event: JobEvent, pool: string | null): { changed: boolean; row: JobRow } => {
+    const next = rowOf(event, pool);
+    const old = selectOne.get(event.jobId) as JobRow | undefined;
+    if (!old) {
+      insert.run(next);
+      return { changed: true, row: next };
+    }
+    const merged = merge(old, next);
+    const changed = mergedColumns.some((column) => merged[column] !== old[column]);
+    if (!changed) return { changed: false, row: old };
+    merged.updated_at = Math.max(old.updated_at, event.receivedAt);
+    update.run(merged);
+    return { changed: true, row: merged };
+  });
 }

@@ -13,7 +13,7 @@ describe.skipIf(lxd.skip)("runners that fail to configure on a real LXD", () => 
   const t = useDaemonWorld();
 
   it("back off when GitHub refuses the token, and recover once a good token is pushed", async () => {
-    t.world.writeConfig([{ name: "refused", repo: "acme/refused", idle: 1 }]);
+    t.world.writeConfig([{ name: "refused", repo: "acme/refused", floor: 1 }]);
     t.world.pushToken({ repo: "acme/refused" });
     // The store believes the token is good for an hour; GitHub no longer accepts it.
     t.world.emulator.expireRegistrationTokens();

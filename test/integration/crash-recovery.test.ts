@@ -25,7 +25,7 @@ describe.skipIf(lxd.skip)("daemon crash and restart on a real LXD", () => {
 
   it("after kill -9 and a restart, nothing leaks, every job runs exactly once and the floor is restored", async () => {
     const repo = "acme/crash";
-    world.writeConfig([{ name: "crash", repo, idle: 3, max: 6 }], { spawn_concurrency: 2 });
+    world.writeConfig([{ name: "crash", repo, floor: 3, ceiling: 6 }], { spawn_concurrency: 2 });
     world.pushToken({ repo });
 
     const first = startChildDaemon(world);

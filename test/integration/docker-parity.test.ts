@@ -54,7 +54,7 @@ describe.skipIf(lxd.skip)("Docker parity on a runner image built by runnerd", ()
     await makeBusyboxDockerTarball(dockerTarball);
     t.world.trackImage("parity");
     const images = { parity: dockerTestImageConfig(proxy, dockerTarball) };
-    const pool = { name: "dock", repo: "acme/dock", idle: 1, max: 2, image: imageAlias("parity") };
+    const pool = { name: "dock", repo: "acme/dock", floor: 1, ceiling: 2, image: imageAlias("parity") };
     t.world.writeConfig([pool], { images });
 
     const started = Date.now();

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import type { JobEvent } from "../../src/jobs/types.js";
+import type { JobEvent } from "../../src/store/job-types.js";
 import { openStore } from "../../src/store/index.js";
 import { ensureBuilt, runCli } from "../support/lxd-harness.js";
 

@@ -14,7 +14,7 @@ describe.skipIf(lxd.skip)("image build failures on a real LXD", () => {
     const world = await createTestWorld();
     try {
       const images = { broken: { source: debianSourceImage, packages: ["runnerd-no-such-package"], docker: false, proxy } };
-      world.writeConfig([{ name: "web", idle: 0, image: imageAlias("broken") }], { images });
+      world.writeConfig([{ name: "web", floor: 0, image: imageAlias("broken") }], { images });
       const result = await runCli(["--config", world.configPath, "image", "build", "broken"], { timeoutMs: 8 * 60_000 });
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(/the recipe failed with exit code 100; its last lines:/);
@@ -32,7 +32,7 @@ describe.skipIf(lxd.skip)("image build failures on a real LXD", () => {
     const world = await createTestWorld();
     try {
       const images = { slow: { source: debianSourceImage, packages: [], docker: false, proxy, steps: ["sleep 600"] } };
-      world.writeConfig([{ name: "web", idle: 0, image: imageAlias("slow") }], { images });
+      world.writeConfig([{ name: "web", floor: 0, image: imageAlias("slow") }], { images });
       const child = spawn(process.execPath, [runnerdBin, "--config", world.configPath, "image", "build", "slow"], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
       let out = "";
       child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));

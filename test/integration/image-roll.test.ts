@@ -17,7 +17,7 @@ describe.skipIf(lxd.skip)("rolling a pool to a rebuilt image", () => {
     // No Docker: this test is about versions and rolling, and builds twice.
     t.world.trackImage("roll");
     const images = { roll: { source: debianSourceImage, packages: [], docker: false, proxy, auto_rebuild: true } };
-    t.world.writeConfig([{ name: "roll", repo: "acme/roll", idle: 1, max: 1, image: imageAlias("roll") }], { images, runner_check_interval: "1h" });
+    t.world.writeConfig([{ name: "roll", repo: "acme/roll", floor: 1, ceiling: 1, image: imageAlias("roll") }], { images, runner_check_interval: "1h" });
     const cli = (...args: string[]) => runCli(["--config", t.world.configPath, ...args], { timeoutMs: 20 * 60_000 });
 
     const build = await cli("image", "build", "roll");

@@ -41,7 +41,7 @@ describe.skipIf(lxd.skip)("isolation between jobs on a real LXD", () => {
   const t = useDaemonWorld();
 
   it("a job's root-owned files and background processes do not survive into the next job", async () => {
-    t.world.writeConfig([{ name: "iso", repo: "acme/iso", idle: 1 }]);
+    t.world.writeConfig([{ name: "iso", repo: "acme/iso", floor: 1 }]);
     t.world.pushToken({ repo: "acme/iso" });
     const daemon = await t.startDaemon();
 

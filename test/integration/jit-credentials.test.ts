@@ -23,7 +23,7 @@ describe.skipIf(lxd.skip)("JIT runners (pat and app) on a real LXD", () => {
   it("refuses to start with a PAT file other users can read, and says how to fix it", async () => {
     const path = join(t.world.stateDir, "loose-pat");
     writeFileSync(path, `${t.world.emulator.pat}\n`, { mode: 0o644 });
-    t.world.writeConfig([{ name: "jit", repo: "acme/jit", idle: 1 }], { github: { emu: { url: t.world.emulator.url, auth: { type: "pat", token_file: path } } } });
+    t.world.writeConfig([{ name: "jit", repo: "acme/jit", floor: 1 }], { github: { emu: { url: t.world.emulator.url, auth: { type: "pat", token_file: path } } } });
     const err = await startDaemon({ configPath: t.world.configPath, logger: createLogger("silent") }).catch((e: unknown) => e);
     expect((err as Error).message).toBe(`github.emu.auth.token_file: ${path} has mode 0644, so other users can read or change it; run: chmod 600 ${path}`);
     expect(await t.world.instances()).toEqual([]);
@@ -32,7 +32,7 @@ describe.skipIf(lxd.skip)("JIT runners (pat and app) on a real LXD", () => {
   it("pat, repository scope: JIT runners only, one GitHub call per runner cycle, and failed runners' registrations removed", async () => {
     const emu = t.world.emulator;
     const repo = "acme/jit";
-    t.world.writeConfig([{ name: "jit", repo, idle: 2, labels: ["jit-test"] }], { github: { emu: { url: emu.url, auth: { type: "pat", token_file: writePat() } } } });
+    t.world.writeConfig([{ name: "jit", repo, floor: 2, labels: ["jit-test"] }], { github: { emu: { url: emu.url, auth: { type: "pat", token_file: writePat() } } } });
     const daemon = await t.startDaemon({ sweepDelayMs: 3_600_000 });
 
     const listening = await waitFor("2 JIT runners listening", () => {
@@ -69,8 +69,8 @@ describe.skipIf(lxd.skip)("JIT runners (pat and app) on a real LXD", () => {
     // A runner that dies before its job (here: deleted as surplus when the floor drops) takes its
     // registration with it at once.
     const before = emu.runners().map((r) => r.name);
-    t.world.writeConfig([{ name: "jit", repo, idle: 1, idleTimeout: "1s", labels: ["jit-test"] }], { github: { emu: { url: emu.url, auth: { type: "pat", token_file: writePat() } } } });
-    expect(daemon.reload()).toBe(true);
+    t.world.writeConfig([{ name: "jit", repo, floor: 1, idleTimeout: "1s", labels: ["jit-test"] }], { github: { emu: { url: emu.url, auth: { type: "pat", token_file: writePat() } } } });
+    expect(daemon.reload().applied).toBe(true);
     await waitFor("one registration left", () => emu.runners().length === 1 || undefined, 60_000);
     await waitFor("one instance left", async () => (await t.world.instances()).length === 1 || undefined, 60_000);
     const gone = before.filter((name) => !emu.runners().some((r) => r.name === name));
@@ -104,7 +104,7 @@ describe.skipIf(lxd.skip)("JIT runners (pat and app) on a real LXD", () => {
     await t.stopDaemon();
     await t.world.removeInstances();
     const emu = t.world.emulator;
-    t.world.writeConfig([{ name: "patorg", org: "acme-pat", idle: 1 }], { github: { emu: { url: emu.url, auth: { type: "pat", token_file: writePat() } } } });
+    t.world.writeConfig([{ name: "patorg", org: "acme-pat", floor: 1 }], { github: { emu: { url: emu.url, auth: { type: "pat", token_file: writePat() } } } });
     await t.startDaemon({ sweepDelayMs: 3_600_000 });
     const runner = await waitFor("an org runner listening", () => emu.runners().find((r) => r.listeningAt !== null && "org" in r.scope), 120_000);
     expect(runner).toMatchObject({ jit: true, groupId: 1, scope: { org: "acme-pat" } });
@@ -123,7 +123,7 @@ describe.skipIf(lxd.skip)("JIT runners (pat and app) on a real LXD", () => {
     const keyFile = join(t.world.stateDir, "app.pem");
     writeFileSync(keyFile, app.privateKeyPem, { mode: 0o600 });
     const github = { emu: { url: emu.url, auth: { type: "app", app_id: app.id, private_key_file: keyFile } } };
-    t.world.writeConfig([{ name: "org", org: "acme-org", runnerGroup: "ci", idle: 1, labels: ["org-pool"] }, { name: "site", repo: "acme-org/site", idle: 1 }], { github });
+    t.world.writeConfig([{ name: "org", org: "acme-org", runnerGroup: "ci", floor: 1, labels: ["org-pool"] }, { name: "site", repo: "acme-org/site", floor: 1 }], { github });
     await t.startDaemon({ sweepDelayMs: 3_600_000 });
 
     const listening = await waitFor("an org runner and a repository runner listening", () => {

@@ -19,7 +19,7 @@ describe.skipIf(lxd.skip)("token push (HTTPS with OIDC, and SSH) on a real LXD",
       audience,
       allow: [{ repository: "acme/infra", ref: "refs/heads/main", event_name: ["schedule", "workflow_dispatch"], scopes: ["repo:acme/oidc", "org:acme-oidc"] }],
     };
-    t.world.writeConfig([{ name: "oidc", repo: "acme/oidc", idle: 1 }, { name: "oidc-org", org: "acme-oidc", idle: 1 }], { github: { emu: { url: emu.url, auth: { type: "push", oidc } } } });
+    t.world.writeConfig([{ name: "oidc", repo: "acme/oidc", floor: 1 }, { name: "oidc-org", org: "acme-oidc", floor: 1 }], { github: { emu: { url: emu.url, auth: { type: "push", oidc } } } });
     const daemon = await t.startDaemon();
     const status = await waitFor("status.json with the HTTP address", () => readStatusFile(t.world.stateDir)?.http, 30_000);
     expect(status.url).toBe(daemon.http.url);
@@ -79,7 +79,7 @@ describe.skipIf(lxd.skip)("token push (HTTPS with OIDC, and SSH) on a real LXD",
     await t.world.removeInstances();
     const emu = t.world.emulator;
     // Also: a pool without default labels registers with its own labels only.
-    t.world.writeConfig([{ name: "ssh-org", org: "acme-ssh", idle: 1, labels: ["ssh-org"], defaultLabels: false }], { github: { emu: { url: emu.url, auth: { type: "push", ssh_keys: { renewer: ["org:acme-ssh"] } } } } });
+    t.world.writeConfig([{ name: "ssh-org", org: "acme-ssh", floor: 1, labels: ["ssh-org"], defaultLabels: false }], { github: { emu: { url: emu.url, auth: { type: "push", ssh_keys: { renewer: ["org:acme-ssh"] } } } } });
     const daemon = await t.startDaemon();
     await ensureBuilt();
     const grant = JSON.stringify(emu.mintRegistrationToken({ org: "acme-ssh" }));

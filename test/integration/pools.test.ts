@@ -12,8 +12,8 @@ describe.skipIf(lxd.skip)("pools on a real LXD", () => {
   it("runs 30 jobs on two pools, each exactly once, each runner at most one job, then returns to the floor and frees its disk", async () => {
     const baseline = await t.world.storageUsed();
     t.world.writeConfig([
-      { name: "web", repo: "acme/web", idle: 3 },
-      { name: "api", repo: "acme/api", idle: 3 },
+      { name: "web", repo: "acme/web", floor: 3 },
+      { name: "api", repo: "acme/api", floor: 3 },
     ]);
     t.world.pushToken({ repo: "acme/web" });
     t.world.pushToken({ repo: "acme/api" });

@@ -17,8 +17,8 @@ describe.skipIf(lxd.skip)("configuration reload on a real LXD", () => {
 
   it("refuses a broken file, then drains a removed pool: idle runners deleted, the busy one finishes and is collected, none replaced", async () => {
     const pools = [
-      { name: "keep", repo: "acme/keep", idle: 1 },
-      { name: "gone", repo: "acme/gone", idle: 2, max: 3 },
+      { name: "keep", repo: "acme/keep", floor: 1 },
+      { name: "gone", repo: "acme/gone", floor: 2, ceiling: 3 },
     ];
     t.world.writeConfig(pools);
     t.world.pushToken({ repo: "acme/keep" });
@@ -33,7 +33,7 @@ describe.skipIf(lxd.skip)("configuration reload on a real LXD", () => {
 
     // (a) A broken file: refused, an event says why, and the old pools keep running.
     writeFileSync(t.world.configPath, "controller_id: x\npools:\n  - name: Not_Valid\n    runners: { idle: -1 }\n");
-    expect(d.reload()).toBe(false);
+    expect(d.reload().applied).toBe(false);
     const refused = d.store.listEvents({ limit: 100 }).filter((e) => e.kind === "config-refused");
     expect(refused).toHaveLength(1);
     expect(refused[0]?.level).toBe("error");
@@ -42,7 +42,7 @@ describe.skipIf(lxd.skip)("configuration reload on a real LXD", () => {
     expect(d.store.listEvents({ limit: 100 }).filter((e) => e.kind === "config-reloaded")).toEqual([]);
     // A valid file that changes the controller id would orphan every runner: refused as well.
     t.world.writeConfig(pools, { controller_id: "someone-else" });
-    expect(d.reload()).toBe(false);
+    expect(d.reload().applied).toBe(false);
     const refusedAgain = d.store.listEvents({ limit: 100 }).filter((e) => e.kind === "config-refused");
     expect(refusedAgain).toHaveLength(2);
     expect(refusedAgain[1]?.message).toContain("controller_id cannot change");
@@ -65,7 +65,7 @@ describe.skipIf(lxd.skip)("configuration reload on a real LXD", () => {
     // (b) Pool gone leaves the configuration.
     const reloadedAt = Date.now();
     t.world.writeConfig(pools.filter((p) => p.name === "keep"));
-    expect(d.reload()).toBe(true);
+    expect(d.reload().applied).toBe(true);
     expect(d.config().pools.map((p) => p.name)).toEqual(["keep"]);
     expect(d.store.listEvents({ limit: 100 }).filter((e) => e.kind === "config-reloaded")).toHaveLength(1);
 

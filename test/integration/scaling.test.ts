@@ -52,7 +52,7 @@ describe.skipIf(lxd.skip)("demand-driven scaling with webhooks on a real LXD", (
   // (with 4 s, a loaded CI host once finished one job before the sixth runner started).
   it("a burst of 20 queued jobs scales floor 1 to ceiling 6, runs them all, then returns to the floor", async () => {
     const emu = t.world.emulator;
-    t.world.writeConfig([{ name: "burst", repo: "acme/burst", idle: 1, max: 6, idleTimeout: "3s", labels: ["burst"] }], { ...webhookConfig(), max_runners: 10 });
+    t.world.writeConfig([{ name: "burst", repo: "acme/burst", floor: 1, ceiling: 6, idleTimeout: "3s", labels: ["burst"] }], { ...webhookConfig(), max_runners: 10 });
     t.world.pushToken({ repo: "acme/burst" });
     const daemon = await t.startDaemon();
     hookUp(daemon);
@@ -87,7 +87,7 @@ describe.skipIf(lxd.skip)("demand-driven scaling with webhooks on a real LXD", (
     const emu = t.world.emulator;
     await t.stopDaemon();
     await t.world.removeInstances();
-    t.world.writeConfig([{ name: "quiet", repo: "acme/quiet", idle: 1, max: 2, idleTimeout: "1s", labels: ["quiet"] }], webhookConfig());
+    t.world.writeConfig([{ name: "quiet", repo: "acme/quiet", floor: 1, ceiling: 2, idleTimeout: "1s", labels: ["quiet"] }], webhookConfig());
     t.world.pushToken({ repo: "acme/quiet" });
     const daemon = await t.startDaemon();
     const hook = hookUp(daemon);
@@ -133,8 +133,8 @@ describe.skipIf(lxd.skip)("demand-driven scaling with webhooks on a real LXD", (
     await t.world.removeInstances();
     t.world.writeConfig(
       [
-        { name: "left", repo: "acme/left", idle: 0, max: 4, idleTimeout: "2s", labels: ["left"] },
-        { name: "right", repo: "acme/right", idle: 0, max: 4, idleTimeout: "2s", labels: ["right"] },
+        { name: "left", repo: "acme/left", floor: 0, ceiling: 4, idleTimeout: "2s", labels: ["left"] },
+        { name: "right", repo: "acme/right", floor: 0, ceiling: 4, idleTimeout: "2s", labels: ["right"] },
       ],
       { ...webhookConfig(), max_runners: 3 },
     );
@@ -163,7 +163,7 @@ describe.skipIf(lxd.skip)("demand-driven scaling with webhooks on a real LXD", (
     await t.world.removeInstances();
     const pat = join(t.world.stateDir, "pat");
     writeFileSync(pat, emu.pat, { mode: 0o600 });
-    t.world.writeConfig([{ name: "lost", repo: "acme/lost", idle: 0, max: 2, idleTimeout: "1s", labels: ["lost"] }], {
+    t.world.writeConfig([{ name: "lost", repo: "acme/lost", floor: 0, ceiling: 2, idleTimeout: "1s", labels: ["lost"] }], {
       github: { emu: { url: emu.url, auth: { type: "pat", token_file: pat }, webhook_secret_file: (webhookConfig().github as { emu: { webhook_secret_file: string } }).emu.webhook_secret_file } },
     });
     const daemon = await t.startDaemon({ jobRecoveryDelayMs: 3_600_000, sweepDelayMs: 3_600_000 });

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Daemon } from "../../src/daemon/daemon.js";
 import { liveStatus } from "../../src/daemon/live-status.js";
-import { connectLxd } from "../../src/daemon/lxd-connection.js";
+import { connectLxd } from "../../src/lxd/connect.js";
 import { readStatusFile, statusFilePath } from "../../src/daemon/state-files.js";
 import { openStore } from "../../src/store/index.js";
 import { createTestWorld, ensureBuilt, ensureTestImage, lxdOrSkip, runCli, startChildDaemon, waitFor, type ChildDaemon, type TestWorld } from "../support/lxd-harness.js";
@@ -31,7 +31,7 @@ describe.skipIf(lxd.skip)("token gating on a real LXD", () => {
 
   it("spawns nothing without a token, resumes on a pushed token, and holds back with a token about to expire", async () => {
     const repo = "acme/gate";
-    t.world.writeConfig([{ name: "gate", repo, idle: 2 }], { token_min_validity: "5m" });
+    t.world.writeConfig([{ name: "gate", repo, floor: 2 }], { token_min_validity: "5m" });
     const daemon = await t.startDaemon();
     const d = daemon;
 
@@ -108,7 +108,7 @@ describe.skipIf(lxd.skip)("runnerd token set / show, end to end", () => {
   it("stores a pushed token, wakes the daemon, never prints the token, and refuses bad input with exit 2", async () => {
     const repo = "acme/cli";
     // A resync so long that only the CLI's nudge (SIGUSR1) can start runners within the test.
-    world.writeConfig([{ name: "cli", repo, idle: 1 }], { resync_interval: "10m" });
+    world.writeConfig([{ name: "cli", repo, floor: 1 }], { resync_interval: "10m" });
     const cli = (args: string[], input?: string) => runCli(["--config", world.configPath, ...args], input === undefined ? {} : { input });
     const grant = world.emulator.mintRegistrationToken({ repo });
 
