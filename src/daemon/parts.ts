@@ -14,7 +14,7 @@ import type { LxdClient } from "../lxd/index.js";
 import { Reconciler } from "../pools/reconciler.js";
 import { reconcilerSettings } from "../pools/settings-from-config.js";
 import type { Store } from "../store/index.js";
-import { JitRegistrar } from "./jit-registrar.js";
+import { JitRegistrar } from "../pools/jit-registrar.js";
 import type { LiveConfig } from "./live-config.js";
 import { RegistrationSweeper } from "../pools/registration-sweeper.js";
 import { StatusPublisher } from "./status-publisher.js";

@@ -4,8 +4,8 @@ import { parseScopeKey } from "../config/index.js";
 import type { GitHubClients } from "../github/clients.js";
 import type { ConnectionClient } from "../github/connection-client.js";
 import { jitLabels } from "../github/jit-labels.js";
-import type { RegistrarPort } from "../pools/ports.js";
-import type { PoolRuntime } from "../pools/settings.js";
+import type { RegistrarPort } from "./ports.js";
+import type { PoolRuntime } from "./settings.js";
 
 export class JitRegistrar implements RegistrarPort {
   constructor(
