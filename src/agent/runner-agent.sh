@@ -1,13 +1,38 @@
 #!/bin/sh
 # runnerd agent: runs once at boot inside a runner instance (as root), configures the GitHub
-# runner as an unprivileged user, runs exactly one job, records the result and powers off.
-# POSIX sh; must also work under busybox. Contract: see docs/architecture.md, "Instance contract".
+# runner as an unprivileged user, supervises its listener until it ran one job (or cannot), records
+# the result and powers off. POSIX sh; must also work under busybox and dash. Contract: see
+# docs/architecture.md, "Instance contract".
 #
 # In:   /opt/runnerd/runner.json  (0600, written by runnerd before first start; deleted here
 #                                  as soon as it has been read)
 # Out:  /var/lib/runnerd/status   (state=booting|configuring|idle|busy|finished, at=, job=)
 #       /var/lib/runnerd/result.json, /var/lib/runnerd/logs.tar.gz (agent.log, runner.log, diag/:
 #                                  the runner's _diag)
+#
+# result.json: one line of JSON, read by runnerd (src/pools/runner-record.ts). Fields:
+#   exit_code       number|null  the listener's last exit code (config.sh's when that failed)
+#   outcome         string       succeeded | no-job | failed | config-failed | runner-deprecated
+#   end             string       how the runner ended; outcome follows from it:
+#     job-done              listener exited 0 after "Running job:"                -> succeeded
+#     no-job                listener exited 0 without a job                       -> no-job
+#     registration-deleted  exited 0 after "The runner no longer exists on the server" -> no-job
+#     deprecated            exit 7, or exit 1 after "... is deprecated and cannot receive
+#                           messages" (runners before 2.333.0 always exit 1)        -> runner-deprecated
+#     session-conflict      exit 5: another listener holds this runner's session  -> failed
+#     restart-limit         more than 3 self-updates, 5 retryable errors or 5
+#                           configuration refreshes                               -> failed
+#     config-failed         config.sh failed                                      -> config-failed
+#     failed                anything else: exit 1, an unknown code, a restart
+#                           needed after a job, no listener, the agent's own error -> failed
+#   updates         number       self-updates the listener did (exit 3 or 4), each followed by a restart
+#   retries         number       retryable errors (exit 2), each followed by a pause and a restart
+#   refreshes       number       configuration refreshes (exit 6), each followed by a restart
+#   runner_version  string|null  the last "Current runner version: 'X'" the listener printed
+#   job_seen        boolean      job_name, job_result  strings ("" when none)
+#   error           string       what went wrong ("" when nothing did)
+#   started_at, finished_at      numbers, configured_at, listening_at (the first "Listening for
+#                                Jobs"), job_started_at  numbers or null: seconds since the epoch
 set -u
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
@@ -16,6 +41,13 @@ VAR=${RUNNERD_VAR:-/var/lib/runnerd}
 RUNNER_DIR=${RUNNERD_RUNNER_DIR:-/opt/actions-runner}
 RUNNER_USER=${RUNNERD_RUNNER_USER:-runner}
 POWEROFF=${RUNNERD_POWEROFF:-1}
+# run-helper.sh.template's pause after exit 2 and wait for update.finished after 3/4 (tests shorten them).
+RETRY_PAUSE=${RUNNERD_RETRY_PAUSE:-5}
+UPDATE_WAIT=${RUNNERD_UPDATE_WAIT:-30}
+# A hostile or broken runner must not loop forever.
+MAX_UPDATES=3
+MAX_RETRIES=5
+MAX_REFRESHES=5
 
 mkdir -p "$VAR/diag"
 chmod 0755 "$VAR"
@@ -30,7 +62,12 @@ job_name=""
 job_result=""
 exit_code=""
 outcome="failed"
+end="failed"
 error=""
+updates=0
+retries=0
+refreshes=0
+runner_version=""
 
 log() { printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >>"$LOG"; }
 
@@ -40,17 +77,23 @@ set_status() {
   mv -f "$VAR/status.tmp" "$VAR/status"
 }
 
-json_string() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g' | tr -d '\n\r')"; }
-json_number_or_null() { if [ -n "$1" ]; then printf '%s' "$1"; else printf 'null'; fi; }
+# A JSON string: backslash and quote escaped, tab as \t, other control characters (newlines
+# included) dropped, so whatever the runner printed cannot break the file.
+TAB=$(printf '\t')
+json_string() {
+  printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g; s/'"$TAB"'/\\t/g' | tr -d '\001-\010\012-\037\177')"
+}
+json_number_or_null() { case $1 in '' | *[!0-9]*) printf 'null' ;; *) printf '%s' "$1" ;; esac; }
+json_string_or_null() { if [ -n "$1" ]; then json_string "$1"; else printf 'null'; fi; }
 
-finish() {
-  trap - EXIT INT TERM
-  if [ -d "$RUNNER_DIR/_diag" ]; then cp -R "$RUNNER_DIR/_diag/." "$VAR/diag/" 2>/dev/null; fi
+write_result() {
   job_seen=false
   [ -n "$job_started_at" ] && job_seen=true
   {
     printf '{"exit_code":%s,' "$(json_number_or_null "$exit_code")"
-    printf '"outcome":%s,' "$(json_string "$outcome")"
+    printf '"outcome":%s,"end":%s,' "$(json_string "$outcome")" "$(json_string "$end")"
+    printf '"updates":%s,"retries":%s,"refreshes":%s,' "$updates" "$retries" "$refreshes"
+    printf '"runner_version":%s,' "$(json_string_or_null "$runner_version")"
     printf '"job_seen":%s,"job_name":%s,"job_result":%s,' "$job_seen" "$(json_string "$job_name")" "$(json_string "$job_result")"
     printf '"error":%s,' "$(json_string "$error")"
     printf '"started_at":%s,"configured_at":%s,"listening_at":%s,"job_started_at":%s,"finished_at":%s}\n' \
@@ -58,7 +101,13 @@ finish() {
       "$(json_number_or_null "$job_started_at")" "$(date +%s)"
   } >"$VAR/result.json.tmp"
   mv -f "$VAR/result.json.tmp" "$VAR/result.json"
-  log "finished: outcome=$outcome exit_code=$exit_code ${error:+error=$error}"
+}
+
+finish() {
+  trap - EXIT INT TERM
+  if [ -d "$RUNNER_DIR/_diag" ]; then cp -R "$RUNNER_DIR/_diag/." "$VAR/diag/" 2>/dev/null; fi
+  write_result
+  log "finished: end=$end outcome=$outcome exit_code=$exit_code updates=$updates retries=$retries refreshes=$refreshes ${error:+error=$error}"
   # One archive for runnerd to pull: each file read through LXD costs it a helper process.
   : >>"$VAR/runner.log"
   (cd "$VAR" && tar -czf logs.tar.gz.tmp agent.log runner.log diag 2>/dev/null; mv -f logs.tar.gz.tmp logs.tar.gz)
@@ -112,6 +161,134 @@ as_runner() {
 shell_quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 runner_home() { awk -F: -v u="$RUNNER_USER" '$1 == u { print $6 }' /etc/passwd; }
 
+# --- Supervising the listener as run.sh and run-helper.sh.template do (github-runner-facts.md §3),
+# where that is right for a runner of one job: restarts only before a job, and only so often.
+
+rcfile=$VAR/.runner-exit
+SQ="'"
+
+# One listener run's output: phases go to the status file at once; what runnerd records goes to
+# files, because this loop runs in a subshell of the pipeline.
+watch_output() {
+  while IFS= read -r line; do
+    printf '%s\n' "$line" >>"$VAR/runner.log"
+    case $line in
+      *"Listening for Jobs"*)
+        [ -f "$VAR/.listening_at" ] || date +%s >"$VAR/.listening_at"
+        set_status idle
+        ;;
+      *"Running job: "*)
+        job_name=${line#*Running job: }
+        printf '%s\n%s\n' "$(date +%s)" "$job_name" >"$VAR/.job"
+        set_status busy
+        ;;
+      *"completed with result: "*) printf '%s\n' "${line##*completed with result: }" >"$VAR/.job_result" ;;
+      *"Current runner version: $SQ"*)
+        version=${line#*"Current runner version: $SQ"}
+        printf '%s\n' "${version%%"$SQ"*}" >"$VAR/.runner_version"
+        ;;
+      # Program.cs: "An error occurred: <message>" ("occured" before runner 2.333.0).
+      *"is deprecated and cannot receive messages"*) printf '%s\n' "${line#*An error occur*ed: }" >"$VAR/.deprecated" ;;
+      *"The runner no longer exists on the server"*) : >"$VAR/.registration_deleted" ;;
+    esac
+  done
+}
+
+# A JIT config travels like the token above: in ACTIONS_RUNNER_INPUT_JITCONFIG, which the runner
+# reads and removes, never in argv. run.sh hands it to every listener it starts; so does this.
+run_runner() {
+  if [ -n "$jitconfig" ]; then ACTIONS_RUNNER_INPUT_JITCONFIG=$jitconfig as_runner "$@"; else as_runner "$@"; fi
+}
+
+run_listener() {
+  rm -f "$rcfile" "$VAR/.deprecated" "$VAR/.registration_deleted"
+  log "starting the listener${jitconfig:+ with its just-in-time config} (updates=$updates retries=$retries refreshes=$refreshes)"
+  { run_runner "$@" 2>&1; echo $? >"$rcfile"; } | watch_output
+  exit_code=$(cat "$rcfile" 2>/dev/null)
+  [ -f "$VAR/.listening_at" ] && listening_at=$(cat "$VAR/.listening_at")
+  if [ -f "$VAR/.job" ]; then
+    job_started_at=$(sed -n 1p "$VAR/.job")
+    job_name=$(sed -n 2p "$VAR/.job")
+  fi
+  [ -f "$VAR/.job_result" ] && job_result=$(cat "$VAR/.job_result")
+  [ -f "$VAR/.runner_version" ] && runner_version=$(cat "$VAR/.runner_version")
+  log "the listener exited with ${exit_code:-no code}"
+}
+
+ended_as() { end=$1 outcome=$2 error=$3; }
+
+deprecated() {
+  message=$(cat "$VAR/.deprecated" 2>/dev/null)
+  ended_as deprecated runner-deprecated "${message:-Runner version ${runner_version:+v$runner_version }is deprecated.} (exit $exit_code)"
+}
+
+# run-helper.sh.template waits up to 30 s for update.finished, which the update script touches in
+# the listener's working directory (the runner root) once the new layout is in place; the
+# listener is started again either way.
+wait_for_update() {
+  waited=0
+  while [ ! -f "$RUNNER_DIR/update.finished" ] && [ "$waited" -lt "$UPDATE_WAIT" ]; do
+    sleep 1
+    waited=$((waited + 1))
+  done
+  if [ -f "$RUNNER_DIR/update.finished" ]; then
+    rm -f "$RUNNER_DIR/update.finished"
+    log "the self-update finished after ${waited}s"
+  else
+    log "no update.finished after ${UPDATE_WAIT}s; starting the listener anyway, as run-helper.sh does"
+  fi
+}
+
+# Exit 2, 3, 4 or 6 before a job: counts it, and returns 0 when the listener may start again.
+restart_allowed() {
+  case $exit_code in
+    2)
+      retries=$((retries + 1))
+      [ "$retries" -le "$MAX_RETRIES" ] || return 1
+      log "retryable error: starting the listener again in ${RETRY_PAUSE}s"
+      sleep "$RETRY_PAUSE"
+      ;;
+    3 | 4)
+      updates=$((updates + 1))
+      [ "$updates" -le "$MAX_UPDATES" ] || return 1
+      wait_for_update
+      ;;
+    6)
+      refreshes=$((refreshes + 1))
+      [ "$refreshes" -le "$MAX_REFRESHES" ] || return 1
+      ;;
+  esac
+}
+
+# What the listener's exit code means (Constants.Runner.ReturnCode); 1 when it is to run again.
+listener_done() {
+  case $exit_code in
+    0)
+      if [ -n "$job_started_at" ]; then ended_as job-done succeeded ""
+      elif [ -f "$VAR/.registration_deleted" ]; then ended_as registration-deleted no-job "the runner's registration was deleted while it listened"
+      else ended_as no-job no-job ""
+      fi
+      ;;
+    7) deprecated ;;
+    1) if [ -f "$VAR/.deprecated" ]; then deprecated; else ended_as failed failed "runner exited with 1"; fi ;;
+    5) ended_as session-conflict failed "another listener holds this runner's session (exit 5)" ;;
+    2 | 3 | 4 | 6)
+      if [ -n "$job_started_at" ]; then ended_as failed failed "runner exited with $exit_code after its job"; return 0; fi
+      restart_allowed && return 1
+      ended_as restart-limit failed "runner exited with $exit_code too often (updates=$updates retries=$retries refreshes=$refreshes)"
+      ;;
+    *) ended_as failed failed "runner exited with ${exit_code:-unknown code}" ;;
+  esac
+  return 0
+}
+
+supervise() {
+  while :; do
+    run_listener "$@"
+    listener_done && return 0
+  done
+}
+
 cd "$RUNNER_DIR" || fail "cannot enter $RUNNER_DIR"
 if [ -n "$token" ]; then
   set_status configuring
@@ -124,59 +301,15 @@ if [ -n "$token" ]; then
   ACTIONS_RUNNER_INPUT_TOKEN=$token as_runner "$@" >>"$LOG" 2>&1
   rc=$?
   token=""
-  [ "$rc" = 0 ] || { exit_code=$rc; outcome="config-failed"; fail "config.sh exited with $rc"; }
-  configured_at=$(date +%s)
-  set -- ./run.sh
-else
-  configured_at=$(date +%s)
-  set -- ./run.sh
+  [ "$rc" = 0 ] || { exit_code=$rc; outcome="config-failed"; end="config-failed"; fail "config.sh exited with $rc"; }
 fi
-# The real listener reports its own exit code only when run directly (run.sh maps codes to 0).
-if [ -x ./bin/Runner.Listener ]; then
-  set -- ./bin/Runner.Listener run
-fi
+configured_at=$(date +%s)
+# The real listener reports its own exit code only when run directly (run.sh maps codes to 0), and
+# exits 7 rather than 1 for a deprecated version only when asked to (Program.cs).
+set -- ./run.sh
+[ -x ./bin/Runner.Listener ] && set -- ./bin/Runner.Listener run
+set -- env ACTIONS_RUNNER_RETURN_VERSION_DEPRECATED_EXIT_CODE=1 "$@"
 
-log "starting runner${jitconfig:+ with its just-in-time config}"
-rcfile=$VAR/.runner-exit
-rm -f "$rcfile"
-# A JIT config travels like the token above: in ACTIONS_RUNNER_INPUT_JITCONFIG, which the runner
-# reads and removes, never in argv. It is single-use: once the runner has its session, it is spent.
-run_runner() {
-  if [ -n "$jitconfig" ]; then ACTIONS_RUNNER_INPUT_JITCONFIG=$jitconfig as_runner "$@"; else as_runner "$@"; fi
-}
-{ run_runner "$@" 2>&1; echo $? >"$rcfile"; } | while IFS= read -r line; do
-  printf '%s\n' "$line" >>"$VAR/runner.log"
-  case $line in
-    *"Listening for Jobs"*)
-      listening_at=$(date +%s)
-      printf '%s\n' "$listening_at" >"$VAR/.listening_at"
-      set_status idle
-      ;;
-    *"Running job: "*)
-      job_name=${line#*Running job: }
-      printf '%s\n%s\n' "$(date +%s)" "$job_name" >"$VAR/.job"
-      set_status busy
-      ;;
-    *"completed with result: "*)
-      printf '%s\n' "${line##*completed with result: }" >"$VAR/.job_result"
-      ;;
-  esac
-done
-# The loop ran in a subshell: read back what it saw.
+supervise "$@"
 jitconfig=""
-[ -f "$VAR/.listening_at" ] && listening_at=$(cat "$VAR/.listening_at")
-if [ -f "$VAR/.job" ]; then
-  job_started_at=$(sed -n 1p "$VAR/.job")
-  job_name=$(sed -n 2p "$VAR/.job")
-fi
-[ -f "$VAR/.job_result" ] && job_result=$(cat "$VAR/.job_result")
-exit_code=$(cat "$rcfile" 2>/dev/null)
-if [ "$exit_code" = 0 ] && [ -n "$job_started_at" ]; then
-  outcome=succeeded
-elif [ "$exit_code" = 0 ]; then
-  outcome=no-job
-else
-  outcome=failed
-  error="runner exited with ${exit_code:-unknown code}"
-fi
 finish

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../errors.js";
 import type { RunnerRecord } from "../store/index.js";
-import { runnerLogsText } from "./logs.js";
+import { resultSummary, runnerLogsText } from "./logs.js";
 
 const result = {
   exit_code: 0,
@@ -125,5 +125,28 @@ describe("runnerd logs", () => {
     expect(refuse("../logs")).toThrow("no runner named ../logs");
     rmSync(join(logs, "rd-web-1"), { recursive: true });
     expect(() => runnerLogsText(logs, "rd-web-1", record)).toThrow("logs: no logs saved for rd-web-1 (pool web, outcome succeeded): they were pruned or could not be collected");
+  });
+});
+
+describe("resultSummary", () => {
+  const result = {
+    exit_code: 0, outcome: "succeeded", job_seen: true, job_name: "build", job_result: "Succeeded", error: "",
+    started_at: 1_735_732_800, configured_at: 1_735_732_801, listening_at: 1_735_732_802, job_started_at: 1_735_732_810, finished_at: 1_735_732_820,
+  };
+
+  it("names how the runner ended, its listener's version and restarts", () => {
+    const text = resultSummary(Buffer.from(JSON.stringify({ ...result, end: "job-done", updates: 1, retries: 2, refreshes: 0, runner_version: "2.331.0" })));
+    expect(text.split("\n").slice(0, 3)).toEqual([
+      'outcome succeeded (job-done), exit code 0, job "build" (Succeeded)',
+      "started 2025-01-01T12:00:00.000Z, configured +1s, listening +2s, job started +10s, finished +20s",
+      "listener v2.331.0, 1 self-update, 2 retries",
+    ]);
+  });
+
+  it("shows runnerd's reading of it: a deprecated runner, an end it does not know", () => {
+    const deprecated = resultSummary(Buffer.from(JSON.stringify({ ...result, exit_code: 7, outcome: "runner-deprecated", end: "deprecated", job_seen: false, runner_version: "2.330.0", error: "Runner version v2.330.0 is deprecated and cannot receive messages. (exit 7)" })));
+    expect(deprecated).toContain("outcome runner-deprecated (deprecated), exit code 7, no job\n");
+    expect(deprecated).toContain("listener v2.330.0\nerror: Runner version v2.330.0 is deprecated");
+    expect(resultSummary(Buffer.from(JSON.stringify({ ...result, end: "exploded" })))).toMatch(/^outcome failed, exit code 0/);
   });
 });

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { UsageError } from "../errors.js";
 import { listRunnerLogDirs } from "../pools/log-retention.js";
-import { agentResultSchema } from "../pools/runner-record.js";
+import { readAgentResult, type AgentResult } from "../pools/runner-record.js";
 import { openSavedLogs, type SavedLogs } from "../pools/saved-logs.js";
 import { openStore, type RunnerRecord } from "../store/index.js";
 import { loadCliConfig, type GlobalOptions } from "./context.js";
@@ -103,15 +103,8 @@ export function renderRunnerRecord(r: RunnerRecord): string {
 
 /** result.json in a few lines; as it is when it is not what the agent writes. */
 export function resultSummary(raw: Buffer): string {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw.toString("utf8"));
-  } catch {
-    return withNewline(raw.toString("utf8"));
-  }
-  const checked = agentResultSchema.safeParse(parsed);
-  if (!checked.success) return withNewline(raw.toString("utf8"));
-  const r = checked.data;
+  const { result: r, outcome } = readAgentResult(raw);
+  if (r === null) return withNewline(raw.toString("utf8"));
   const after = (s: number | null) => (s === null ? null : `+${humanDuration((s - r.started_at) * 1000)}`);
   const job = r.job_seen ? `job "${r.job_name}"${r.job_result ? ` (${r.job_result})` : ""}` : "no job";
   const timeline = [`started ${new Date(r.started_at * 1000).toISOString()}`];
@@ -119,9 +112,19 @@ export function resultSummary(raw: Buffer): string {
     const text = after(at);
     if (text) timeline.push(`${label} ${text}`);
   }
-  const lines = [`outcome ${r.outcome}, exit code ${r.exit_code ?? "none"}, ${job}`, timeline.join(", ")];
+  const lines = [`outcome ${outcome}${r.end ? ` (${r.end})` : ""}, exit code ${r.exit_code ?? "none"}, ${job}`, timeline.join(", ")];
+  const listener = listenerSummary(r);
+  if (listener) lines.push(listener);
   if (r.error) lines.push(`error: ${r.error}`);
   return lines.join("\n") + "\n";
+}
+
+/** The listener's version and restarts, from agents that supervise it; "" from older ones. */
+function listenerSummary(r: AgentResult): string {
+  const counts = ([["self-update", "self-updates", r.updates], ["retry", "retries", r.retries], ["configuration refresh", "configuration refreshes", r.refreshes]] as const)
+    .filter(([, , n]) => n !== undefined && n > 0).map(([one, many, n]) => `${n} ${n === 1 ? one : many}`);
+  if (counts.length === 0 && !r.runner_version) return "";
+  return `listener ${r.runner_version ? `v${r.runner_version}` : "of unknown version"}${counts.length > 0 ? `, ${counts.join(", ")}` : ""}`;
 }
 
 function section(title: string, body: string): string {

@@ -3,11 +3,13 @@ import { HttpError } from "./http-io.js";
 import type { Reply } from "./http-io.js";
 import { param } from "./routes.js";
 import type { Route, RouteContext } from "./routes.js";
+import type { RunnerControl } from "./runner-control.js";
 import { parseScopeInput } from "./scope.js";
-import type { ApiCall, AppGrant, AppInfo, JitConfigGrant, JobInput, JobRecord, RunnerRecord, RunnerReleaseInfo, Scope, TokenGrant, Violation, WebhookDelivery, WebhookInput } from "./types.js";
+import type { ApiCall, AppGrant, AppInfo, JitConfigGrant, JobInput, JobRecord, RunnerFaultSpec, RunnerRecord, RunnerReleaseInfo, Scope, TokenGrant, Violation, WebhookDelivery, WebhookInput } from "./types.js";
 
 /** The slice of the emulator facade the admin API needs. */
-export interface AdminFacade {
+export interface AdminFacade extends RunnerControl {
+  deleteRunner(id: number): void;
   enqueueJob(input: JobInput): JobRecord;
   jobs(): JobRecord[];
   job(id: number): JobRecord | undefined;
@@ -85,6 +87,34 @@ function installApp(facade: AdminFacade, ctx: RouteContext): Reply {
   }
 }
 
+/** Runs a facade call that refuses bad input by throwing, answering 422 with its message. */
+function refusing(call: () => void): Reply {
+  try {
+    call();
+  } catch (err) {
+    throw new HttpError(422, err instanceof Error ? err.message : String(err));
+  }
+  return { status: 204 };
+}
+
+/** `{"version":"2.331.0"}` or `{"version":null}`. */
+function versionOrNull(body: unknown): string | null {
+  const version = (body as { version?: unknown } | undefined)?.version;
+  if (version !== null && typeof version !== "string") throw new HttpError(422, "version must be a string or null");
+  return version;
+}
+
+/** Listener steering (runner-control.ts): update offers, the minimum version, runner faults, deleted registrations. */
+function runnerControlRoutes(facade: AdminFacade, route: (method: string, path: string, handle: (ctx: RouteContext) => Reply) => Route): Route[] {
+  return [
+    route("POST", "/runner-update", (ctx) => refusing(() => facade.offerRunnerUpdate(versionOrNull(ctx.body)))),
+    route("POST", "/runner-minimum-version", (ctx) => refusing(() => facade.setMinimumRunnerVersion(versionOrNull(ctx.body)))),
+    route("POST", "/runner-faults", (ctx) => refusing(() => facade.armRunnerFault((ctx.body ?? {}) as RunnerFaultSpec))),
+    route("DELETE", "/runner-faults", () => refusing(() => facade.clearRunnerFaults())),
+    route("DELETE", "/runners/(\\d+)", (ctx) => refusing(() => facade.deleteRunner(Number(param(ctx, 0))))),
+  ];
+}
+
 export function adminRoutes(facade: AdminFacade): Route[] {
   const route = (method: string, path: string, handle: (ctx: RouteContext) => Reply | Promise<Reply>): Route => ({
     method, pattern: new RegExp(`^/_admin${path}$`), auth: "none", body: "json", handle,
@@ -155,5 +185,6 @@ export function adminRoutes(facade: AdminFacade): Route[] {
     }),
     route("GET", "/webhook-deliveries", () => ({ status: 200, body: facade.webhookDeliveries() })),
     route("GET", "/violations", () => ({ status: 200, body: facade.violations })),
+    ...runnerControlRoutes(facade, route),
   ];
 }

@@ -16,6 +16,8 @@ export class HttpError extends Error {
 
 export interface Reply {
   status: number;
+  /** The status line's reason phrase (default Node's); busybox wget shows only that line of an error answer. */
+  reason?: string;
   /** Serialised as JSON unless it is a string; undefined means an empty body. */
   body?: unknown;
   headers?: Record<string, string>;
@@ -55,7 +57,8 @@ export function writeReply(res: ServerResponse, reply: Reply): void {
     headers["content-type"] ??= "application/json; charset=utf-8";
   }
   headers["content-length"] = String(Buffer.byteLength(payload));
-  res.writeHead(reply.status, headers);
+  if (reply.reason === undefined) res.writeHead(reply.status, headers);
+  else res.writeHead(reply.status, reply.reason, headers);
   res.end(payload);
 }
 

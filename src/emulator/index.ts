@@ -14,6 +14,7 @@ import { restRoutes } from "./rest-api.js";
 import { DEFAULT_RUNNER_VERSION, defaultRunnerApplications } from "./runner-downloads.js";
 import { INITIAL_RELEASE_AGE_MS, findRelease, publishRunnerRelease, releaseRoutes, snapshotRelease } from "./runner-releases.js";
 import { deleteRunner, registerRunner, runnerStatus, snapshotRunner } from "./runner-registry.js";
+import { runnerControlApi, type RunnerControl } from "./runner-control.js";
 import { runnerRoutes } from "./runner-protocol.js";
 import { createRequestHandler } from "./server.js";
 import { addRunnerGroup, createState, randomToken, type EmulatorState } from "./state.js";
@@ -28,11 +29,12 @@ import type {
 } from "./types.js";
 
 export type * from "./types.js";
+export type { RunnerControl } from "./runner-control.js";
 export type { ActionsOidcClaims, EmulatorOidc, OidcMintOptions } from "./oidc-issuer.js";
 export { DEFAULT_RUNNER_VERSION } from "./runner-downloads.js";
 export { signature as webhookSignature } from "./webhooks.js";
 
-export interface GitHubEmulator {
+export interface GitHubEmulator extends RunnerControl {
   /** `http://127.0.0.1:<port>`; runner URLs are `${url}/owner/repo` or `${url}/org`. */
   readonly url: string;
   /** `${url}/api/v3`, the GHES-style API base the fake runner derives from a runner URL. */
@@ -157,7 +159,7 @@ export async function startGitHubEmulator(opts: EmulatorOptions = {}): Promise<G
       applications = apps;
     },
   };
-  const emulator: EmulatorApi = { ...accountApi(parts), ...workApi(parts) };
+  const emulator: EmulatorApi = { ...accountApi(parts), ...workApi(parts), ...runnerControlApi(state) };
 
   const server = createServer(createRequestHandler({
     state, faults, catalog, violations, runnerApplications,

@@ -90,14 +90,19 @@ function assign(state: EmulatorState, job: JobRecord, runner: RunnerRecord, wait
   later(state, state.assignTimeoutMs, () => {
     // Still unclaimed by the same assignment: GitHub re-queues after 60 s; so do we.
     if (job.status !== "queued" || job.runnerId !== runner.id || job.requeues !== attempt) return;
-    job.runnerId = null;
-    job.runnerName = null;
-    job.assignedAt = null;
-    job.requeues += 1;
-    runner.busy = false;
-    dispatchJobs(state);
-    notifyChange(state);
+    requeueJob(state, job, runner);
   });
+}
+
+/** Takes an assigned, unstarted job back from its runner and hands it to the next one. */
+export function requeueJob(state: EmulatorState, job: JobRecord, runner: RunnerRecord): void {
+  job.runnerId = null;
+  job.runnerName = null;
+  job.assignedAt = null;
+  job.requeues += 1;
+  runner.busy = false;
+  dispatchJobs(state);
+  notifyChange(state);
 }
 
 /** The job currently assigned to a runner and not yet finished, if any. */

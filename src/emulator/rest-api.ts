@@ -91,7 +91,9 @@ export function clampInt(value: string | null, fallback: number, min: number, ma
 
 function removeRunner(ctx: RouteContext, scope: Scope, id: number): Reply {
   const runner = liveRunner(ctx.state, scope, id);
-  const running = [...ctx.state.jobs.values()].some((j) => j.runnerId === id && j.status === "in_progress");
+  // GitHub refuses (422) to delete a runner with a job: one assigned and not yet started counts
+  // (the REST `busy` flag is already true then), or deleting it would strand the job.
+  const running = runner.busy || [...ctx.state.jobs.values()].some((j) => j.runnerId === id && j.status === "in_progress");
   if (running) throw new HttpError(422, `Bad request - Runner "${runner.name}" is still running a job"`);
   deleteRunner(ctx.state, id);
   return { status: 204 };

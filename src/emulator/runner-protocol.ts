@@ -8,7 +8,9 @@ import { param } from "./routes.js";
 import type { Route, RouteContext } from "./routes.js";
 import { parseRunnerUrl, sameScope } from "./scope.js";
 import { notifyChange } from "./state.js";
-import type { AdminToken, PollWaiter } from "./state.js";
+import type { AdminToken, EmulatorState, PollAnswer, PollingListener, PollWaiter } from "./state.js";
+import { controlAnswer, jobGone, sessionConflict } from "./runner-control.js";
+import { RUNNER_ARCHES } from "./runner-downloads.js";
 import { checkIssuedToken, findAdminToken, mintAdminToken } from "./tokens.js";
 import type { RunnerRecord } from "./types.js";
 
@@ -82,23 +84,68 @@ function requireRunner(ctx: RouteContext): RunnerRecord {
   return runner;
 }
 
+/** Whether another listener holds the runner's session: one polling now or lately, or running a job. */
+function sessionHeld(state: EmulatorState, runner: RunnerRecord): boolean {
+  if (runner.session === null) return false;
+  if (state.waiters.has(runner.id) || runner.busy) return true;
+  const seen = runner.lastPollAt ?? runner.listeningAt;
+  return seen !== null && state.now() - seen < state.longPollMs + 15_000;
+}
+
 function openSession(ctx: RouteContext): Reply {
   const runner = requireRunner(ctx);
-  // A JIT config is good for one runner process: GitHub refuses a second session for it.
-  if (runner.jit && runner.listeningAt !== null) throw new HttpError(409, "A session for this runner already exists.");
+  // One listener per registration: a second one meets a session conflict, a JIT runner's included.
+  // A listener that deleted its session (it exits to update itself, or after a retryable error)
+  // may open a new one, as run.sh's restarted listener does.
+  const conflict = sessionConflict(ctx.state, runner, sessionHeld(ctx.state, runner));
+  if (conflict !== undefined) return conflict;
   const body = typeof ctx.body === "string" && ctx.body.trim().startsWith("{") ? parseJsonBody(ctx.body) : undefined;
   const version = (body as { version?: unknown } | undefined)?.version;
   runner.version = typeof version === "string" ? version : ctx.state.runnerVersion;
   runner.os = "Linux";
   runner.listeningAt = ctx.state.now();
+  runner.lastPollAt = null;
+  runner.sessions += 1;
+  runner.session = `session-${runner.id}-${runner.sessions}`;
   notifyChange(ctx.state);
-  return { status: 200, body: { session_id: `session-${runner.id}-${runner.listeningAt}`, runner_id: runner.id } };
+  return { status: 200, body: { session_id: runner.session, runner_id: runner.id } };
+}
+
+/** The listener deletes its session when it stops (Runner.cs RunAsync's finally). POST: busybox wget has no DELETE. */
+function deleteSession(ctx: RouteContext): Reply {
+  const runner = requireRunner(ctx);
+  runner.session = null;
+  ctx.state.waiters.get(runner.id)?.answer("timeout");
+  notifyChange(ctx.state);
+  return { status: 204 };
+}
+
+/** The listener's poll query (BrokerHttpClient.GetRunnerMessageAsync: runnerVersion, architecture, disableUpdate). */
+function pollingListener(ctx: RouteContext): PollingListener {
+  const version = ctx.query.get("runnerVersion");
+  const arch = (ctx.query.get("architecture") ?? "x64").toLowerCase();
+  return {
+    version: version !== null && /^\d+\.\d+\.\d+$/.test(version) ? version : null,
+    updatesDisabled: ctx.query.get("disableUpdate") === "true",
+    arch: (RUNNER_ARCHES as readonly string[]).includes(arch) ? arch : "x64",
+    origin: ctx.origin,
+  };
+}
+
+function toReply(answer: PollAnswer): Reply {
+  if (answer === "gone") return { status: 404, body: { message: "Runner not found: the registration has been deleted" } };
+  if (answer === "timeout") return { status: 204 };
+  if (typeof answer === "number") return { status: 200, body: String(answer) };
+  return "reply" in answer ? answer.reply : { status: 200, body: answer.message };
 }
 
 function pollMessage(ctx: RouteContext): Reply | Promise<Reply> {
   const runner = requireRunner(ctx);
   const { state } = ctx;
   runner.lastPollAt = state.now();
+  const listener = pollingListener(ctx);
+  const control = controlAnswer(state, runner, listener);
+  if (control !== undefined) return toReply(control);
   // A runner that lost our previous answer gets the same job again rather than a second one.
   const pending = assignedJob(state, runner);
   if (pending !== undefined) return { status: 200, body: String(pending.id) };
@@ -106,15 +153,14 @@ function pollMessage(ctx: RouteContext): Reply | Promise<Reply> {
     let answered = false;
     const waiter: PollWaiter = {
       runnerId: runner.id,
+      listener,
       answer(outcome) {
         if (answered) return;
         answered = true;
         clearTimeout(timer);
         if (state.waiters.get(runner.id) === waiter) state.waiters.delete(runner.id);
         runner.lastPollAt = state.now();
-        if (outcome === "gone") resolve({ status: 404, body: { message: "Runner not found: the registration has been deleted" } });
-        else if (outcome === "timeout") resolve({ status: 204 });
-        else resolve({ status: 200, body: String(outcome) });
+        resolve(toReply(outcome));
       },
     };
     state.waiters.get(runner.id)?.answer("timeout");
@@ -130,8 +176,12 @@ function jobId(ctx: RouteContext): number {
   return Number(param(ctx, 0));
 }
 
+/** Fetching the job is the listener acknowledging it. */
 function jobInfo(ctx: RouteContext): Reply {
-  const job = jobForRunner(ctx.state, requireRunner(ctx), jobId(ctx));
+  const runner = requireRunner(ctx);
+  const job = jobForRunner(ctx.state, runner, jobId(ctx));
+  const gone = jobGone(ctx.state, runner, job);
+  if (gone !== undefined) return gone;
   return { status: 200, body: { id: job.id, name: job.name, repository: job.repository } };
 }
 
@@ -161,6 +211,7 @@ export const runnerRoutes: readonly Route[] = [
   route("POST", "/actions/runners/register", "json", register),
   route("POST", "/actions/runners/remove", "json", removeRegistration),
   route("POST", "/_runner/sessions", "text", openSession),
+  route("POST", "/_runner/sessions/delete", "text", deleteSession),
   route("POST", "/_runner/message", "text", pollMessage),
   route("GET", "/_runner/jobs/(\\d+)", "text", jobInfo),
   route("GET", "/_runner/jobs/(\\d+)/script", "text", jobScript),

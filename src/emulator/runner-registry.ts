@@ -43,6 +43,8 @@ export function registerRunner(state: EmulatorState, input: RegisterInput): Runn
     registeredAt: state.now(),
     listeningAt: null,
     lastPollAt: null,
+    session: null,
+    sessions: 0,
     deletedAt: null,
     jobIds: [],
   };

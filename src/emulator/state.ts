@@ -2,7 +2,7 @@
 import { randomBytes } from "node:crypto";
 import type { KeyObject } from "node:crypto";
 import type { RunnerTarball } from "./runner-downloads.js";
-import type { ApiCall, JobRecord, RunnerGroup, RunnerRecord, Scope } from "./types.js";
+import type { ApiCall, JobRecord, RunnerFaultSpec, RunnerGroup, RunnerRecord, Scope } from "./types.js";
 
 /** A `workflow_job` transition, as the webhook `action` names it. */
 export type JobAction = "queued" | "in_progress" | "completed";
@@ -69,10 +69,32 @@ export interface RateBucket {
   resetAt: number;
 }
 
-/** A runner's open long poll, answered with a job id, nothing (timeout) or "gone" (deleted). */
+/** What a long poll ends with: a job id, nothing (timeout), "gone" (deleted), another message or an error. */
+export type PollAnswer = number | "timeout" | "gone" | { message: Record<string, unknown> } | { reply: { status: number; reason: string; body: Record<string, unknown> } };
+
+/** A runner's open long poll, with what the listener said about itself when it asked. */
 export interface PollWaiter {
   runnerId: number;
-  answer(outcome: number | "timeout" | "gone"): void;
+  /** The listener's version, whether it takes updates, and its architecture (`x64`, `arm64`). */
+  listener: PollingListener;
+  answer(outcome: PollAnswer): void;
+}
+
+/** The query of a message poll, as BrokerHttpClient.GetRunnerMessageAsync sends it. */
+export interface PollingListener {
+  version: string | null;
+  updatesDisabled: boolean;
+  arch: string;
+  /** How the listener addressed the emulator, for the download URL of an update. */
+  origin: string;
+}
+
+/** A RunnerFaultSpec waiting for its runner, or bound to it. */
+export interface ArmedRunnerFault {
+  spec: RunnerFaultSpec;
+  remaining: number;
+  /** The runner it applies to once one matched (a session conflict sticks to its runner). */
+  runnerId: number | null;
 }
 
 export interface EmulatorState {
@@ -100,6 +122,11 @@ export interface EmulatorState {
   /** actions/runner releases, newest `publishedAt` first; the first is "latest". */
   releases: RunnerRelease[];
   waiters: Map<number, PollWaiter>;
+  /** A release offered to listening runners older than it (runner-control.ts); null: none. */
+  updateOffer: string | null;
+  /** Runners older than this are refused messages as deprecated; null: none. */
+  minimumRunnerVersion: string | null;
+  runnerFaults: ArmedRunnerFault[];
   timers: Set<NodeJS.Timeout>;
   listeners: Set<() => void>;
   /** Called synchronously on each job transition (the webhook sender snapshots the job there). */
@@ -135,6 +162,9 @@ export function createState(opts: { longPollMs: number; assignTimeoutMs: number;
     jobs: new Map(),
     releases: [],
     waiters: new Map(),
+    updateOffer: null,
+    minimumRunnerVersion: null,
+    runnerFaults: [],
     timers: new Set(),
     listeners: new Set(),
     jobObservers: new Set(),

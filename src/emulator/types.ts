@@ -29,6 +29,10 @@ export interface RunnerRecord {
   /** Last time a session was opened (`POST /_runner/sessions`), ms since the epoch. */
   listeningAt: number | null;
   lastPollAt: number | null;
+  /** The open session's id; null before the first and after the listener deleted it. */
+  session: string | null;
+  /** Sessions opened so far: a listener that restarted (a self-update, a retry) opens another. */
+  sessions: number;
   deletedAt: number | null;
   /** Every job ever assigned to this runner, in order. */
   jobIds: number[];
@@ -92,6 +96,22 @@ export interface FaultSpec {
   delayMs?: number;
   /** Rewrite the handler's JSON body before validation, to prove drift is caught. */
   mutateBody?: (body: unknown) => unknown;
+}
+
+/**
+ * Something the runner side of GitHub does to one listener (see runner-control.ts): a session
+ * another listener holds, a message the listener cannot process, a configuration refresh, a job
+ * gone by the time the listener acknowledges it, an OAuth token revoked.
+ */
+export interface RunnerFaultSpec {
+  kind: "session-conflict" | "retryable-error" | "config-refresh" | "job-gone" | "token-revoked";
+  /** Only runners whose name starts with this; default the next runner it applies to. */
+  namePrefix?: string;
+  /** How many answers it changes; default: a session conflict lasts, the others once. */
+  times?: number;
+  /** Session conflict: the retry interval and limit the fake runner uses (actions/runner: 30 s, 240 s). */
+  retryIntervalSeconds?: number;
+  retryLimitSeconds?: number;
 }
 
 export interface Violation {

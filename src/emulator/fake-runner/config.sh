@@ -1,11 +1,10 @@
 #!/bin/sh
-# Fake actions/runner config.sh: `config.sh [--url U --token T ...]` or `config.sh remove [...]`.
+# Fake actions/runner config.sh: `config.sh [--url U --token T ...]` runs
+# `bin/Runner.Listener configure ...`; `config.sh remove [...]` runs `bin/Runner.Listener remove ...`.
 RUNNER_ROOT=$(cd "$(dirname "$0")" && pwd)
-. "$RUNNER_ROOT/bin/runner-lib.sh"
-. "$RUNNER_ROOT/bin/configure.sh"
 
 case "${1:-}" in
-  --version) echo "$RUNNER_VERSION"; exit 0 ;;
+  --version) exec "$RUNNER_ROOT/bin/Runner.Listener" --version ;;
   --help) echo "Usage: ./config.sh --url <url> --token <token> [--name N] [--labels a,b] [--runnergroup G] [--work DIR] [--ephemeral] [--unattended] [--disableupdate] [--replace] [--no-default-labels]"
     echo "       ./config.sh remove --token <token> | --local"
     exit 0 ;;
@@ -18,11 +17,7 @@ if [ "$(id -u)" -eq 0 ] && [ -z "${RUNNER_ALLOW_RUNASROOT:-}" ]; then
 fi
 
 [ -f "$RUNNER_ROOT/env.sh" ] && . "$RUNNER_ROOT/env.sh"
-rn_init Runner
 if [ "${1:-}" = remove ]; then
-  shift
-  cfg_remove_main "$@"
-else
-  cfg_configure_main "$@"
+  exec "$RUNNER_ROOT/bin/Runner.Listener" "$@"
 fi
-exit 0
+exec "$RUNNER_ROOT/bin/Runner.Listener" configure "$@"

@@ -176,7 +176,7 @@ describe("fake runner", () => {
 
   it("exits 0 and cleans up when its registration is deleted while listening", async () => {
     const { encoded_jit_config, runner } = emu.mintJitConfig({ org: "octo" }, { name: "gone", labels: ["self-hosted"] });
-    const run = runFakeRunnerScript(root, "run.sh", ["--jitconfig", encoded_jit_config], scriptOpts());
+    const run = runFakeRunnerScript(root, "bin/Runner.Listener", ["run", "--jitconfig", encoded_jit_config], scriptOpts());
     await run.waitForOutput(/Listening for Jobs/, 10_000);
     emu.deleteRunner(runner.id);
     const exit = await run.exited;
@@ -185,17 +185,21 @@ describe("fake runner", () => {
     expect(existsSync(join(root, ".runner"))).toBe(false);
   }, 20_000);
 
-  it("exits 1 without retrying when its JIT config was used by another runner process", async () => {
+  it("exits 5 after retrying a session another process holds (its JIT config used twice)", async () => {
     const { encoded_jit_config } = emu.mintJitConfig({ repo: "octo/app" }, { name: "jit-twice", labels: ["self-hosted"] });
-    const first = runFakeRunnerScript(root, "run.sh", ["--jitconfig", encoded_jit_config], scriptOpts());
+    const first = runFakeRunnerScript(root, "bin/Runner.Listener", ["run", "--jitconfig", encoded_jit_config], scriptOpts());
     await first.waitForOutput(/Listening for Jobs/, 10_000);
+    // The session stays held; the fault only shortens the listener's 30 s / 4 min retry.
+    emu.armRunnerFault({ kind: "session-conflict", retryIntervalSeconds: 1, retryLimitSeconds: 2 });
     const secondRoot = await mkdtemp(join(tmpdir(), "fake-runner-root2-"));
     try {
       await installFakeRunner(secondRoot, canDrop ? NOBODY : undefined);
       if (canDrop) await chmod(secondRoot, 0o755);
-      const second = await runFakeRunnerScript(secondRoot, "run.sh", ["--jitconfig", encoded_jit_config], scriptOpts()).exited;
-      expect(second.code).toBe(1);
-      expect(second.output).toContain("Failed to create a session: Conflict");
+      const second = await runFakeRunnerScript(secondRoot, "bin/Runner.Listener", ["run", "--jitconfig", encoded_jit_config], scriptOpts()).exited;
+      expect(second.code).toBe(5);
+      expect(second.output.match(/A session for this runner already exists\./g)).toHaveLength(3);
+      expect(second.output).toContain("Stop retry on SessionConflictException after retried for 2 seconds.");
+      expect(second.output).not.toContain("Listening for Jobs");
     } finally {
       await rm(secondRoot, { recursive: true, force: true });
     }
@@ -203,14 +207,18 @@ describe("fake runner", () => {
     expect((await first.exited).code).toBe(0);
   }, 20_000);
 
-  it("exits 1 when not configured or given a bad jitconfig", async () => {
-    const bare = await runFakeRunnerScript(root, "run.sh", [], scriptOpts()).exited;
+  it("exits 1 when not configured or given a bad jitconfig (run.sh makes that 0)", async () => {
+    const bare = await runFakeRunnerScript(root, "bin/Runner.Listener", ["run"], scriptOpts()).exited;
     expect(bare.code).toBe(1);
     expect(bare.output).toContain("Not configured");
-    const bad = await runFakeRunnerScript(root, "run.sh", ["--jitconfig", "%%%not-base64"], scriptOpts()).exited;
+    const bad = await runFakeRunnerScript(root, "bin/Runner.Listener", ["run", "--jitconfig", "%%%not-base64"], scriptOpts()).exited;
     expect(bad.code).toBe(1);
-    const notJson = await runFakeRunnerScript(root, "run.sh", ["--jitconfig", Buffer.from("hello").toString("base64")], scriptOpts()).exited;
+    const notJson = await runFakeRunnerScript(root, "bin/Runner.Listener", ["run", "--jitconfig", Buffer.from("hello").toString("base64")], scriptOpts()).exited;
     expect(notJson.code).toBe(1);
+    const wrapped = await runFakeRunnerScript(root, "run.sh", [], scriptOpts()).exited;
+    expect(wrapped.code).toBe(0);
+    expect(wrapped.output).toContain("Runner listener exit with terminated error, stop the service, no retry needed.");
+    expect(wrapped.output).toContain("Exiting runner...");
   }, 20_000);
 
   it("rides out transient 5xx and 429 answers while polling", async () => {
@@ -244,7 +252,7 @@ const otherShells = [["/usr/bin/dash"], ["/usr/bin/bash", "--posix"]].filter(([s
 describe("fake runner under other shells", () => {
   it.each(otherShells)("runs a job end to end under %s", async (...shell: string[]) => {
     const { encoded_jit_config } = emu.mintJitConfig({ repo: "octo/app" }, { name: "shells", labels: ["self-hosted"] });
-    const run = runFakeRunnerScript(root, "run.sh", ["--jitconfig", encoded_jit_config], scriptOpts({ shell }));
+    const run = runFakeRunnerScript(root, "bin/Runner.Listener", ["run", "--jitconfig", encoded_jit_config], scriptOpts({ shell }));
     await run.waitForOutput(/Listening for Jobs/, 10_000);
     const job = emu.enqueueJob({ scope: { repo: "octo/app" }, labels: [], script: "echo via $0" });
     const exit = await run.exited;
@@ -253,7 +261,8 @@ describe("fake runner under other shells", () => {
   }, 20_000);
 
   it("uses no curl, jq or bash-only syntax", async () => {
-    const files = ["config.sh", "run.sh", "env.sh", "bin/runner-lib.sh", "bin/configure.sh", "bin/listener.sh", "bin/installdependencies.sh"];
+    const files = ["config.sh", "run.sh", "run-helper.sh.template", "safe_sleep.sh", "env.sh", "bin/Runner.Listener", "bin/runner-lib.sh", "bin/configure.sh",
+      "bin/listener.sh", "bin/job.sh", "bin/self-update.sh", "bin/update.sh.template", "bin/installdependencies.sh"];
     for (const file of files) {
       const text = (await readFile(join(root, file), "utf8")).split("\n").filter((l) => !/^\s*#/.test(l)).join("\n");
       expect(text, file).not.toMatch(/\bcurl\b|\bjq\b|\[\[|\$\{[A-Za-z_]+\/\/|\bfunction\b/);

@@ -19,7 +19,7 @@ function fakeRunnerDir(): string {
   throw new Error(`cannot find the fake runner's scripts next to ${here}`);
 }
 
-/** Copies config.sh, run.sh, env.sh, bin/ and VERSION (not the TypeScript), modes kept, into `root`. */
+/** Copies the runner layout (config.sh, run.sh, run-helper.sh.template, bin/, VERSION, ...; not the TypeScript), modes kept, into `root`. */
 export async function installFakeRunner(root: string, owner?: { uid: number; gid: number }): Promise<void> {
   await cp(FAKE_RUNNER_DIR, root, { recursive: true, filter: (src) => !src.endsWith(".ts") });
   if (owner !== undefined) await chownTree(root, owner.uid, owner.gid);

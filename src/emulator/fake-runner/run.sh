@@ -1,14 +1,24 @@
 #!/bin/sh
-# Fake actions/runner run.sh: `run.sh` or `run.sh --jitconfig <base64>`.
-# Unlike the real run.sh, the listener's exit code is passed through unchanged, so a supervisor
-# sees 1 for "not configured" instead of the wrapper's 0.
-RUNNER_ROOT=$(cd "$(dirname "$0")" && pwd)
-. "$RUNNER_ROOT/bin/runner-lib.sh"
-. "$RUNNER_ROOT/bin/listener.sh"
+# Fake actions/runner run.sh (src/Misc/layoutroot/run.sh), in POSIX sh: runs a fresh copy of
+# run-helper.sh.template, which runs `bin/Runner.Listener run "$@"`, and starts it again while it
+# exits 2 (a retryable error, or a self-update in place). Every other end is 0, except 7 (a
+# deprecated runner version) when ACTIONS_RUNNER_RETURN_VERSION_DEPRECATED_EXIT_CODE=1, and the
+# helper's own code with RUNNER_MANUALLY_TRAP_SIG (runWithManualTrap). A supervisor that needs the
+# listener's real exit code runs bin/Runner.Listener itself (runnerd's agent does).
+DIR=$(cd "$(dirname "$0")" && pwd)
 
-case "${1:-}" in
-  --version) echo "$RUNNER_VERSION"; exit 0 ;;
-esac
-[ -f "$RUNNER_ROOT/env.sh" ] && . "$RUNNER_ROOT/env.sh"
-rn_init Runner
-run_main "$@"
+while :; do
+  cp -f "$DIR/run-helper.sh.template" "$DIR/run-helper.sh"
+  "$DIR/run-helper.sh" "$@"
+  returnCode=$?
+  if [ "$returnCode" -eq 2 ]; then
+    echo "Restarting runner..."
+  elif [ "${ACTIONS_RUNNER_RETURN_VERSION_DEPRECATED_EXIT_CODE:-}" = 1 ] && [ "$returnCode" -eq 7 ]; then
+    echo "Exiting runner..."
+    exit "$returnCode"
+  else
+    echo "Exiting runner..."
+    [ -n "${RUNNER_MANUALLY_TRAP_SIG:-}" ] && exit "$returnCode"
+    exit 0
+  fi
+done

@@ -33,7 +33,7 @@ export interface RunningScript {
   kill(signal?: NodeJS.Signals): void;
 }
 
-export type FakeRunnerScript = "config.sh" | "run.sh" | "bin/installdependencies.sh";
+export type FakeRunnerScript = "config.sh" | "run.sh" | "bin/Runner.Listener" | "bin/installdependencies.sh";
 
 export function runFakeRunnerScript(root: string, script: FakeRunnerScript, args: string[], opts: RunScriptOptions = {}): RunningScript {
   const shell = opts.shell ?? defaultRunnerShell();

@@ -12,6 +12,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 fake_runner=$(cd "$here/../fake-runner" && pwd)
 
 log() { printf '[busybox-image] %s\n' "$*" >&2; }
+# The daemon's own client: RUNNERD_BACKEND=incus imports into Incus, else into LXD.
+lxc=lxc
+[ "${RUNNERD_BACKEND:-lxd}" != incus ] || lxc=incus
 
 command -v gcc >/dev/null 2>&1 && [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || {
   log "installing gcc and libc6-dev (for the sudo shim)"
@@ -24,8 +27,8 @@ recipe=$( { cat "$0" "$here/sudo-shim.c"; sha256sum /bin/busybox; \
   (cd "$fake_runner" && find . -type f ! -name '*.ts' ! -name '*.md' | LC_ALL=C sort | xargs sha256sum); } \
   | sha256sum | cut -c1-16)
 
-current=$(lxc image list "$alias" --format csv -c f 2>/dev/null | head -n1 || true)
-if [ -n "$current" ] && [ "$(lxc image get-property "$alias" runnerd.recipe 2>/dev/null || true)" = "$recipe" ]; then
+current=$("$lxc" image list "$alias" --format csv -c f 2>/dev/null | head -n1 || true)
+if [ -n "$current" ] && [ "$("$lxc" image get-property "$alias" runnerd.recipe 2>/dev/null || true)" = "$recipe" ]; then
   log "image $alias is current (recipe $recipe)"
   exit 0
 fi
@@ -81,7 +84,7 @@ META
 tar -C "$work" --numeric-owner -czf "$work/image.tar.gz" metadata.yaml rootfs
 if [ -n "$current" ]; then
   log "replacing outdated image $alias ($current)"
-  lxc image delete "$current" >/dev/null 2>&1 || lxc image alias delete "$alias" >/dev/null 2>&1 || true
+  "$lxc" image delete "$current" >/dev/null 2>&1 || "$lxc" image alias delete "$alias" >/dev/null 2>&1 || true
 fi
-lxc image import "$work/image.tar.gz" --alias "$alias" >/dev/null
+"$lxc" image import "$work/image.tar.gz" --alias "$alias" >/dev/null
 log "imported $alias (recipe $recipe, $(du -h "$work/image.tar.gz" | cut -f1))"

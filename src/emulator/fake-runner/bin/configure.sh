@@ -1,4 +1,5 @@
-# `config.sh` for the fake runner: register with the emulator and write .runner/.credentials.
+# `bin/Runner.Listener configure|remove` for the fake runner (config.sh calls it): register with the
+# emulator and write .runner/.credentials.
 # Flags and messages follow actions/runner (Runner.Listener configure / remove).
 
 cfg_fail() {
@@ -69,20 +70,11 @@ cfg_parse_args() {
   done
 }
 
-cfg_arch_label() {
-  case "$(uname -m)" in
-    x86_64 | amd64) echo X64 ;;
-    aarch64 | arm64) echo ARM64 ;;
-    arm*) echo ARM ;;
-    *) echo X64 ;;
-  esac
-}
-
 # Sets cfg_labels_json to the JSON array of labels; defaults first, like the real runner.
 cfg_build_labels() {
   _cl_all=$cfg_labels
   if [ "$cfg_nodefault" != true ]; then
-    _cl_all="self-hosted,Linux,$(cfg_arch_label)${cfg_labels:+,$cfg_labels}"
+    _cl_all="self-hosted,Linux,$(rn_arch_label)${cfg_labels:+,$cfg_labels}"
   fi
   _cl_json=""
   _cl_ifs=$IFS

@@ -1,7 +1,18 @@
-# `run.sh` for the fake runner: open a session, long-poll for a job, run it, report, clean up.
-# Exit codes keep actions/runner's meanings (Constants.Runner.ReturnCode): 0 success or
-# registration gone, 1 terminated (not configured, bad jitconfig, registration deleted before
-# a session), 2 retryable.
+# `bin/Runner.Listener run` for the fake runner: open a session, long-poll for messages, run the one
+# job or act on the message, clean up. Exit codes keep actions/runner's meanings
+# (Constants.Runner.ReturnCode; github-runner-facts.md §3):
+#   0  an ephemeral runner's job is done, or gone when it acknowledged it; the registration was
+#      deleted while listening; the OAuth token was revoked (Runner.cs)
+#   1  terminated: not configured, a bad jitconfig, the registration deleted before a session, a
+#      poll refused for good; a deprecated version unless 7 applies (Program.cs)
+#   2  an unhandled exception, here a message it cannot read (Program.cs)
+#   3  a self-update is in place (Runner.cs, SelfUpdaterV2.cs; see self-update.sh); 4 when ephemeral
+#   5  another listener held the session for the whole retry limit (BrokerMessageListener.cs)
+#   6  never leaves the real listener: ExecuteRunnerAsync restarts the session itself (Runner.cs).
+#      The fake does the same, and exits 6 only with FAKE_RUNNER_CONFIG_REFRESH_EXIT=1, so
+#      supervisors can be tested against it.
+#   7  a deprecated version with ACTIONS_RUNNER_RETURN_VERSION_DEPRECATED_EXIT_CODE=1, from runner
+#      2.333.0 on (Program.cs, actions/runner#4285)
 
 run_fail() {
   echo "$*" >&2
@@ -33,6 +44,9 @@ run_load_settings() {
   run_name=$(rn_json_str "$RUNNER_ROOT/.runner" agentName)
   run_work=$(rn_json_str "$RUNNER_ROOT/.runner" workFolder)
   run_ephemeral=$(rn_json_raw "$RUNNER_ROOT/.runner" ephemeral)
+  run_disable_update=$(rn_json_raw "$RUNNER_ROOT/.runner" disableUpdate)
+  [ "$run_disable_update" = true ] || run_disable_update=false
+  run_arch=$(rn_arch_label)
   run_credential=$(rn_json_str "$RUNNER_ROOT/.credentials_rsaparams" credential)
   [ -n "$run_server" ] && [ -n "$run_credential" ] || run_fail "The runner configuration is damaged; run config.sh remove and configure again."
   case "$run_work" in /*) ;; *) run_work="$RUNNER_ROOT/${run_work:-_work}" ;; esac
@@ -50,13 +64,45 @@ run_registration_gone() {
   exit 0
 }
 
+# RunAsync's finally: the session goes when the listener stops (errors ignored, as for an
+# ephemeral runner whose registration may be gone already). POST: busybox wget cannot DELETE.
+run_end() {
+  if [ -n "${run_session:-}" ]; then
+    rn_http POST "$run_server/_runner/sessions/delete" "Bearer $run_credential" "$RN_TMP/closed" ""
+    run_session=""
+  fi
+  exit "$1"
+}
+
+# CreateSessionAsync: a session conflict is retried every 30 s for 4 minutes, then the listener
+# exits 5 (the emulator may shorten both, see runner-control.ts).
 run_open_session() {
+  _os_waited=0
   while :; do
     rn_http POST "$run_server/_runner/sessions" "Bearer $run_credential" "$RN_TMP/session" "{\"version\":\"$RUNNER_VERSION\"}"
     case "$RN_STATUS" in
-      200) return 0 ;;
+      200)
+        run_session=$(rn_json_str "$RN_TMP/session" session_id)
+        return 0 ;;
       401 | 404)
         run_fail "Failed to create a session. The runner registration has been deleted from the server, please re-configure. Runner registrations are automatically deleted for runners that have not connected to the service recently." ;;
+      409)
+        echo "A session for this runner already exists." >&2
+        # The reason phrase says "... Retry every <interval> s for <limit> s." (runner-control.ts).
+        _os_every=${RN_REASON##*Retry every }
+        _os_every=${_os_every%% *}
+        _os_limit=${RN_REASON##* for }
+        _os_limit=${_os_limit%% *}
+        case "$_os_every" in '' | *[!0-9]*) _os_every=30 ;; esac
+        case "$_os_limit" in '' | *[!0-9]*) _os_limit=240 ;; esac
+        if [ "$_os_waited" -ge "$_os_limit" ]; then
+          echo "Stop retry on SessionConflictException after retried for $_os_limit seconds." >&2
+          rn_log ERROR "session conflict for $_os_waited s"
+          exit 5
+        fi
+        sleep "$_os_every"
+        _os_waited=$((_os_waited + _os_every))
+        continue ;;
     esac
     rn_transient "$RN_STATUS" || run_fail "Failed to create a session: $(rn_http_reason "$RN_STATUS")"
     rn_log WARN "session: transient answer $RN_STATUS, retrying"
@@ -64,92 +110,110 @@ run_open_session() {
   done
 }
 
-# Posts whatever the job printed since the last call; keeps the offset when the post fails.
-run_flush_log() {
-  _fl_size=$(wc -c <"$run_job_out" | tr -d ' ')
-  [ "$_fl_size" -gt "$run_log_sent" ] || return 0
-  tail -c +"$((run_log_sent + 1))" "$run_job_out" | head -c "$((_fl_size - run_log_sent))" >"$RN_TMP/chunk"
-  rn_http_retry "${1:-1}" POST "$run_server/_runner/jobs/$run_job_id/log" "Bearer $run_credential" "$RN_TMP/logack" "@$RN_TMP/chunk"
-  [ "$RN_STATUS" = 200 ] && run_log_sent=$_fl_size
-  return 0
+run_start_session() {
+  run_open_session
+  echo
+  echo "√ Connected to GitHub"
+  echo
+  echo "Current runner version: '$RUNNER_VERSION'"
+  rn_say "Listening for Jobs"
 }
 
-run_hook() {
-  [ -n "$2" ] || return 0
-  [ -f "$2" ] || { echo "Hook $1 script not found: $2" >>"$run_job_out"; return 1; }
-  echo "A job $1 hook has been configured by the self-hosted runner administrator" >>"$run_job_out"
-  (cd "$run_workspace" && sh "$2") >>"$run_job_out" 2>&1
-}
-
-run_job() {
-  run_job_id=$1
-  rn_http_retry 10 GET "$run_server/_runner/jobs/$run_job_id" "Bearer $run_credential" "$RN_TMP/job"
-  [ "$RN_STATUS" = 404 ] && run_registration_gone
-  [ "$RN_STATUS" = 200 ] || { rn_log ERROR "job $run_job_id: info answered $RN_STATUS"; return 1; }
-  run_job_name=$(rn_json_str "$RN_TMP/job" name)
-  run_repo=$(rn_json_str "$RN_TMP/job" repository)
-  rn_http_retry 10 GET "$run_server/_runner/jobs/$run_job_id/script" "Bearer $run_credential" "$RN_TMP/script.sh"
-  [ "$RN_STATUS" = 404 ] && run_registration_gone
-  [ "$RN_STATUS" = 200 ] || { rn_log ERROR "job $run_job_id: script answered $RN_STATUS"; return 1; }
-  rn_say "Running job: $run_job_name"
-  _rj_repo=${run_repo##*/}
-  run_workspace="$run_work/${_rj_repo:-workspace}/${_rj_repo:-workspace}"
-  mkdir -p "$run_workspace" "$run_work/_temp"
-  run_job_out="$RN_TMP/job-output.log"
-  : >"$run_job_out"
-  run_log_sent=0
-  _rj_worker="$RUNNER_ROOT/_diag/Worker_$(date -u '+%Y%m%d-%H%M%S')-utc.log"
-  printf '[%s INFO Worker] job %s "%s" (%s) in %s\n' "$(rn_ts)" "$run_job_id" "$run_job_name" "$run_repo" "$run_workspace" >>"$_rj_worker"
-  _rj_rc=0
-  run_hook started "${ACTIONS_RUNNER_HOOK_JOB_STARTED:-}" || _rj_rc=1
-  if [ "$_rj_rc" -eq 0 ]; then
-    (
-      cd "$run_workspace" || exit 1
-      export GITHUB_WORKSPACE="$run_workspace" RUNNER_NAME="$run_name" RUNNER_TEMP="$run_work/_temp" \
-        RUNNER_WORKSPACE="$run_work/$_rj_repo" RUNNER_OS=Linux CI=true GITHUB_ACTIONS=true \
-        GITHUB_REPOSITORY="$run_repo" GITHUB_JOB="$run_job_name" GITHUB_RUN_ID="$run_job_id"
-      exec ${RUNNER_JOB_SHELL:-sh} "$RN_TMP/script.sh"
-    ) >>"$run_job_out" 2>&1 </dev/null &
-    RN_JOB_PID=$!
-    _rj_ticks=0
-    while kill -0 "$RN_JOB_PID" 2>/dev/null; do
-      sleep 0.2 2>/dev/null || sleep 1
-      _rj_ticks=$((_rj_ticks + 1))
-      [ $((_rj_ticks % 5)) -eq 0 ] && run_flush_log 1
-    done
-    wait "$RN_JOB_PID"
-    _rj_rc=$?
-    RN_JOB_PID=""
+# A version GitHub refuses (RunnerVersionTooOld, an AccessDeniedException with ErrorCode 1).
+# Before actions/runner 2.333.0 Program.cs printed "An error occured" and always exited 1.
+run_deprecated() {
+  if rn_version_lt "$RUNNER_VERSION" 2.333.0; then
+    echo "An error occured: $1" >&2
+    run_end 1
   fi
-  run_hook completed "${ACTIONS_RUNNER_HOOK_JOB_COMPLETED:-}" || [ "$_rj_rc" -ne 0 ] || _rj_rc=1
-  run_flush_log 10
-  sed 's/^/    /' "$run_job_out" >>"$_rj_worker"
-  printf '[%s INFO Worker] job %s finished with exit code %s\n' "$(rn_ts)" "$run_job_id" "$_rj_rc" >>"$_rj_worker"
-  rn_http_retry 30 POST "$run_server/_runner/jobs/$run_job_id/complete" "Bearer $run_credential" "$RN_TMP/done" "exit_code=$_rj_rc"
-  [ "$RN_STATUS" = 404 ] && run_registration_gone
-  [ "$RN_STATUS" = 200 ] || rn_log ERROR "job $run_job_id: complete answered $RN_STATUS"
-  if [ "$_rj_rc" -eq 0 ]; then _rj_result=Succeeded; else _rj_result=Failed; fi
-  rn_say "Job $run_job_name completed with result: $_rj_result"
+  echo "An error occurred: $1" >&2
+  rn_truthy "${ACTIONS_RUNNER_RETURN_VERSION_DEPRECATED_EXIT_CODE:-}" && run_end 7
+  run_end 1
+}
+
+# A refused poll: RunnerVersionTooOld (the reason phrase names the broker's errorKind and message)
+# ends the listener as deprecated; any other 403 is an AccessDeniedException, not retried
+# (BrokerMessageListener), so NonRetryableException: 1.
+run_refused() {
+  case "$RN_REASON" in RunnerVersionTooOld:*) run_deprecated "${RN_REASON#RunnerVersionTooOld: }" ;; esac
+  echo "An error occurred: Get next message failed with non-retryable error." >&2
+  run_end 1
+}
+
+# A poll answered 401: a revoked OAuth token (TaskAgentAccessTokenExpiredException) shuts the
+# listener down with 0 and leaves the session alone (Runner.cs RunAsync, BrokerMessageListener);
+# other credentials the server no longer takes end it with 1.
+run_unauthorized() {
+  case "$RN_REASON" in
+    TaskAgentAccessTokenExpired:*)
+      rn_log INFO "Runner OAuth token has been revoked. Shutting down."
+      exit 0 ;;
+  esac
+  run_fail "The runner registration has been deleted from the server, please re-configure."
+}
+
+# RunnerRefreshConfig for the runner's own settings: the session restarts (RunAsync returns 6 and
+# ExecuteRunnerAsync runs it again with the settings reloaded).
+run_refresh_config() {
+  [ "$(rn_json_str "$RN_TMP/message" configType)" = runner ] || return 0
+  rn_log INFO "Runner configuration was updated. Session restart has been scheduled"
+  rn_truthy "${FAKE_RUNNER_CONFIG_REFRESH_EXIT:-}" && run_end 6
+  rn_http POST "$run_server/_runner/sessions/delete" "Bearer $run_credential" "$RN_TMP/closed" ""
+  run_session=""
+  run_load_settings
+  run_start_session
+}
+
+run_job_done() {
+  run_job "$1"
+  if [ "$run_ephemeral" = true ]; then
+    # actions/runner deletes .runner and .credentials after an ephemeral runner's job.
+    rn_delete_local_config
+    run_end 0
+  fi
+}
+
+# A job request is its id alone; other messages are one-line JSON with `messageType` and the
+# fields of the message's body (TaskAgentMessage and RunnerRefreshMessage flattened).
+run_message() {
+  if ! grep -q '^{' "$RN_TMP/message"; then
+    _rm_job=$(tr -dc '0-9' <"$RN_TMP/message")
+    [ -n "$_rm_job" ] && run_job_done "$_rm_job"
+    return 0
+  fi
+  _rm_type=$(rn_json_str "$RN_TMP/message" messageType)
+  case "$_rm_type" in
+    RunnerJobRequest)
+      _rm_job=$(rn_json_str "$RN_TMP/message" runner_request_id)
+      case "$_rm_job" in '' | *[!0-9]*)
+        echo "An error occurred: Unexpected content in the job request message: $(cat "$RN_TMP/message")" >&2
+        run_end 2 ;;
+      esac
+      run_job_done "$_rm_job" ;;
+    RunnerRefresh)
+      su_self_update "$(rn_json_str "$RN_TMP/message" target_version)" "$(rn_json_str "$RN_TMP/message" download_url)" \
+        "$(rn_json_str "$RN_TMP/message" sha256_checksum)" || return 0
+      # The listener exits for the update script to swap the layout: 4 when running once.
+      if [ "$run_ephemeral" = true ]; then run_end 4; fi
+      run_end 3 ;;
+    RunnerRefreshConfig) run_refresh_config ;;
+    *) rn_log ERROR "Received message with unsupported message type $_rm_type." ;;
+  esac
 }
 
 run_listen() {
   _rl_backoff=1
   while :; do
-    rn_http POST "$run_server/_runner/message" "Bearer $run_credential" "$RN_TMP/message" ""
+    _rl_query="sessionId=$run_session&status=Online&runnerVersion=$RUNNER_VERSION&os=Linux&architecture=$run_arch&disableUpdate=$run_disable_update"
+    rn_http POST "$run_server/_runner/message?$_rl_query" "Bearer $run_credential" "$RN_TMP/message" ""
     case "$RN_STATUS" in
       200)
         _rl_backoff=1
-        _rl_job=$(tr -dc '0-9' <"$RN_TMP/message")
-        [ -n "$_rl_job" ] || continue
-        run_job "$_rl_job"
-        if [ "$run_ephemeral" = true ]; then
-          # actions/runner deletes .runner and .credentials after an ephemeral runner's job.
-          rn_delete_local_config
-          exit 0
-        fi ;;
+        run_message ;;
       204) _rl_backoff=1 ;;
+      403) run_refused ;;
       404) run_registration_gone ;;
-      401) run_fail "The runner registration has been deleted from the server, please re-configure." ;;
+      401) run_unauthorized ;;
       *)
         rn_log WARN "message poll: answer $RN_STATUS, retrying in ${_rl_backoff}s"
         sleep "$_rl_backoff"
@@ -174,12 +238,8 @@ run_main() {
     shift
   done
   [ -n "$_rm_jit" ] && run_apply_jitconfig "$_rm_jit"
+  run_session=""
   run_load_settings
-  run_open_session
-  echo
-  echo "√ Connected to GitHub"
-  echo
-  echo "Current runner version: '$RUNNER_VERSION'"
-  rn_say "Listening for Jobs"
+  run_start_session
   run_listen
 }

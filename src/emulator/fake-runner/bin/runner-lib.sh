@@ -1,6 +1,6 @@
 # Shared helpers for the fake runner: paths, diagnostics, HTTP through wget, one-line JSON by sed.
-# Sourced by config.sh and run.sh, so everything runs in whichever shell started them
-# (busybox sh, dash or bash); only POSIX sh and busybox applets are used, never curl or jq.
+# Sourced by bin/Runner.Listener, so everything runs in whichever shell started it (busybox sh,
+# dash or bash); only POSIX sh and busybox applets are used, never curl or jq.
 
 RUNNER_VERSION=$(cat "$RUNNER_ROOT/VERSION" 2>/dev/null || echo 0.0.0)
 RN_TMP=""
@@ -8,6 +8,7 @@ RN_STATUS=000
 RN_CHILD=""
 RN_JOB_PID=""
 RN_DIAG_FILE=""
+RN_CR=$(printf '\r')
 
 rn_ts() { date -u '+%Y-%m-%d %H:%M:%SZ'; }
 
@@ -57,14 +58,17 @@ rn_on_signal() {
   exit 0
 }
 
-# rn_http METHOD URL AUTH OUT [data|@file] — sets RN_STATUS (000 when no HTTP answer came).
+# rn_http METHOD URL AUTH OUT [data|@file] — sets RN_STATUS (000 when no HTTP answer came) and
+# RN_REASON (the status line's reason phrase: busybox wget keeps nothing else of an error answer,
+# so the emulator puts what the listener needs there); an empty AUTH sends no Authorization header.
 # wget prints no body on errors, so the status comes from the -S header dump (on stderr, but
 # on stdout for Wget2; the body goes to OUT, so both streams are read).
 # Forks are slow on small machines, so apart from wget itself this uses only builtins.
 rn_http() {
   _rh_method=$1 _rh_url=$2 _rh_auth=$3 _rh_out=$4 _rh_data=${5:-}
   : >"$_rh_out"
-  set -- -S -O "$_rh_out" --header "Authorization: $_rh_auth"
+  set -- -S -O "$_rh_out"
+  [ -n "$_rh_auth" ] && set -- "$@" --header "Authorization: $_rh_auth"
   [ -n "$RN_WGET_QUIET" ] && set -- "$RN_WGET_QUIET" "$@"
   [ -n "$RN_WGET_EXTRA" ] && set -- "$@" "$RN_WGET_EXTRA"
   if [ "$_rh_method" = POST ]; then
@@ -79,8 +83,9 @@ rn_http() {
   wait "$RN_CHILD"
   RN_CHILD=""
   RN_STATUS=000
+  RN_REASON=""
   while read -r _rh_proto _rh_code _rh_rest; do
-    case "$_rh_proto" in HTTP/*) RN_STATUS=$_rh_code ;; esac
+    case "$_rh_proto" in HTTP/*) RN_STATUS=$_rh_code RN_REASON=${_rh_rest%"$RN_CR"} ;; esac
   done <"$RN_TMP/hdr"
   case "$RN_STATUS" in 200 | 204) ;; *) rn_log DEBUG "$_rh_method $_rh_url -> $RN_STATUS" ;; esac
 }
@@ -110,6 +115,33 @@ rn_json_str() { sed -n "s/.*\"$2\":\"\([^\"]*\)\".*/\1/p" "$1"; }
 rn_json_raw() { sed -n "s/.*\"$2\":\([^,}\"]*\).*/\1/p" "$1"; }
 # Minimal escaping: the values we emit are names, labels and URLs.
 rn_json_escape() { printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'; }
+
+# StringUtil.ConvertToBoolean: 1, true and $true, in any case.
+rn_truthy() {
+  case "$(printf '%s' "$1" | tr 'A-Z' 'a-z')" in 1 | true | '$true') return 0 ;; *) return 1 ;; esac
+}
+
+# rn_version_lt A B: whether version A (x.y.z) is older than B.
+rn_version_lt() {
+  _vl_ifs=$IFS
+  IFS=.
+  # shellcheck disable=SC2086 # splitting on dots is the point
+  set -- $1 $2
+  IFS=$_vl_ifs
+  [ "${1:-0}" -ne "${4:-0}" ] && { [ "${1:-0}" -lt "${4:-0}" ]; return; }
+  [ "${2:-0}" -ne "${5:-0}" ] && { [ "${2:-0}" -lt "${5:-0}" ]; return; }
+  [ "${3:-0}" -lt "${6:-0}" ]
+}
+
+# The architecture as the runner names it in its default labels and message polls.
+rn_arch_label() {
+  case "$(uname -m)" in
+    x86_64 | amd64) echo X64 ;;
+    aarch64 | arm64) echo ARM64 ;;
+    arm*) echo ARM ;;
+    *) echo X64 ;;
+  esac
+}
 
 rn_http_reason() {
   case "$1" in
