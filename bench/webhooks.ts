@@ -48,7 +48,7 @@ async function serve(): Promise<void> {
   const app = await buildHttpApp({
     trustProxy: false,
     logger,
-    routes: [webhookRoutes({ config: () => config, secrets: () => new Map([["main", SECRET]]), logger, now: Date.now, onJobEvent: () => {} })],
+    routes: [webhookRoutes({ config: () => config, secrets: () => new Map([["main", { current: SECRET }]]), logger, now: Date.now, onJobEvent: () => {} })],
   });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const address = app.server.address();

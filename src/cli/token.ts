@@ -3,7 +3,7 @@
 import type { Command } from "commander";
 import { parseScopeKey, poolScopeKey, scopeKey, type Config } from "../config/index.js";
 import { scopeForSshKey, sshTokenSource } from "../credentials/ssh-push.js";
-import { maxTokenInputBytes, parseTokenInput } from "../credentials/token-input.js";
+import { clampNote, maxTokenInputBytes, parseTokenInput } from "../credentials/token-input.js";
 import { nudgeDaemon } from "../daemon/state-files.js";
 import { UsageError } from "../errors.js";
 import { openStore } from "../store/index.js";
@@ -25,13 +25,15 @@ export function registerTokenCommands(program: Command): void {
       if (!known.has(scope)) throw new UsageError(`token set: scope ${scope} is not used by any pool in ${path} (configured: ${[...known].join(", ")})`);
       const pushed = parseTokenInput(await readStdin(maxTokenInputBytes), new Date());
       const source = pushSource(opts.sshKey);
+      const note = clampNote(pushed);
       const store = openStore(config.state_dir);
       try {
         store.setToken(scope, pushed.token, pushed.expiresAt, source);
-        store.addEvent({ level: "info", kind: "token-set", message: `registration token for ${scope} stored (expires ${pushed.expiresAt.toISOString()}, from ${source})` });
+        store.addEvent({ level: "info", kind: "token-set", message: `registration token for ${scope} stored (expires ${pushed.expiresAt.toISOString()}, from ${source})${note ? `; ${note}` : ""}` });
       } finally {
         store.close();
       }
+      if (note !== undefined) console.error(`token set: ${note}; is the sender's clock right?`);
       const nudged = nudgeDaemon(config.state_dir);
       console.log(`stored registration token for ${scope}; expires ${pushed.expiresAt.toISOString()} (in ${humanDuration(pushed.expiresAt.getTime() - Date.now())})${nudged ? "; daemon notified" : ""}`);
     });

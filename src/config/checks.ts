@@ -102,6 +102,12 @@ function checkPushAuth(auth: Loose | undefined, at: Path, served: Set<string>, r
     if (!ANCHOR_CLAIMS.some((claim) => r[claim] !== undefined)) {
       report([...at, "oidc", "allow", index], `a rule needs repository, repository_id, repository_owner or repository_owner_id: GitHub's OIDC issuer signs tokens for every repository on GitHub`);
     }
+    const events = Array.isArray(r.event_name) ? (r.event_name as unknown[]) : [r.event_name];
+    const forkEvent = events.findIndex((event) => event === "pull_request_target");
+    if (forkEvent >= 0) {
+      const path = Array.isArray(r.event_name) ? [...at, "oidc", "allow", index, "event_name", forkEvent] : [...at, "oidc", "allow", index, "event_name"];
+      report(path, "pull_request_target workflows run with the repository's rights, often on code from a fork; no renewal workflow needs it (use schedule and workflow_dispatch)");
+    }
     if (Array.isArray(r.scopes)) r.scopes.forEach((scope, i) => unserved(scope, [...at, "oidc", "allow", index, "scopes", i]));
   });
   for (const [name, scopes] of Object.entries(asRecord(auth.ssh_keys) ?? {})) {

@@ -49,17 +49,29 @@ github:
       #   allow:
       #     - repository: my-org/infra          # required: a repository or owner (GitHub signs for all)
       #       ref: refs/heads/main
+      #       # Pin the workflow too (or job_workflow_ref, environment, or event_name: [schedule,
+      #       # workflow_dispatch]): else any workflow of my-org/infra, pull_request_target ones
+      #       # running code from forks included, could push tokens (config check warns).
       #       workflow_ref: my-org/infra/.github/workflows/renew-runner-token.yml@refs/heads/main
       #       scopes: [repo:my-org/my-repo]
+    # The workflow_job webhook's secret (0600, owned by runnerd). To rotate it: the new one in
+    # webhook_secret_file, the old one in webhook_secret_previous_file; reload, change the hook in
+    # GitHub, and drop the old file once runnerd_webhook_signatures_total{secret="previous"} stays put.
+    # webhook_secret_file: /etc/runnerd/webhook-secret
+    # webhook_secret_previous_file: /etc/runnerd/webhook-secret.old
   # With a credential on the server, runnerd mints a just-in-time config per runner instead:
   # app:
   #   auth: { type: app, app_id: 123456, private_key_file: /etc/runnerd/app.pem }   # 0600, owned by runnerd
   # pat:
   #   auth: { type: pat, token_file: /etc/runnerd/pat }                            # 0600, owned by runnerd
 
-# runnerd's HTTP server: the HTTPS token push (put a TLS reverse proxy in front) and /healthz.
+# runnerd's HTTP server: token push, webhooks, /metrics, the status page and /healthz.
 http:
   listen: 127.0.0.1:8780
+  # Behind a TLS reverse proxy: the proxies' addresses (or CIDRs), so the client address for rate
+  # limits and logs is the rightmost X-Forwarded-For entry they did not write. A number of hops
+  # also works, if runnerd cannot be reached except through them. false: the socket's peer.
+  trust_proxy: false                 # e.g. [127.0.0.1, "::1"]
 
 pools:
   - name: web                        # [a-z0-9-], at most 20

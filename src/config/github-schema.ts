@@ -72,6 +72,13 @@ const connectionSchema = z
     auth: authSchema,
     /** Secret of the `workflow_job` webhook (0600 file); webhooks are refused without one. */
     webhook_secret_file: absolutePath.optional(),
+    /** While rotating the secret: the old one, still accepted until GitHub signs with the new one. */
+    webhook_secret_previous_file: absolutePath.optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.webhook_secret_previous_file !== undefined && c.webhook_secret_file === undefined) {
+      ctx.addIssue({ code: "custom", path: ["webhook_secret_previous_file"], message: "only used with webhook_secret_file (the new secret); during a rotation both are set", params: { at: "key" } });
+    }
   })
   .transform((c) => ({
     ...c,

@@ -1,5 +1,5 @@
 // Public face of the configuration: load, parse, format problems, scope keys, the Config types.
-export type { AppAuth, AuthConfig, Config, GitHubConnection, ImageConfig, InstanceConfig, LogLevel, LxdConfig, OidcConfig, OidcRule, OrgScope, PatAuth, PoolConfig, PushAuth, RepoScope, Scope } from "./schema.js";
+export type { AppAuth, AuthConfig, Config, GitHubConnection, HttpConfig, ImageConfig, InstanceConfig, LogLevel, LxdConfig, OidcConfig, OidcRule, OrgScope, PatAuth, PoolConfig, PushAuth, RepoScope, Scope } from "./schema.js";
 export type { ScopeRef } from "./scope.js";
 export type { DeepReadonly } from "./freeze.js";
 export type { LoadedConfig } from "./load.js";

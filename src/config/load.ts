@@ -1,6 +1,6 @@
 // Reads and validates the config file into a deeply frozen Config, or throws a ConfigError
-// listing every problem with its file, line, column and path. Warnings (deprecated keys) are
-// placed the same way and returned beside the Config.
+// listing every problem with its file, line, column and path. Warnings (deprecated keys, OIDC
+// push rules that pin no workflow) are placed the same way and returned beside the Config.
 import { readFileSync } from "node:fs";
 import { LineCounter, parseDocument } from "yaml";
 import type { Document } from "yaml";
@@ -10,6 +10,7 @@ import type { ConfigIssue } from "../errors.js";
 import { findDeprecations } from "./deprecations.js";
 import { formatConfigIssues, formatPath } from "./format-issues.js";
 import { deepFreeze } from "./freeze.js";
+import { findUnpinnedOidcRules } from "./oidc-rule-warnings.js";
 import { configSchema, type Config } from "./schema.js";
 import { locate } from "./yaml-positions.js";
 
@@ -57,13 +58,14 @@ export function parseConfigWithWarnings(text: string, fileName: string): LoadedC
   if (!result.success) {
     throw configError(result.error.issues.flatMap((issue) => placeIssue(issue, doc, lineCounter, fileName)));
   }
-  const warnings = findDeprecations(data).map(({ path, message }) => ({
+  const found = [...findDeprecations(data), ...findUnpinnedOidcRules(data)];
+  const warnings = found.map(({ path, message }) => ({
     file: fileName,
     ...locate(doc, lineCounter, path, "key"),
     path: formatPath(path),
     message,
   }));
-  return { config: deepFreeze(result.data), warnings };
+  return { config: deepFreeze(result.data), warnings: warnings.sort((a, b) => a.line - b.line || a.column - b.column) };
 }
 
 function configError(issues: ConfigIssue[]): ConfigError {

@@ -9,6 +9,7 @@ import { checkConfig } from "./checks.js";
 import { absolutePath, always, duration, mapValues } from "./fields.js";
 import type { DeepReadonly } from "./freeze.js";
 import { connectionsSchema } from "./github-schema.js";
+import { httpSchema } from "./http-schema.js";
 import { imagesSchema } from "./image-schema.js";
 import { poolSchema } from "./pool-schema.js";
 
@@ -61,12 +62,7 @@ const fileSchema = z.strictObject({
   log_level: z.enum(LOG_LEVELS).default("info"),
   lxd: lxdSchema.prefault({}),
   /** runnerd's HTTP server: token push, webhooks, metrics, status page, health. */
-  http: z
-    .strictObject({
-      listen: z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { error: 'must be "host:port", e.g. "127.0.0.1:8780" (port 0: any free port)' }).default("127.0.0.1:8780"),
-      trust_proxy: z.boolean().default(false),
-    })
-    .prefault({}),
+  http: httpSchema,
   /** At least one (checks.ts). */
   github: connectionsSchema,
   images: imagesSchema,
@@ -102,3 +98,4 @@ export type RepoScope = Extract<Scope, { type: "repo" }>;
 export type OrgScope = Extract<Scope, { type: "org" }>;
 export type InstanceConfig = PoolConfig["instance"];
 export type ImageConfig = Config["images"][string];
+export type HttpConfig = Config["http"];

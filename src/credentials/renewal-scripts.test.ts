@@ -112,6 +112,15 @@ describe.skipIf(!tools)("the renewal workflow's script", () => {
     expect(seen.some((s) => s.url.includes("registration-token") && s.url.startsWith("/runnerd"))).toBe(false);
   });
 
+  it.each(["http://ci.example.com/runnerd", "http://localhost:80@ci.example.com/", "ci.example.com"])("oidc: refuses RUNNERD_URL %s before asking for an OIDC token", async (url) => {
+    mintStatus = 201;
+    pushStatus = 201;
+    const { code, output } = await runStep({ kind: "oidc", audience: "runnerd", url: undefined }, { ...oidcEnv(), RUNNERD_URL: url });
+    expect(code).toBe(1);
+    expect(output).toContain("RUNNERD_URL must be an https:// URL");
+    expect(seen).toEqual([]);
+  });
+
   it("says which variable is missing", async () => {
     const { code, output } = await runStep({ kind: "oidc", audience: "runnerd", url: undefined }, { ...oidcEnv(), RUNNERD_URL: "" });
     expect(code).not.toBe(0);

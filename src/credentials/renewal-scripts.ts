@@ -13,6 +13,16 @@ if ! grant=$(curl -sS --fail-with-body --retry 3 -X POST \
   exit 1
 fi`;
 
+/**
+ * RUNNERD_URL must be https: the OIDC token is a bearer credential for runnerd until it expires,
+ * and the registration token travels with it. Checked at run time because a repository variable
+ * can say anything; http:// is let through only to the runner's own loopback (a local test).
+ */
+const requireHttps = String.raw`if ! [[ "$RUNNERD_URL" =~ ^https:// || "$RUNNERD_URL" =~ ^http://(127\.0\.0\.1|\[::1\]|localhost)(:[0-9]+)?(/.*)?$ ]]; then
+  echo "RUNNERD_URL must be an https:// URL: the OIDC token and the registration token must not travel in clear" >&2
+  exit 1
+fi`;
+
 const oidcFetch = String.raw`: "${"$"}{ACTIONS_ID_TOKEN_REQUEST_URL:?no OIDC token service: the workflow needs permissions: id-token: write}"
 encoded_audience=$(jq -rn --arg audience "$AUDIENCE" '$audience | @uri')
 oidc=$(curl -sS --fail --retry 3 -H "Authorization: bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN" \
@@ -51,7 +61,7 @@ function requireVariable(name: string, what: string): string {
 
 export function oidcScript(urlFromVariable: boolean): string {
   const check = urlFromVariable ? [requireVariable("RUNNERD_URL", "the public https:// URL of runnerd")] : [];
-  return ["set -euo pipefail", ...check, oidcFetch, mint, oidcPush].join("\n");
+  return ["set -euo pipefail", ...check, requireHttps, oidcFetch, mint, oidcPush].join("\n");
 }
 
 export function sshScript(hostFromVariable: boolean): string {

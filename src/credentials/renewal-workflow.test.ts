@@ -129,10 +129,19 @@ describe("renderRenewalWorkflow", () => {
     expect(step.run).toContain('"$AUDIENCE"');
   });
 
+  it("takes http:// to loopback only (a local test), and checks RUNNERD_URL again when the script runs", () => {
+    const { step } = render({ ...oidc, via: { kind: "oidc", audience: "a", url: "http://127.0.0.1:8780/" } });
+    expect(step.env.RUNNERD_URL).toBe("http://127.0.0.1:8780");
+    expect(step.run).toContain("RUNNERD_URL must be an https:// URL");
+    expect(render({ ...oidc, via: { kind: "oidc", audience: "a", url: undefined } }).step.run).toContain("RUNNERD_URL must be an https:// URL");
+  });
+
   it.each([
     [{ ...oidc, via: { kind: "oidc", audience: "${{ secrets.RUNNER_ADMIN_PAT }}", url: undefined } }, /would evaluate/],
     [{ ...oidc, via: { kind: "oidc", audience: "a\nb", url: undefined } }, /control characters/],
     [{ ...oidc, via: { kind: "oidc", audience: "a", url: "http://ci.example.com" } }, /must be https/],
+    [{ ...oidc, via: { kind: "oidc", audience: "a", url: "http://127.0.0.1.nip.io/runnerd" } }, /must be https/],
+    [{ ...oidc, via: { kind: "oidc", audience: "a", url: "ftp://ci.example.com" } }, /must be https/],
     [{ ...oidc, via: { kind: "oidc", audience: "a", url: "https://ci.example.com/?x=1" } }, /no user, password, query/],
     [{ ...ssh, via: { ...ssh.via, target: "-oProxyCommand=sh" } }, /is not user@host/],
     [{ ...ssh, via: { ...ssh.via, target: "a@b c" } }, /is not user@host/],

@@ -172,7 +172,13 @@ function commentSafe(value: string): string {
   return value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, "?");
 }
 
-/** runnerd's public URL: https only (the OIDC token is a bearer credential), no query, fragment or user. */
+/** Hosts an http:// URL may name: the machine itself, where nothing travels over a network (a local test). */
+const LOOPBACK_HOSTS = ["127.0.0.1", "[::1]", "localhost"];
+
+/**
+ * runnerd's public URL: https (the OIDC token is a bearer credential), or http to loopback, the
+ * same rule the script applies to RUNNERD_URL at run time; no query, fragment or user.
+ */
 function checkRunnerdUrl(text: string): string {
   let url: URL;
   try {
@@ -180,7 +186,8 @@ function checkRunnerdUrl(text: string): string {
   } catch {
     throw new ConfigError(`workflow: --url ${JSON.stringify(text)} is not a URL; expected runnerd's public https:// URL`);
   }
-  if (url.protocol !== "https:") throw new ConfigError(`workflow: --url must be https:// (the OIDC token must not travel in clear), not ${url.protocol}`);
+  const loopback = url.protocol === "http:" && LOOPBACK_HOSTS.includes(url.hostname);
+  if (url.protocol !== "https:" && !loopback) throw new ConfigError(`workflow: --url must be https:// (the OIDC token must not travel in clear), not ${url.protocol}`);
   if (url.username || url.password || url.search || url.hash) throw new ConfigError("workflow: --url takes no user, password, query or fragment");
   return url.href.replace(/\/+$/, "");
 }

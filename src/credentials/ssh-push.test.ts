@@ -32,7 +32,7 @@ describe("scopeFromSshCommand", () => {
   it.each([
     [undefined, /no SSH_ORIGINAL_COMMAND/],
     ["  ", /no SSH_ORIGINAL_COMMAND/],
-    ["repo:a/b; rm -rf /", /must be SCOPE or "token set SCOPE", not "repo:a\/b; rm -rf \/"/],
+    ["repo:a/b; rm -rf /", /must be SCOPE or "token set SCOPE", e\.g\./],
     ["token set", /must be SCOPE/],
     ["runnerd token set repo:a/b", /must be SCOPE/],
     ["token show repo:a/b", /must be SCOPE/],

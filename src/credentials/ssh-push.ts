@@ -7,7 +7,9 @@ import { ConfigError } from "../errors.js";
 
 /**
  * The scope key in SSH_ORIGINAL_COMMAND, which is `SCOPE` or `token set SCOPE`. Anything else
- * (shell syntax, extra words, no command at all) is refused, never interpreted.
+ * (shell syntax, extra words, no command at all) is refused, never interpreted, and never quoted:
+ * what the client sent may be anything (a token in the wrong place), and the workflow prints our
+ * stderr in its log.
  */
 export function scopeFromSshCommand(command: string | undefined): string {
   const text = command?.trim() ?? "";
@@ -17,9 +19,15 @@ export function scopeFromSshCommand(command: string | undefined): string {
   const words = text.split(/\s+/);
   const scope = words.length === 1 ? words[0] : words.length === 3 && words[0] === "token" && words[1] === "set" ? words[2] : undefined;
   if (scope === undefined) {
-    throw new ConfigError(`token set --ssh-key: the ssh command must be SCOPE or "token set SCOPE", not ${JSON.stringify(text.slice(0, 80))}`);
+    throw new ConfigError('token set --ssh-key: the ssh command must be SCOPE or "token set SCOPE", e.g. `ssh runnerd@HOST repo:owner/name`');
   }
-  return scopeKey(parseScopeKey(scope));
+  try {
+    return scopeKey(parseScopeKey(scope));
+  } catch (err) {
+    // parseScopeKey's message quotes what it was given.
+    if (err instanceof ConfigError) throw new ConfigError("token set --ssh-key: invalid scope in the ssh command: expected repo:owner/name, org:name or owner/name");
+    throw err;
+  }
 }
 
 /** Scope keys the named key may push for, over every push connection; undefined when no connection names it. */

@@ -21,7 +21,21 @@ describe("readWebhookSecrets", () => {
   it("reads each connection's secret without the trailing newline", () => {
     const file = join(dir, "ok");
     writeFileSync(file, "hunter2-but-longer\n", { mode: 0o600 });
-    expect(readWebhookSecrets(configWith(file))).toEqual(new Map([["main", "hunter2-but-longer"]]));
+    expect(readWebhookSecrets(configWith(file))).toEqual(new Map([["main", { current: "hunter2-but-longer" }]]));
+  });
+
+  it("reads the previous secret too during a rotation, with the same checks", () => {
+    const current = join(dir, "new");
+    const previous = join(dir, "old");
+    writeFileSync(current, "the-new-secret\n", { mode: 0o600 });
+    writeFileSync(previous, "the-old-secret\n", { mode: 0o600 });
+    const rotating = parseConfig(
+      `github:\n  main: { auth: { type: push }, webhook_secret_file: ${current}, webhook_secret_previous_file: ${previous} }\npools:\n  - { name: app, scope: { repo: octo/app }, image: x }\n`,
+      "runnerd.yaml",
+    );
+    expect(readWebhookSecrets(rotating)).toEqual(new Map([["main", { current: "the-new-secret", previous: "the-old-secret" }]]));
+    chmodSync(previous, 0o644);
+    expect(() => readWebhookSecrets(rotating)).toThrow(/github\.main\.webhook_secret_previous_file: .* mode 0644/);
   });
 
   it("refuses a file others can read, and an empty one", () => {

@@ -2,13 +2,13 @@
 // three together, so no part ever sees a new config with the old clients or webhook secrets.
 import type { Logger } from "pino";
 import type { Config } from "../config/index.js";
-import { readWebhookSecrets } from "../credentials/webhook-secrets.js";
+import { readWebhookSecrets, type WebhookSecret } from "../credentials/webhook-secrets.js";
 import { loadGitHubClients, type GitHubClients } from "../github/clients.js";
 
 export interface ConfigGeneration {
   readonly config: Config;
   readonly githubClients: GitHubClients;
-  readonly webhookSecrets: ReadonlyMap<string, string>;
+  readonly webhookSecrets: ReadonlyMap<string, WebhookSecret>;
 }
 
 /**
@@ -30,7 +30,7 @@ export class LiveConfig {
     return this.current.githubClients;
   }
 
-  get webhookSecrets(): ReadonlyMap<string, string> {
+  get webhookSecrets(): ReadonlyMap<string, WebhookSecret> {
     return this.current.webhookSecrets;
   }
 

@@ -57,6 +57,9 @@ function refuse(deps: ReloadDeps, reason: string): ReloadResult {
 
 /** Settings a running daemon keeps until it restarts. */
 function restartWarnings(old: Config, next: Config, httpUrl: string | undefined): string[] {
-  if (next.http.listen === old.http.listen) return [];
-  return [`http.listen changed to ${next.http.listen}; the server keeps listening on ${httpUrl ?? old.http.listen} until runnerd restarts`];
+  const warnings: string[] = [];
+  if (next.http.listen !== old.http.listen) warnings.push(`http.listen changed to ${next.http.listen}; the server keeps listening on ${httpUrl ?? old.http.listen} until runnerd restarts`);
+  // fastify takes the proxy trust when the server is built.
+  if (JSON.stringify(next.http.trust_proxy) !== JSON.stringify(old.http.trust_proxy)) warnings.push("http.trust_proxy changed; client addresses are taken as before until runnerd restarts");
+  return warnings;
 }

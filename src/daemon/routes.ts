@@ -4,7 +4,7 @@
 import type { FastifyPluginAsync } from "fastify";
 import type { Logger } from "pino";
 import { createOidcVerifierCache, registrationTokenRoutes, statusPageRoutes, webhookRoutes } from "../http/index.js";
-import { metricsRoutes } from "../http/metrics.js";
+import { metricsRoutes, webhookSignatureCounter } from "../http/metrics.js";
 import type { LxdClient } from "../lxd/index.js";
 import type { Store } from "../store/index.js";
 import type { LiveConfig } from "./live-config.js";
@@ -32,6 +32,7 @@ export function daemonRoutes(ctx: RouteContext): FastifyPluginAsync[] {
       logger: logger.child({ task: "webhooks" }),
       now,
       onDelivery: (outcome) => parts.runnerMetrics.webhookDelivery(outcome),
+      onSignature: webhookSignatureCounter(parts.registry),
       onJobEvent: parts.handleJob,
     }),
     statusPageRoutes({

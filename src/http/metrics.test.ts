@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createMetricsRegistry } from "./metrics.js";
+import type { PoolStatus } from "../pools/types.js";
+import { RunnerMetrics } from "./runner-metrics.js";
 
 const now = Date.parse("2026-11-28T12:00:00Z");
 
@@ -32,5 +34,22 @@ describe("metrics", () => {
     expect(text).toContain('runnerd_github_requests{connection="pat",route="POST /orgs/{org}/actions/runners/generate-jitconfig",status="201"} 3');
     remaining = 4989;
     expect(await registry.metrics()).toContain('runnerd_github_rate_limit_remaining{connection="pat",credential="pat",resource="core"} 4989');
+  });
+});
+
+describe("runner metrics", () => {
+  it("shows each pool's blocker as a gauge and counts runners' self-updates", async () => {
+    const registry = createMetricsRegistry({ now: () => now, credentials: () => [], github: () => [] });
+    const pools: PoolStatus[] = [
+      { name: "web", scope: "repo:acme/web", idle: 0, busy: 0, starting: 0, finishing: 0, floor: 1, ceiling: 2, blocked: "runner-deprecated" },
+      { name: "api", scope: "repo:acme/api", idle: 1, busy: 0, starting: 0, finishing: 0, floor: 1, ceiling: 2 },
+    ];
+    const metrics = new RunnerMetrics(registry, { runners: () => [], pools: () => pools });
+    metrics.selfUpdated("web", 2);
+    metrics.selfUpdated("web", 1);
+    const text = await registry.metrics();
+    expect(text).toContain('runnerd_pool_blocked{pool="web",reason="runner-deprecated"} 1');
+    expect(text).not.toMatch(/runnerd_pool_blocked\{pool="api"/);
+    expect(text).toContain('runnerd_runner_self_updates_total{pool="web"} 3');
   });
 });

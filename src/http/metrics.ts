@@ -2,7 +2,7 @@
 // (credential health, GitHub budgets and request counts), so nothing has to be kept in sync.
 // Issue-5 metrics (runners, spawns, jobs) join this registry.
 import type { FastifyPluginAsync } from "fastify";
-import { Gauge, Registry } from "prom-client";
+import { Counter, Gauge, Registry } from "prom-client";
 import type { CredentialHealth } from "../credentials/health.js";
 import type { GitHubConnectionReport } from "../github/report.js";
 
@@ -80,6 +80,20 @@ export function createMetricsRegistry(source: MetricsSource): Registry {
     },
   });
   return registry;
+}
+
+/**
+ * `runnerd_webhook_signatures_total{connection, secret}`: which secret signed each delivery
+ * (`current` or `previous`), so a rotation can end once `previous` stops growing.
+ */
+export function webhookSignatureCounter(registry: Registry): (connection: string, secret: "current" | "previous") => void {
+  const counter = new Counter({
+    name: "runnerd_webhook_signatures_total",
+    help: "Webhook deliveries with a valid signature, by connection and the secret that signed them (current: webhook_secret_file, previous: webhook_secret_previous_file)",
+    labelNames: ["connection", "secret"],
+    registers: [registry],
+  });
+  return (connection, secret) => counter.inc({ connection, secret });
 }
 
 export function metricsRoutes(registry: Registry): FastifyPluginAsync {

@@ -10,6 +10,7 @@ import { createOidcVerifierCache, type OidcVerifierDefaults } from "../credentia
 import { createLogger } from "../log.js";
 import { openStore, type Store } from "../store/index.js";
 import { REGISTRATION_TOKEN_PATH, registrationTokenRoutes, type RegistrationTokenLimits } from "./registration-token.js";
+import type { TrustProxy } from "./client-address.js";
 import { startHttpServer, type HttpServer } from "./server.js";
 
 const audience = "runnerd-test";
@@ -64,7 +65,7 @@ afterEach(async () => {
   }
 });
 
-async function harness(opts: { limits?: Partial<RegistrationTokenLimits>; trustProxy?: boolean; verifier?: OidcVerifierDefaults; config?: Config } = {}): Promise<Harness> {
+async function harness(opts: { limits?: Partial<RegistrationTokenLimits>; trustProxy?: TrustProxy; verifier?: OidcVerifierDefaults; config?: Config } = {}): Promise<Harness> {
   let offsetMs = 0;
   const now = () => new Date(Date.now() + offsetMs);
   const lines: string[] = [];
@@ -222,7 +223,7 @@ describe("POST /api/v1/registration-token", () => {
     const jwt = mint(claims);
     const body = registrationBody(scope);
     const res = await push(h, jwt, body);
-    expect(res).toMatchObject({ status: 403, json: { message: `this workflow may not push tokens for ${scope}` } });
+    expect(res).toMatchObject({ status: 403, json: { message: "this workflow may not push tokens for the scope it named" } });
     expectStoreUnchanged(h);
     expectRefusalLogged(h, reason, [jwt, body.token], { repository: claims.repository ?? caller, ref: claims.ref ?? "refs/heads/main" });
     expect(h.logs.find((l) => l.reason === reason)?.claims_verified).toBe(true);
@@ -250,9 +251,9 @@ describe("POST /api/v1/registration-token", () => {
     res = await push(h, mint(), { ...body, token: "has spaces in it" });
     expect(res).toMatchObject({ status: 400, json: { message: "field token is missing or malformed in the request body" } });
     res = await push(h, mint(), { ...body, expires_at: new Date(Date.now() - 1000).toISOString() });
-    expect(res).toMatchObject({ status: 400, json: { message: expect.stringMatching(/^the token expired at/) as unknown } });
+    expect(res).toMatchObject({ status: 400, json: { message: expect.stringMatching(/^field expires_at in the request body is not in the future/) as unknown } });
     res = await push(h, mint(), { ...body, scope: "repo:not a scope" });
-    expect(res).toMatchObject({ status: 400, json: { message: expect.stringMatching(/invalid scope/) as unknown } });
+    expect(res).toMatchObject({ status: 400, json: { message: "field scope is not repo:owner/name or org:name" } });
     const empty = await fetch(`${h.server.url}${REGISTRATION_TOKEN_PATH}`, { method: "POST", headers: { authorization: `Bearer ${mint()}` } });
     expect(empty.status).toBe(415);
     expectStoreUnchanged(h);
@@ -307,18 +308,86 @@ describe("POST /api/v1/registration-token", () => {
     expect((await push(h, mint({ repository: "octo-org/elsewhere" }), registrationBody())).status).toBe(403);
   });
 
-  it("blocks an address after repeated failed authentications, by X-Forwarded-For behind a proxy", async () => {
-    const h = await harness({ trustProxy: true, limits: { failedAuthPerAddress: { limit: 3, windowMs: 60_000 } } });
-    const from = (address: string) => ({ "x-forwarded-for": `${address}, 10.0.0.1` });
-    for (let i = 0; i < 3; i++) expect((await push(h, "bad.token.here", registrationBody(), from("203.0.113.7"))).status).toBe(401);
-    const blocked = await push(h, mint(), registrationBody(), from("203.0.113.7"));
-    expect(blocked.status).toBe(429);
-    expect(blocked.headers.get("retry-after")).toBeTruthy();
-    expectRefusalLogged(h, "address-rate-limited", [], { repository: caller });
-    expect(h.logs.find((l) => l.reason === "address-rate-limited")?.address).toBe("203.0.113.7");
-    expect((await push(h, mint(), registrationBody(), from("198.51.100.2"))).status).toBe(201);
+  it("blocks an address after repeated failed authentications, by the address the trusted proxy saw", async () => {
+    const h = await harness({ trustProxy: ["127.0.0.1"], limits: { failedAuthPerAddress: { limit: 3, windowMs: 60_000 } } });
+    // The proxy appends the address it saw; anything left of it is the caller's own claim.
+    const from = (address: string, forged = "10.9.8.7") => ({ "x-forwarded-for": `${forged}, ${address}` });
+    for (let i = 0; i < 3; i++) expect((await push(h, "bad.token.here", registrationBody(), from("203.0.113.7", `198.51.100.${i}`))).status).toBe(401);
+    const blocked = await push(h, "bad.token.here", registrationBody(), from("203.0.113.7"));
+    expect(blocked).toMatchObject({ status: 429, json: { message: "too many requests; retry later" } });
+    expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThan(50);
+    expect(h.logs.find((l) => l.reason === "address-rate-limited")).toMatchObject({ address: "203.0.113.7", detail: "malformed" });
+    // Another client is not held back, whatever it forges.
+    expect((await push(h, "bad.token.here", registrationBody(), from("198.51.100.2", "203.0.113.7"))).status).toBe(401);
     h.advance(61_000);
-    expect((await push(h, mint(), registrationBody(), from("203.0.113.7"))).status).toBe(201);
+    expect((await push(h, "bad.token.here", registrationBody(), from("203.0.113.7"))).status).toBe(401);
+  });
+
+  it("limits 40 failures from one client behind a one-hop proxy, whatever address each forges", async () => {
+    const h = await harness({ trustProxy: 1 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const forged = { "x-forwarded-for": `192.0.2.${i}, 203.0.113.${i % 7}, 198.51.100.77` };
+      statuses.push((await push(h, `forged.token.${i}`, registrationBody(), forged)).status);
+    }
+    expect(statuses.slice(0, 30)).toEqual(new Array(30).fill(401));
+    expect(statuses.slice(30)).toEqual(new Array(10).fill(429));
+    expect(new Set(h.logs.filter((l) => l.level === 40).map((l) => l.address))).toEqual(new Set(["198.51.100.77"]));
+  });
+
+  it("accepts a valid token from an address over the failed-authentication limit", async () => {
+    // trust_proxy off behind a proxy: every caller shares the proxy's address.
+    const h = await harness({ limits: { failedAuthPerAddress: { limit: 3, windowMs: 60_000 } } });
+    for (let i = 0; i < 5; i++) await push(h, "bad.token.here", registrationBody());
+    expect((await push(h, "bad.token.here", registrationBody())).status).toBe(429);
+    const jwt = mint();
+    const body = registrationBody();
+    expect(await push(h, jwt, body)).toMatchObject({ status: 201, json: { scope: "repo:octo-org/app" } });
+    expect(h.store.getToken("repo:octo-org/app")?.token).toBe(body.token);
+    // A verified token that fails a later check (a replay) is a failure like any other.
+    expect((await push(h, jwt, registrationBody())).status).toBe(429);
+  });
+
+  it("counts the failures of an IPv6 client per /64", async () => {
+    const h = await harness({ trustProxy: ["127.0.0.1"], limits: { failedAuthPerAddress: { limit: 3, windowMs: 60_000 } } });
+    const from = (address: string) => ({ "x-forwarded-for": address });
+    for (let i = 1; i <= 3; i++) expect((await push(h, "bad.token.here", registrationBody(), from(`2001:db8:1:2::${i}`))).status).toBe(401);
+    expect((await push(h, "bad.token.here", registrationBody(), from("2001:db8:1:2:ffff:ffff:ffff:ffff"))).status).toBe(429);
+    expect((await push(h, "bad.token.here", registrationBody(), from("2001:db8:1:3::1"))).status).toBe(401);
+  });
+
+  it("cuts an expiry more than an hour ahead to an hour and the clock margin, and says so in the answer and the log", async () => {
+    const h = await harness();
+    const body = { ...registrationBody(), expires_at: "2999-01-01T00:00:00Z" };
+    const res = await push(h, mint(), body);
+    expect(res.status).toBe(201);
+    const stored = h.store.getToken("repo:octo-org/app")?.expiresAt.getTime() ?? 0;
+    expect(res.json.expires_at).toBe(new Date(stored).toISOString());
+    expect(stored).toBeLessThanOrEqual(Date.now() + 65 * 60_000);
+    expect(stored).toBeGreaterThan(Date.now() + 64 * 60_000);
+    expect(h.logs.find((l) => l.level === 40 && String(l.msg).includes("more than an hour ahead"))).toMatchObject({ expires_at_sent: "2999-01-01T00:00:00.000Z" });
+  });
+
+  it("quotes no part of a malformed body in its answer", async () => {
+    const h = await harness();
+    const marker = "MARKER5e1d0b";
+    const token = `${marker}AABBCC`;
+    const bodies: unknown[] = [
+      `{"token": "${token}", "expires_at": ${marker}, "scope": "repo:octo-org/app"}`,
+      `{"token": "${token}", "scope": "repo:${marker}`,
+      { token, expires_at: marker, scope: "repo:octo-org/app" },
+      { token: `${marker} x`, expires_at: "2099-01-01T00:00:00Z", scope: "repo:octo-org/app" },
+      { token, expires_at: "2099-01-01T00:00:00Z", scope: `repo:${marker}/$(id)` },
+      { token, expires_at: "2099-01-01T00:00:00Z", scope: `org:${marker}` },
+      [marker],
+    ];
+    for (const body of bodies) {
+      const res = await push(h, mint(), body);
+      expect([400, 403], JSON.stringify(body)).toContain(res.status);
+      expect(JSON.stringify(res.json)).not.toContain(marker);
+      expect(JSON.stringify(res.json).toLowerCase()).not.toContain(marker.toLowerCase());
+    }
+    expectStoreUnchanged(h);
   });
 
   it("answers 503 without counting a failure when the issuer cannot be reached", async () => {

@@ -10,9 +10,10 @@ import { isIssuerFailure } from "../credentials/oidc-errors.js";
 import { oidcConnectionsServing, type OidcTrust } from "../credentials/oidc-push-config.js";
 import type { OidcVerifierSource } from "../credentials/oidc-verifier-cache.js";
 import { mayPush } from "../credentials/push-rules.js";
-import { maxTokenInputBytes, parseTokenResponse } from "../credentials/token-input.js";
+import { clampNote, maxTokenInputBytes, parseTokenResponse, type PushedToken } from "../credentials/token-input.js";
 import { ConfigError, describeError } from "../errors.js";
 import type { Store } from "../store/index.js";
+import { addressKey } from "./client-address.js";
 import { authenticateCaller, peekClaims, type CallerResult } from "./oidc-caller.js";
 import { SlidingWindowLimiter, type RateLimitRule } from "./rate-limit.js";
 
@@ -21,7 +22,7 @@ export const REGISTRATION_TOKEN_PATH = "/api/v1/registration-token";
 export interface RegistrationTokenLimits {
   /** Authenticated requests per caller (its `repository`), whatever their outcome. */
   perRepository: RateLimitRule;
-  /** Failed authentications per client address; past it the address gets 429 without a check. */
+  /** Failed authentications per client address (IPv6: per /64); past it a failure is 429, a valid token still passes. */
   failedAuthPerAddress: RateLimitRule;
 }
 
@@ -47,7 +48,8 @@ const messages = {
   unauthenticated: "invalid or expired OIDC token",
   unavailable: "OIDC tokens cannot be verified right now; retry later",
   tooMany: "too many requests; retry later",
-  denied: (scope: string) => `this workflow may not push tokens for ${scope}`,
+  // Not the scope: no answer repeats the request body.
+  denied: "this workflow may not push tokens for the scope it named",
 };
 
 interface Caller {
@@ -64,10 +66,8 @@ interface Refusal {
   scope?: string;
 }
 
-interface ScopedToken {
+interface ScopedToken extends PushedToken {
   scope: string;
-  token: string;
-  expiresAt: Date;
 }
 
 export function registrationTokenRoutes(deps: RegistrationTokenDeps): FastifyPluginAsync {
@@ -114,8 +114,11 @@ class TokenPushRoutes {
 
   // Arrow functions: fastify calls hooks and handlers with itself as `this`.
   private readonly authenticate = async (request: FastifyRequest, reply: FastifyReply) => {
-    const limited = this.refuseIfRateLimited(request, reply);
+    const limited = this.refuseIfRepositoryLimited(request, reply);
     if (limited !== undefined) return limited;
+    // Verified before the address is looked at: a valid token is never refused for what others
+    // sent from the same address (a shared proxy or NAT, or a forger who found the renewal
+    // workflow's address). Only failures count against an address.
     const result = await authenticateCaller(request.headers.authorization, this.deps.config(), this.deps.verifiers);
     if (!result.ok) return this.refuseUnauthenticated(request, reply, result);
     this.perRepository.hit(result.claims.repository.toLowerCase());
@@ -123,35 +126,36 @@ class TokenPushRoutes {
     return undefined;
   };
 
-  /** 429 for an address with too many failed authentications or a repository over its limit. */
-  private refuseIfRateLimited(request: FastifyRequest, reply: FastifyReply) {
+  /**
+   * 429 for a repository over its limit. Checked before verification, so that the token is not
+   * spent (each is accepted once) and the workflow may retry with it after Retry-After. The name
+   * is unverified here, but only verified requests count (above): naming another repository can
+   * only get the sender refused.
+   */
+  private refuseIfRepositoryLimited(request: FastifyRequest, reply: FastifyReply) {
     const peeked = peekClaims(request.headers.authorization);
-    const blockedMs = this.failuresPerAddress.retryAfterMs(request.ip);
-    if (blockedMs > 0) {
-      this.retryAfter(reply, blockedMs);
-      return this.refuse(request, reply, 429, messages.tooMany, { reason: "address-rate-limited", claims: peeked, verified: false });
-    }
-    // A repository over its limit is refused before verification, so that the token is not spent
-    // (each is accepted once) and the workflow may retry with it after Retry-After. The name is
-    // unverified here, but only verified requests count (below): naming another repository can
-    // only get the sender refused.
-    if (typeof peeked?.repository === "string") {
-      const waitMs = this.perRepository.retryAfterMs(peeked.repository.toLowerCase());
-      if (waitMs > 0) {
-        this.retryAfter(reply, waitMs);
-        return this.refuse(request, reply, 429, messages.tooMany, { reason: "repository-rate-limited", claims: peeked, verified: false });
-      }
-    }
-    return undefined;
+    if (typeof peeked?.repository !== "string") return undefined;
+    const waitMs = this.perRepository.retryAfterMs(peeked.repository.toLowerCase());
+    if (waitMs === 0) return undefined;
+    this.retryAfter(reply, waitMs);
+    return this.refuse(request, reply, 429, messages.tooMany, { reason: "repository-rate-limited", claims: peeked, verified: false });
   }
 
+  /** 401, or 429 once the client address (an IPv6 /64) failed too often; 503 when the issuer is out of reach. */
   private refuseUnauthenticated(request: FastifyRequest, reply: FastifyReply, result: Extract<CallerResult, { ok: false }>) {
     if (isIssuerFailure(result.kind)) {
       // Our side (or GitHub's) failed, not the caller: no failure counted, a retry may work.
       this.retryAfter(reply, 30_000);
       return this.refuse(request, reply, 503, messages.unavailable, { reason: result.kind, detail: result.detail, claims: result.unverified, verified: false });
     }
-    this.failuresPerAddress.hit(request.ip);
+    const address = addressKey(request.ip);
+    const blockedMs = this.failuresPerAddress.retryAfterMs(address);
+    // Counted while blocked too: a client that keeps failing stays blocked.
+    this.failuresPerAddress.hit(address);
+    if (blockedMs > 0) {
+      this.retryAfter(reply, blockedMs);
+      return this.refuse(request, reply, 429, messages.tooMany, { reason: "address-rate-limited", detail: result.kind, claims: result.unverified, verified: false });
+    }
     reply.header("www-authenticate", 'Bearer realm="runnerd"');
     return this.refuse(request, reply, 401, messages.unauthenticated, { reason: result.kind, detail: result.detail, claims: result.unverified, verified: false });
   }
@@ -168,20 +172,29 @@ class TokenPushRoutes {
     if ("bad" in pushed) return this.refuse(request, reply, 400, pushed.bad, { reason: "bad-body", detail: pushed.bad, claims, verified: true });
     const { scope } = pushed;
     const denied = this.denial(scope, caller);
-    if (denied !== undefined) return this.refuse(request, reply, 403, messages.denied(scope), { ...denied, claims, verified: true, scope });
+    if (denied !== undefined) return this.refuse(request, reply, 403, messages.denied, { ...denied, claims, verified: true, scope });
     this.store(request, claims, pushed);
     return reply.code(201).send({ scope, expires_at: pushed.expiresAt.toISOString() });
   };
 
-  /** The scope and token a JSON body names, or why it is a bad body (the 400's message). */
+  /**
+   * The scope and token a JSON body names, or why it is a bad body (the 400's message). No
+   * message quotes the body: the workflow prints the answer in its log, which may be public.
+   */
   private parseBody(body: unknown): ScopedToken | { bad: string } {
     if (typeof body !== "object" || body === null || Array.isArray(body)) return { bad: 'body must be a JSON object {"token", "expires_at", "scope"}' };
     const rawScope = (body as { scope?: unknown }).scope;
     if (typeof rawScope !== "string") return { bad: "field scope is missing: repo:owner/name or org:name" };
+    let scope: string;
     try {
-      const scope = scopeKey(parseScopeKey(rawScope));
-      const { token, expiresAt } = parseTokenResponse(body, this.deps.now(), { prefix: "", where: "the request body" });
-      return { scope, token, expiresAt };
+      scope = scopeKey(parseScopeKey(rawScope));
+    } catch (err) {
+      // parseScopeKey's message quotes what it was given.
+      if (err instanceof ConfigError) return { bad: "field scope is not repo:owner/name or org:name" };
+      throw err;
+    }
+    try {
+      return { scope, ...parseTokenResponse(body, this.deps.now(), { prefix: "", where: "the request body" }) };
     } catch (err) {
       if (err instanceof ConfigError) return { bad: err.message };
       throw err;
@@ -203,11 +216,15 @@ class TokenPushRoutes {
   }
 
   /** Stores the token, records and logs it, and asks for a reconcile pass. */
-  private store(request: FastifyRequest, claims: GitHubOidcClaims, { scope, token, expiresAt }: ScopedToken) {
+  private store(request: FastifyRequest, claims: GitHubOidcClaims, pushed: ScopedToken) {
+    const { scope, token, expiresAt } = pushed;
     const source = pushSource(claims);
     this.deps.store.setToken(scope, token, expiresAt, source);
-    this.deps.store.addEvent({ level: "info", kind: "token-set", message: `registration token for ${scope} stored (expires ${expiresAt.toISOString()}, from ${source})` });
-    this.log.info({ scope, expires_at: expiresAt.toISOString(), source, address: request.ip, claims: claimsForLog(claims) }, "registration token pushed over HTTPS");
+    const note = clampNote(pushed);
+    this.deps.store.addEvent({ level: "info", kind: "token-set", message: `registration token for ${scope} stored (expires ${expiresAt.toISOString()}, from ${source})${note ? `; ${note}` : ""}` });
+    const sent = pushed.clampedFrom?.toISOString();
+    this.log.info({ scope, expires_at: expiresAt.toISOString(), expires_at_sent: sent, source, address: request.ip, claims: claimsForLog(claims) }, "registration token pushed over HTTPS");
+    if (note) this.log.warn({ scope, expires_at_sent: sent, source }, `token push: ${note}; is the pushing runner's clock right?`);
     try {
       this.deps.onTokenStored(scope);
     } catch (err) {

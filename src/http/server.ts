@@ -1,5 +1,5 @@
 // runnerd's HTTP server: fastify bound to `http.listen`, `/healthz`, JSON errors, and the route
-// modules the daemon passes in (token push now; webhooks, /metrics and a status page later).
+// modules the daemon passes in (token push, webhooks, /metrics, the status page).
 // Each route module is a fastify plugin, so it can set its own body limit and content parsers
 // (a webhook route needs the raw body for its HMAC) without affecting the others.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyPluginAsync } from "fastify";
@@ -7,12 +7,13 @@ import { STATUS_CODES } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { ConfigError } from "../errors.js";
+import { proxyTrust, type TrustProxy } from "./client-address.js";
 
 export interface HttpServerOptions {
   /** `host:port` or `[v6]:port`; port 0 picks a free one. */
   listen: string;
-  /** Behind a reverse proxy: the client address is the first X-Forwarded-For entry. */
-  trustProxy: boolean;
+  /** `http.trust_proxy`: which hops are proxies; the client is the rightmost address that is not one (client-address.ts). */
+  trustProxy: TrustProxy;
   logger: Logger;
   /** Routes; registered in order, each in its own fastify context. */
   routes: readonly FastifyPluginAsync[];
@@ -40,7 +41,7 @@ export async function buildHttpApp(options: Omit<HttpServerOptions, "listen">): 
     loggerInstance: options.logger.child({ component: "http" }) as FastifyBaseLogger,
     // Route modules log what matters; a line per request would only repeat it.
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: options.trustProxy,
+    trustProxy: proxyTrust(options.trustProxy),
     // Small by default; a route wanting more (webhooks) sets its own bodyLimit.
     bodyLimit: 64 * 1024,
     requestTimeout: 30_000,
@@ -56,9 +57,26 @@ export async function buildHttpApp(options: Omit<HttpServerOptions, "listen">): 
     // the body), and route modules answer their own refusals anyway.
     return reply.code(status).send({ message: STATUS_CODES[status] ?? "error" });
   });
+  if (options.trustProxy === false) warnOnceAboutForwarding(app);
   app.get("/healthz", async () => ({ status: "ok" }));
   for (const routes of options.routes) await app.register(routes);
   return app;
+}
+
+/**
+ * Behind a proxy with `trust_proxy` off, every caller has the proxy's address, so one caller's
+ * failed logins hold back everyone's. Said once: a header anyone can send must not flood the log.
+ */
+function warnOnceAboutForwarding(app: FastifyInstance): void {
+  let warned = false;
+  app.addHook("onRequest", async (request) => {
+    if (warned || request.headers["x-forwarded-for"] === undefined) return;
+    warned = true;
+    request.log.warn(
+      { address: request.ip },
+      "a request carries X-Forwarded-For but http.trust_proxy is off: behind a reverse proxy, every caller has the proxy's address for rate limits and logs; set http.trust_proxy to the proxy's address",
+    );
+  });
 }
 
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {

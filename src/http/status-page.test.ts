@@ -118,6 +118,66 @@ describe("status event stream", () => {
   });
 });
 
+describe("status event stream limits", () => {
+  let server: HttpServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  const start = async (deps: Partial<StatusPageDeps>) => {
+    server = await startHttpServer({
+      listen: "127.0.0.1:0",
+      trustProxy: ["127.0.0.1"],
+      logger,
+      routes: [statusPageRoutes({ snapshot: async () => sampleStatusPageData(now), intervalMs: 100, ...deps })],
+    });
+    return server.url;
+  };
+  const open = (url: string, client: string, signal?: AbortSignal) => fetch(`${url}/api/v1/events`, { headers: { "x-forwarded-for": client }, signal });
+
+  it("caps the streams of one client address (an IPv6 /64) below the global cap", async () => {
+    const url = await start({ maxStreams: 8, maxStreamsPerClient: 2 });
+    const first = new AbortController();
+    expect((await open(url, "203.0.113.7", first.signal)).status).toBe(200);
+    expect((await open(url, "203.0.113.7")).status).toBe(200);
+    const third = await open(url, "203.0.113.7");
+    expect(third.status).toBe(429);
+    expect(await third.json()).toEqual({ message: "too many open status streams from this address" });
+    expect((await open(url, "198.51.100.2")).status).toBe(200);
+    expect((await open(url, "2001:db8:1:2::1")).status).toBe(200);
+    expect((await open(url, "2001:db8:1:2::2")).status).toBe(200);
+    expect((await open(url, "2001:db8:1:2::3")).status).toBe(429);
+    // A closed stream gives its slot back.
+    first.abort();
+    await waitUntil(async () => (await open(url, "203.0.113.7")).status === 200);
+  });
+
+  it("ends a stream after its lifetime, freeing its slot for the browser's reconnect", async () => {
+    const url = await start({ maxStreams: 1, maxStreamMs: 400 });
+    const res = await open(url, "203.0.113.7");
+    const frames = frameReader(res);
+    expect((await frames.next()).at).toBe(now);
+    expect((await open(url, "198.51.100.2")).status).toBe(503);
+    const opened = Date.now();
+    await expect(drain(frames)).rejects.toThrow(/stream ended/);
+    expect(Date.now() - opened).toBeLessThan(2000);
+    await waitUntil(async () => (await open(url, "198.51.100.2")).status === 200);
+  });
+});
+
+async function drain(frames: { next(): Promise<unknown> }): Promise<never> {
+  for (;;) await frames.next();
+}
+
+async function waitUntil(check: () => Promise<boolean>, ms = 3000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** Reads `data:` frames from an event stream, one parsed JSON object per call. */
 function frameReader(res: Response): { next(): Promise<{ at: number }> } {
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();

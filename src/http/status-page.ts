@@ -6,6 +6,7 @@ import type { CredentialHealth } from "../credentials/health.js";
 import type { JobRecord } from "../store/job-types.js";
 import type { PoolReport } from "../pools/reconciler.js";
 import type { RunnerPhase } from "../pools/types.js";
+import { addressKey } from "./client-address.js";
 import { statusPage } from "./status-page-html.js";
 import { createStatusStream } from "./status-stream.js";
 
@@ -49,6 +50,10 @@ export interface StatusPageDeps {
   intervalMs?: number;
   /** Open event streams allowed at once (each browser tab holds one); 32. */
   maxStreams?: number;
+  /** Open event streams one client address (an IPv6 /64) may hold; 4. */
+  maxStreamsPerClient?: number;
+  /** An event stream ends this long after it opened, and the page reconnects; 10 minutes. */
+  maxStreamMs?: number;
 }
 
 export function statusPageRoutes(deps: StatusPageDeps): FastifyPluginAsync {
@@ -58,6 +63,8 @@ export function statusPageRoutes(deps: StatusPageDeps): FastifyPluginAsync {
       subscribe: deps.subscribe,
       intervalMs: deps.intervalMs ?? 2000,
       maxClients: deps.maxStreams ?? 32,
+      maxPerClient: deps.maxStreamsPerClient ?? 4,
+      maxLifetimeMs: deps.maxStreamMs ?? 10 * 60_000,
       onError: (err) => app.log.warn({ err }, "status page: snapshot failed"),
     });
     // Open streams never end by themselves: end them before the server waits for its connections.
@@ -74,10 +81,13 @@ export function statusPageRoutes(deps: StatusPageDeps): FastifyPluginAsync {
     );
     app.get(STATUS_PATH, async (_request, reply) => reply.header("cache-control", "no-store").send(await deps.snapshot()));
     // No HEAD: it would hold a stream slot without ever receiving a frame.
-    app.get(STATUS_EVENTS_PATH, { exposeHeadRoute: false }, async (_request, reply) => {
-      if (!stream.accepts()) return reply.code(503).header("retry-after", "10").send({ message: "too many open status streams" });
+    app.get(STATUS_EVENTS_PATH, { exposeHeadRoute: false }, async (request, reply) => {
+      const client = addressKey(request.ip);
+      const refusal = stream.refusal(client);
+      if (refusal === "full") return reply.code(503).header("retry-after", "10").send({ message: "too many open status streams" });
+      if (refusal === "client-full") return reply.code(429).header("retry-after", "10").send({ message: "too many open status streams from this address" });
       reply.hijack();
-      stream.add(reply.raw);
+      stream.add(reply.raw, client);
       return reply;
     });
   };

@@ -5,8 +5,8 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 
 const headerPattern = /^sha256=([0-9a-fA-F]{64})$/;
 
-/** The name of the first secret that signed `raw` as `header` says, or undefined. */
-export function verifyWebhookSignature(raw: Buffer, header: string, secrets: Iterable<readonly [string, string]>): string | undefined {
+/** The label of the first secret that signed `raw` as `header` says, or undefined. */
+export function verifyWebhookSignature<Label>(raw: Buffer, header: string, secrets: Iterable<readonly [Label, string]>): Label | undefined {
   const hex = headerPattern.exec(header.trim())?.[1];
   if (hex === undefined) return undefined;
   const given = Buffer.from(hex, "hex");

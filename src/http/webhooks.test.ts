@@ -20,7 +20,7 @@ pools:
 `,
   "runnerd.yaml",
 );
-const secrets = new Map([["main", "main-secret"], ["other", "other-secret"], ["removed", "removed-secret"]]);
+const secrets = new Map([["main", { current: "main-secret" }], ["other", { current: "other-secret" }], ["removed", { current: "removed-secret" }]]);
 
 let emu: GitHubEmulator;
 beforeAll(async () => {
@@ -252,6 +252,26 @@ describe("POST /webhooks/github", () => {
     expect(h.events).toEqual([]);
     expect(h.outcomes).toEqual(["malformed", "malformed", "malformed", "malformed", "malformed"]);
     expect(h.logs().find((l) => l.msg === "webhook refused: malformed" && typeof l.detail === "string" && l.detail.includes("workflow_job.id"))).toBeDefined();
+  });
+
+  it("never repeats the body in a 400 answer", async () => {
+    const h = await harness();
+    const marker = "MARKER-abc123-not-echoed";
+    const cases = [
+      `{"action": "queued", "x": ${marker}}`,
+      queuedBody({ workflow_job: { id: marker, run_id: 1, name: marker, labels: [marker] } }),
+      JSON.stringify({ action: "queued", workflow_job: { id: 1, run_id: 1, name: "b", labels: [], created_at: marker }, repository: { full_name: marker } }),
+    ];
+    for (const body of cases) {
+      const res = await post(h, body, signed("main-secret", body));
+      expect(res.status, body).toBe(400);
+      expect(res.body).not.toContain(marker);
+    }
+    // An action runnerd does not know is acknowledged, without naming it.
+    const unknown = queuedBody({ action: marker });
+    const res = await post(h, unknown, signed("main-secret", unknown));
+    expect(res.status).toBe(202);
+    expect(res.body).not.toContain(marker);
   });
 
   it("refuses a form-encoded hook with 415", async () => {

@@ -4,6 +4,7 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { Config } from "../config/index.js";
+import type { WebhookSecret, WebhookSecretKind } from "../credentials/webhook-secrets.js";
 import { describeError } from "../errors.js";
 import type { JobEvent } from "../store/job-types.js";
 import { DeliveryIdCache } from "./delivery-ids.js";
@@ -19,14 +20,16 @@ export type WebhookOutcome = "accepted" | "duplicate" | "ignored" | "unsigned" |
 export interface WebhookDeps {
   /** The current configuration; read per delivery, so a reload applies at once. */
   config(): Config;
-  /** Webhook secret per connection name (see readWebhookSecrets); only connections still configured count. */
-  secrets(): ReadonlyMap<string, string>;
+  /** Webhook secrets per connection name (see readWebhookSecrets); only connections still configured count. */
+  secrets(): ReadonlyMap<string, WebhookSecret>;
   logger: Logger;
   now(): number;
   /** Called after the answer was sent, once per accepted delivery. Errors are logged. */
   onJobEvent(event: JobEvent): void;
   /** For metrics: one call per request with its outcome. */
   onDelivery?(outcome: WebhookOutcome): void;
+  /** For metrics: one call per signed request, with the connection and which of its secrets signed it. */
+  onSignature?(connection: string, secret: WebhookSecretKind): void;
   /** How many delivery ids are remembered for deduplication; default 10,000. */
   dedupeCapacity?: number;
 }
@@ -50,10 +53,18 @@ function about(request: FastifyRequest) {
   };
 }
 
+/** The secret that signed a delivery. */
+interface Signer {
+  connection: string;
+  secret: WebhookSecretKind;
+}
+
 /** The route's state (delivery ids seen) and its steps: verify, route, dedupe, parse, dispatch. */
 class WebhookReceiver {
   private readonly log: Logger;
   private readonly seen: DeliveryIdCache;
+  /** Per connection rotating its secret: which one signed the last delivery, to log each change once. */
+  private readonly lastSigner = new Map<string, WebhookSecretKind>();
 
   constructor(private readonly deps: WebhookDeps) {
     this.log = deps.logger.child({ component: "webhooks" });
@@ -84,20 +95,41 @@ class WebhookReceiver {
     return reply.code(status).send({ message });
   }
 
-  /** Secrets of connections in the current configuration, in its order. */
-  private activeSecrets(): [string, string][] {
+  /** Secrets of connections in the current configuration, in its order; a connection's current secret before its previous one. */
+  private activeSecrets(): [Signer, string][] {
     const secrets = this.deps.secrets();
-    return Object.keys(this.deps.config().github).flatMap((name) => {
-      const secret = secrets.get(name);
-      return secret === undefined ? [] : [[name, secret] as [string, string]];
+    return Object.keys(this.deps.config().github).flatMap((connection) => {
+      const secret = secrets.get(connection);
+      if (secret === undefined) return [];
+      const current: [Signer, string] = [{ connection, secret: "current" }, secret.current];
+      return secret.previous === undefined ? [current] : [current, [{ connection, secret: "previous" }, secret.previous] as [Signer, string]];
     });
+  }
+
+  /** Counts which secret signed; logs when that changes during a rotation, so the operator knows when the old one is unused. */
+  private noteSigner(request: FastifyRequest, signer: Signer) {
+    try {
+      this.deps.onSignature?.(signer.connection, signer.secret);
+    } catch (err) {
+      this.log.error({ err: describeError(err) }, "webhook onSignature failed");
+    }
+    const rotating = this.deps.secrets().get(signer.connection)?.previous !== undefined;
+    if (!rotating || this.lastSigner.get(signer.connection) === signer.secret) return;
+    this.lastSigner.set(signer.connection, signer.secret);
+    const message =
+      signer.secret === "previous"
+        ? "webhook deliveries are signed with the previous secret (webhook_secret_previous_file): set the new one on the hook in GitHub"
+        : "webhook deliveries are signed with the new secret (webhook_secret_file); once runnerd_webhook_signatures_total{secret=\"previous\"} stops growing, remove webhook_secret_previous_file";
+    this.log.info({ ...about(request), connection: signer.connection, secret: signer.secret }, message);
   }
 
   // Arrow functions: fastify calls handlers with itself as `this`.
   private readonly handle = async (request: FastifyRequest, reply: FastifyReply) => {
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-    const connection = this.verifySignature(request, reply, raw);
-    if (typeof connection !== "string") return connection;
+    const signer = this.verifySignature(request, reply, raw);
+    if (!("secret" in signer)) return signer;
+    this.noteSigner(request, signer);
+    const { connection } = signer;
     const event = header(request, "x-github-event");
     if (event !== "workflow_job") return this.answerOtherEvent(request, reply, connection, event);
     const deliveryId = header(request, "x-github-delivery");
@@ -110,19 +142,19 @@ class WebhookReceiver {
     return this.accept(request, reply, raw, deliveryId, connection);
   };
 
-  /** The name of the connection whose secret signed the body, or the 401 refusal sent. */
-  private verifySignature(request: FastifyRequest, reply: FastifyReply, raw: Buffer): string | FastifyReply {
+  /** The connection and secret that signed the body, or the 401 refusal sent. */
+  private verifySignature(request: FastifyRequest, reply: FastifyReply, raw: Buffer): Signer | FastifyReply {
     const signatureHeader = header(request, "x-hub-signature-256");
     if (signatureHeader === undefined) {
       return this.refuse(request, reply, 401, "unsigned", "missing X-Hub-Signature-256; set the webhook's secret");
     }
     const secrets = this.activeSecrets();
-    const connection = verifyWebhookSignature(raw, signatureHeader, secrets);
-    if (connection === undefined) {
+    const signer = verifyWebhookSignature(raw, signatureHeader, secrets);
+    if (signer === undefined) {
       const detail = secrets.length === 0 ? "no configured connection has a webhook_secret_file" : undefined;
       return this.refuse(request, reply, 401, "bad-signature", "signature does not match", detail);
     }
-    return connection;
+    return signer;
   }
 
   /** Answers a ping, and any other event than workflow_job, without acting on it. */
@@ -145,12 +177,13 @@ class WebhookReceiver {
       return this.refuse(request, reply, 400, "malformed", "body is not valid JSON");
     }
     const parsed = parseWorkflowJob(payload, { deliveryId, connection, receivedAt: this.deps.now() });
-    if (parsed.kind === "malformed") return this.refuse(request, reply, 400, "malformed", `not a workflow_job payload: ${parsed.detail}`, parsed.detail);
+    // The detail (which fields) goes to the log only: no answer repeats any part of the body.
+    if (parsed.kind === "malformed") return this.refuse(request, reply, 400, "malformed", "not a workflow_job payload", parsed.detail);
     this.seen.add(deliveryId);
     if (parsed.kind === "unknown-action") {
       this.outcome("ignored");
-      this.log.debug({ ...about(request), connection, action: parsed.action }, "workflow_job action ignored");
-      return reply.code(202).send({ message: `ignored: action ${parsed.action}` });
+      this.log.debug({ ...about(request), connection, action: parsed.action.slice(0, 100) }, "workflow_job action ignored");
+      return reply.code(202).send({ message: "ignored: runnerd does not act on this action" });
     }
     this.dispatch(request, deliveryId, connection, parsed.event);
     return reply.code(202).send({ message: "accepted" });

@@ -33,6 +33,20 @@ describe("parseWorkflowJob", () => {
     }
   });
 
+  it.each<[string, string | undefined, string]>([
+    ["queued", "queued", "queued"],
+    ["queued", undefined, "queued"],
+    // a job held for an environment's approval (the queued payload's status enum includes waiting)
+    ["queued", "waiting", "waiting"],
+    ["waiting", "waiting", "waiting"],
+    ["in_progress", "in_progress", "in_progress"],
+    ["completed", "completed", "completed"],
+  ])("reads action %s with workflow_job.status %s as %s", (action, status, expected) => {
+    const job: Record<string, unknown> = { conclusion: null, completed_at: null };
+    if (status !== undefined) job.status = status;
+    expect(parseWorkflowJob(withJob(job, action), meta)).toMatchObject({ kind: "event", event: { action: expected } });
+  });
+
   it("tolerates extra fields, and what older GHES leaves out", () => {
     const job: Record<string, unknown> = { ...base.workflow_job, steps: [{ name: "x" }], head_sha: "abc", future_field: { a: 1 } };
     for (const key of ["run_attempt", "workflow_name", "runner_group_name", "started_at"]) delete job[key];

@@ -29,6 +29,8 @@ const workflowJobSchema = z.object({
     name: z.string(),
     workflow_name: maybe(z.string()),
     labels: z.array(z.string()),
+    /** GitHub's enum: queued, in_progress, completed, waiting; read only to tell a waiting job (below). */
+    status: maybe(z.string()),
     runner_name: maybeName,
     runner_group_name: maybeName,
     conclusion: maybe(z.string()),
@@ -60,7 +62,8 @@ export function parseWorkflowJob(payload: unknown, meta: DeliveryMeta): Workflow
     const detail = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`).join("; ");
     return { kind: "malformed", detail };
   }
-  const { action: act, workflow_job: job, repository } = parsed.data;
+  const { workflow_job: job, repository } = parsed.data;
+  const act = jobStatusOf(parsed.data.action, job.status);
   return {
     kind: "event",
     event: {
@@ -84,4 +87,15 @@ export function parseWorkflowJob(payload: unknown, meta: DeliveryMeta): Workflow
       receivedAt: meta.receivedAt,
     },
   };
+}
+
+/**
+ * What a delivery says of the job's state. A job held for an environment's approval comes as
+ * `action: waiting` ("created and is waiting for approvals", x-webhooks `workflow-job-waiting`),
+ * and may come as `action: queued` too: the `workflow-job-queued` payload's `workflow_job.status`
+ * enum includes `waiting` (OpenAPI `webhook-workflow-job-queued`). Such a job is `waiting`, which
+ * is not demand: no runner can take it before someone approves it.
+ */
+export function jobStatusOf(action: JobStatus, status: string | null): JobStatus {
+  return action === "queued" && status === "waiting" ? "waiting" : action;
 }

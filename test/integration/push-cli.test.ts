@@ -77,7 +77,7 @@ describe("push-mode CLI: token set --ssh-key and workflow print", () => {
     ["a scope the key does not own", "web-only", "org:acme", 'ssh key "web-only" may not push tokens for org:acme (allowed: repo:acme/web)'],
     ["a served scope no key owns", "renewer", "repo:acme/api", 'ssh key "renewer" may not push tokens for repo:acme/api (allowed: repo:acme/web, org:acme)'],
     ["an unknown key", "stranger", "repo:acme/api", 'ssh key "stranger" is not configured'],
-    ["a malformed command", "renewer", "repo:a/b; rm -rf /", 'token set --ssh-key: the ssh command must be SCOPE or "token set SCOPE", not "repo:a/b; rm -rf /"'],
+    ["a malformed command", "renewer", "repo:a/b; rm -rf /", 'token set --ssh-key: the ssh command must be SCOPE or "token set SCOPE", e.g.'],
     ["no command at all", "renewer", undefined, "token set --ssh-key: no SSH_ORIGINAL_COMMAND"],
   ])("refuses %s with exit 2 and stores nothing", async (_, key, command, message) => {
     const before = await stored();
