@@ -87,6 +87,7 @@ async function withStatus(config: Config): Promise<LiveStatus> {
 const blockerText: Record<string, string> = {
   "token-missing": "waiting for token (none pushed)",
   "token-expiring": "waiting for token (expires too soon)",
+  "runner-deprecated": "runner version refused by GitHub; image needs a rebuild",
   backoff: "spawn failing; retrying",
   "host-cap": "held back by max_runners",
   "shutting-down": "shutting down",
@@ -96,7 +97,7 @@ const blockerText: Record<string, string> = {
 function failureText(p: LiveStatus["pools"][number], now: number): string {
   const count = p.failures !== undefined && p.failures > 1 ? `${p.failures} failures, ` : "";
   const retry = p.retryAt !== undefined && p.retryAt > now ? `; next try in ${humanDuration(p.retryAt - now)}` : "";
-  return `${count}last spawn failure ${humanDuration(now - (p.lastError?.at ?? now))} ago: ${p.lastError?.message ?? ""}${retry}`;
+  return `${count}last failure ${humanDuration(now - (p.lastError?.at ?? now))} ago: ${p.lastError?.message ?? ""}${retry}`;
 }
 
 export function renderStatus(status: LiveStatus): string {
@@ -106,9 +107,11 @@ export function renderStatus(status: LiveStatus): string {
     : "daemon: not running";
   const poolRows = status.pools.map((p) => [p.name, p.scope, String(p.idle), String(p.busy), String(p.starting), String(p.finishing), String(p.queued ?? 0), `${p.floor}/${p.ceiling}`, tokenText(p, status.at), poolState(p)]);
   const parts = [daemonLine];
+  if (status.backend) parts.push(`backend: ${status.backend}`);
   if (d.lastPassError) parts.push(`last pass failed: ${d.lastPassError}`);
   parts.push("", table(["POOL", "SCOPE", "IDLE", "BUSY", "STARTING", "FINISHING", "QUEUED", "FLOOR/CEILING", "TOKEN", "STATE"], poolRows));
   for (const p of status.pools) if (p.lastError) parts.push(`  ${p.name}: ${failureText(p, status.at)}`);
+  for (const p of status.pools) if (p.deprecated) parts.push(`  ${p.name}: ${p.deprecated.message}`);
   if (status.credentials.length > 0) parts.push("", renderCredentials(status));
   parts.push("", renderRunners(status));
   if (status.images.length > 0) parts.push("", renderImages(status));

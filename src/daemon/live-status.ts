@@ -16,6 +16,8 @@ import { readStatusFile, runningDaemonPid } from "./state-files.js";
 
 export interface LiveStatus {
   at: number;
+  /** "incus 6.0.4 at unix:/var/lib/incus/unix.socket": which daemon runnerd reads. */
+  backend?: string;
   daemon: { running: boolean; pid?: number; startedAt?: number; lastPassAt?: number; lastPassError?: string };
   pools: PoolReport[];
   runners: ObservedRunner[];
@@ -44,9 +46,10 @@ export async function liveStatus(config: Config, lxd: ConnectedLxd, store: Store
   );
   const pools: PoolReport[] = result.pools.map((pool) => {
     const known = pid !== undefined ? daemonFile?.pools.find((p) => p.name === pool.name) : undefined;
-    // Backoff and host-cap are the daemon's view; token state is the same from here.
+    // Backoff, a refused runner version and host-cap are the daemon's view; token state is the same from here.
     const report: PoolReport = { ...pool };
-    if (known?.blocked === "backoff") report.blocked = "backoff";
+    if (known?.blocked === "backoff" || known?.blocked === "runner-deprecated") report.blocked = known.blocked;
+    if (known?.deprecated) report.deprecated = known.deprecated;
     if (known?.lastError) report.lastError = known.lastError;
     if (known?.failures !== undefined) report.failures = known.failures;
     if (known?.retryAt !== undefined) report.retryAt = known.retryAt;
@@ -62,5 +65,5 @@ export async function liveStatus(config: Config, lxd: ConnectedLxd, store: Store
     }
   }
   const credentials = credentialSnapshot(config, store.listTokens(), pid !== undefined ? (daemonFile?.github ?? []) : [], now);
-  return { at: now, daemon, pools, runners: observation.runners, images: pid !== undefined ? (daemonFile?.images ?? []) : [], credentials };
+  return { at: now, backend: lxd.backend, daemon, pools, runners: observation.runners, images: pid !== undefined ? (daemonFile?.images ?? []) : [], credentials };
 }

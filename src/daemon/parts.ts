@@ -66,6 +66,8 @@ export function buildParts(ctx: PartsContext): Parts {
       tokens: store,
       registrar: new JitRegistrar(() => live.githubClients, () => live.config.controller_id),
       history: store,
+      // Built below; read when a runner shows its image is out of date.
+      images: { rebuildNow: (image, reason) => ref.runnerUpdates.rebuildNow(image, reason), checkSoon: (image, reason) => ref.runnerUpdates.checkSoon(image, reason) },
       demand: () => store.queuedDemand(now(), DEMAND_MAX_AGE_MS),
       observer: runnerMetrics,
       logger,

@@ -33,6 +33,37 @@ describe("ConnectionClient (pat)", { timeout: 15_000 }, () => {
     expect(await client.deleteRegistration({ type: "repo", repo: "acme/web" }, jit.runnerId)).toBe("gone");
   });
 
+  it("reports a registration GitHub refuses to delete because its runner has a job (422) as busy, and keeps it", async () => {
+    const scope = { type: "repo" as const, repo: "acme/busy" };
+    emu.enqueueJob({ scope: { repo: "acme/busy" }, labels: ["self-hosted", "busy"], script: "true", name: "held" });
+    const jit = await client.generateJitConfig(scope, { name: "rd-busy-eeee5555", labels: ["self-hosted", "busy"], runnerGroupId: 1 });
+    const runner = emu.runners().find((r) => r.id === jit.runnerId);
+    const headers = { authorization: `Bearer ${runner?.credential ?? ""}` };
+    // The runner's side, as the fake runner does it: a session, then a poll that gets the job.
+    expect((await fetch(`${emu.url}/_runner/sessions`, { method: "POST", headers })).status).toBe(200);
+    expect((await fetch(`${emu.url}/_runner/message`, { method: "POST", headers })).status).toBe(200);
+    expect(await client.deleteRegistration(scope, jit.runnerId)).toBe("busy");
+    expect(emu.runners().some((r) => r.id === jit.runnerId)).toBe(true);
+  });
+
+  it("lists the queued jobs of queued runs and of runs in progress, within bounds, each call counted", async () => {
+    const repo = { repo: "acme/recover" };
+    const queued = emu.enqueueJob({ scope: repo, labels: ["self-hosted", "nowhere"], script: "true", name: "alone" });
+    // A run in progress: one job done (cancelled), one still queued (it waited on `needs:`).
+    const first = emu.enqueueJob({ scope: repo, labels: ["self-hosted", "nowhere"], script: "true", name: "build", runId: 9001 });
+    const later = emu.enqueueJob({ scope: repo, labels: ["self-hosted", "nowhere"], script: "true", name: "deploy", runId: 9001 });
+    emu.cancelJob(first.id);
+    const before = client.tracker.total();
+    const all = await client.listQueuedJobs("acme/recover");
+    expect(all.jobs.map((j) => j.id).sort()).toEqual([queued.id, later.id].sort());
+    expect(all).toMatchObject({ runs: 2, truncated: false });
+    // two listings of runs (queued, in_progress), then one listing of jobs per run
+    expect(client.tracker.total() - before).toBe(4);
+    const bounded = await client.listQueuedJobs("acme/recover", { runPages: 1, maxRuns: 1, jobPages: 1 });
+    expect(bounded).toMatchObject({ runs: 1, truncated: true });
+    expect(bounded.jobs.map((j) => j.id)).toEqual([queued.id]);
+  });
+
   it("resolves an org's runner group by name, case-insensitively, and caches it", async () => {
     const group = emu.addRunnerGroup("acme", "Builders");
     const before = client.tracker.total();

@@ -6,7 +6,10 @@ import type { Logger } from "pino";
 import { scopeKey, type ScopeRef } from "../config/index.js";
 import { gitHubError } from "./errors.js";
 import { createOctokit, type GitHubOctokit, type OctokitSettings } from "./octokit.js";
+import { listedJob, listQueuedJobs, type ListedJob, type ListingBounds, type QueuedJobsListing } from "./queued-jobs.js";
 import { RateLimitTracker } from "./rate-limits.js";
+
+export type { ListedJob, ListingBounds, QueuedJobsListing } from "./queued-jobs.js";
 
 export type GitHubCredential = { type: "pat"; token: string } | { type: "app"; appId: number; privateKey: string };
 
@@ -21,23 +24,6 @@ export interface RegisteredRunner {
   status: string;
   busy: boolean;
   labels: string[];
-}
-
-/** A job as GitHub's Actions API lists it (the fields job recovery uses). */
-export interface ListedJob {
-  id: number;
-  runId: number;
-  runAttempt: number;
-  name: string;
-  workflowName: string | null;
-  labels: string[];
-  status: string;
-  conclusion: string | null;
-  runnerName: string | null;
-  runnerGroupName: string | null;
-  createdAt: string;
-  startedAt: string | null;
-  completedAt: string | null;
 }
 
 export interface ConnectionClientOptions {
@@ -132,16 +118,23 @@ export class ConnectionClient {
     }
   }
 
-  /** Deletes a registration; one that is gone already counts as deleted. */
-  async deleteRegistration(scope: ScopeRef, runnerId: number): Promise<"deleted" | "gone"> {
+  /**
+   * Deletes a registration; one that is gone already (404) counts as deleted. GitHub refuses to
+   * delete a runner that runs a job: `actions/delete-self-hosted-runner-from-{repo,org}` answers
+   * 422 (OpenAPI `validation_failed_simple`, "Runner ... is still running a job"), returned as
+   * `busy` so the caller can keep the runner: the delete is the atomic "is it still idle?" check.
+   */
+  async deleteRegistration(scope: ScopeRef, runnerId: number): Promise<"deleted" | "gone" | "busy"> {
     try {
       const octokit = await this.forScope(scope);
       if (scope.type === "repo") await octokit.rest.actions.deleteSelfHostedRunnerFromRepo({ ...splitRepo(scope.repo), runner_id: runnerId });
       else await octokit.rest.actions.deleteSelfHostedRunnerFromOrg({ org: scope.org, runner_id: runnerId });
       return "deleted";
     } catch (err) {
-      if ((err as { status?: number }).status === 404) return "gone";
-      throw gitHubError(err, `delete runner ${runnerId} of ${scopeKey(scope)}`, { ...permissionHint, 422: "it is running a job" });
+      const status = (err as { status?: number }).status;
+      if (status === 404) return "gone";
+      if (status === 422) return "busy";
+      throw gitHubError(err, `delete runner ${runnerId} of ${scopeKey(scope)}`, permissionHint);
     }
   }
 
@@ -177,18 +170,11 @@ export class ConnectionClient {
     return group.id;
   }
 
-  /** Jobs of the repository's queued workflow runs that are still queued (latest attempt). */
-  async listQueuedJobs(repository: string): Promise<ListedJob[]> {
-    const scope = { type: "repo" as const, repo: repository };
+  /** Queued jobs of the repository's queued and in-progress workflow runs (latest attempt), within `bounds` (queued-jobs.ts). */
+  async listQueuedJobs(repository: string, bounds?: ListingBounds): Promise<QueuedJobsListing> {
     try {
-      const octokit = await this.forScope(scope);
-      const runs = await octokit.paginate(octokit.rest.actions.listWorkflowRunsForRepo, { ...splitRepo(repository), status: "queued", per_page: 100 });
-      const jobs: ListedJob[] = [];
-      for (const run of runs) {
-        const listed = await octokit.paginate(octokit.rest.actions.listJobsForWorkflowRun, { ...splitRepo(repository), run_id: run.id, filter: "latest", per_page: 100 });
-        for (const job of listed) if (job.status === "queued" || job.status === "waiting") jobs.push(listedJob(job));
-      }
-      return jobs;
+      const octokit = await this.forScope({ type: "repo", repo: repository });
+      return await listQueuedJobs(octokit, splitRepo(repository), bounds);
     } catch (err) {
       throw gitHubError(err, `list the queued jobs of ${repository}`, { ...permissionHint, 403: "the credential lacks Actions: read on the repository" });
     }
@@ -239,38 +225,4 @@ export class ConnectionClient {
 function splitRepo(repo: string): { owner: string; repo: string } {
   const [owner = "", name = ""] = repo.split("/");
   return { owner, repo: name };
-}
-
-type ApiJob = {
-  id: number;
-  run_id: number;
-  run_attempt?: number;
-  name: string;
-  workflow_name?: string | null;
-  labels: string[];
-  status: string;
-  conclusion: string | null;
-  runner_name?: string | null;
-  runner_group_name?: string | null;
-  created_at: string;
-  started_at?: string | null;
-  completed_at?: string | null;
-};
-
-function listedJob(job: ApiJob): ListedJob {
-  return {
-    id: job.id,
-    runId: job.run_id,
-    runAttempt: job.run_attempt ?? 1,
-    name: job.name,
-    workflowName: job.workflow_name ?? null,
-    labels: job.labels,
-    status: job.status,
-    conclusion: job.conclusion,
-    runnerName: job.runner_name ?? null,
-    runnerGroupName: job.runner_group_name ?? null,
-    createdAt: job.created_at,
-    startedAt: job.started_at ?? null,
-    completedAt: job.completed_at ?? null,
-  };
 }

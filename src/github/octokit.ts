@@ -21,6 +21,9 @@ export interface OctokitSettings {
 
 export const USER_AGENT = "runnerd/0.1";
 
+/** How Octokit's log reports a runner deletion GitHub answered 404 or 422. */
+const expectedRefusal = /^DELETE \S*\/actions\/runners\/\d+ - (404|422) /;
+
 /** `POST /repos/{}/{}/actions/runners/{}`: the route without names and ids, for counting. */
 export function routeOf(method: string, url: string, apiUrl: string): string {
   const path = new URL(url).pathname.slice(new URL(apiUrl).pathname.replace(/\/$/, "").length) || "/";
@@ -65,7 +68,9 @@ export function createOctokit(settings: OctokitSettings, credential: string, aut
       debug: () => undefined,
       info: () => undefined,
       warn: (message: string) => logger.warn({ credential }, `octokit: ${message}`),
-      error: (message: string) => logger.error({ credential }, `octokit: ${message}`),
+      // A runner's DELETE answering 404 (gone) or 422 (it has a job) is an answer the caller
+      // expects and acts on (connection-client.ts deleteRegistration), not an error.
+      error: (message: string) => (expectedRefusal.test(message) ? logger.debug : logger.error).call(logger, { credential }, `octokit: ${message}`),
     },
     throttle: { onRateLimit: onLimit("primary"), onSecondaryRateLimit: onLimit("secondary") },
     retry: { retries: 2 },

@@ -23,6 +23,7 @@ export class RunnerMetrics implements ReconcilerObserver {
   private readonly errorsTotal: Counter<"source" | "operation">;
   private readonly runnerOutcomes: Counter<"pool" | "outcome">;
   private readonly deliveries: Counter<"outcome">;
+  private readonly selfUpdates: Counter<"pool">;
   /** When runners of each pool went away, oldest first, waiting for a successor to listen. */
   private readonly gone = new Map<string, number[]>();
 
@@ -67,6 +68,16 @@ export class RunnerMetrics implements ReconcilerObserver {
         }
       },
     });
+    new Gauge({
+      name: "runnerd_pool_blocked",
+      help: "1 when the pool has fewer runners than it wants, by the reason (token-missing, token-expiring, runner-deprecated, backoff, host-cap, shutting-down)",
+      labelNames: ["pool", "reason"],
+      registers,
+      collect() {
+        this.reset();
+        for (const pool of source.pools()) if (pool.blocked) this.set({ pool: pool.name, reason: pool.blocked }, 1);
+      },
+    });
     this.spawnSeconds = new Histogram({ name: "runnerd_spawn_duration_seconds", help: "Time to create, prepare and start a runner's instance (JIT config included)", labelNames: ["pool", "result"], buckets: secondsBuckets, registers });
     this.replacementSeconds = new Histogram({ name: "runnerd_replacement_latency_seconds", help: "From a runner going away to the next runner of its pool listening", labelNames: ["pool"], buckets: secondsBuckets, registers });
     this.queueWaitSeconds = new Histogram({ name: "runnerd_job_queue_wait_seconds", help: "From a job being queued to it starting (in_progress), per pool", labelNames: ["pool"], buckets: [1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800], registers });
@@ -75,6 +86,7 @@ export class RunnerMetrics implements ReconcilerObserver {
     this.errorsTotal = new Counter({ name: "runnerd_errors_total", help: "Failures by source (lxd, github, other) and operation", labelNames: ["source", "operation"], registers });
     this.runnerOutcomes = new Counter({ name: "runnerd_runner_outcomes_total", help: "Runners collected or deleted, by outcome", labelNames: ["pool", "outcome"], registers });
     this.deliveries = new Counter({ name: "runnerd_webhook_deliveries_total", help: "Webhook deliveries by outcome", labelNames: ["outcome"], registers });
+    this.selfUpdates = new Counter({ name: "runnerd_runner_self_updates_total", help: "Times runners updated actions/runner themselves (their image is behind the newest release)", labelNames: ["pool"], registers });
   }
 
   passDone(ms: number): void {
@@ -99,6 +111,10 @@ export class RunnerMetrics implements ReconcilerObserver {
 
   collected(pool: string, outcome: string): void {
     this.runnerOutcomes.inc({ pool, outcome });
+  }
+
+  selfUpdated(pool: string, count: number): void {
+    this.selfUpdates.inc({ pool }, count);
   }
 
   failure(source: "lxd" | "github" | "other", operation: string): void {

@@ -8,6 +8,7 @@ export const pageScript = `
   var blockers = {
     "token-missing": "waiting for token (none pushed)",
     "token-expiring": "waiting for token (expires too soon)",
+    "runner-deprecated": "runner version refused by GitHub; image needs a rebuild",
     backoff: "spawn failing; retrying",
     "host-cap": "held back by max_runners",
     "shutting-down": "shutting down"
@@ -67,7 +68,8 @@ export const pageScript = `
     fill("pools", d.pools.map(function (p) {
       var state = el("span");
       state.append(p.blocked ? badge(blockers[p.blocked] || p.blocked, "warn") : badge("ok", "ok"));
-      if (p.lastError) state.append(el("div", "detail", "last spawn failure " + duration(d.at - p.lastError.at) + " ago: " + p.lastError.message));
+      if (p.lastError) state.append(el("div", "detail", "last failure " + duration(d.at - p.lastError.at) + " ago: " + p.lastError.message));
+      if (p.deprecated) state.append(el("div", "detail", p.deprecated.message));
       return row("pool-row", [p.name, p.scope, p.floor, p.ceiling, p.idle, p.busy, p.starting, p.finishing, p.queued, state]);
     }), "no pools configured");
   }

@@ -1,6 +1,9 @@
 // The daemon's runner-release check: every `runner_check_interval`, look up actions/runner's
 // releases, compare each configured image's runner with them, warn (loudly near GitHub's 30-day
 // window), and rebuild the images that have `auto_rebuild` on. Pools follow the moved alias.
+// The reconciler asks for a check out of turn when its runners show an image is out of date: a
+// runner that updated itself (`checkSoon`), or one GitHub refused as deprecated (`rebuildNow`).
+// Both share the periodic check's single flight, so one image is never built twice at once.
 import type { Logger } from "pino";
 import type { Config } from "../config/index.js";
 import { describeError } from "../errors.js";
@@ -16,6 +19,9 @@ import {
 } from "./index.js";
 import type { LxdClient } from "../lxd/index.js";
 import { PeriodicTask } from "../schedule/periodic-task.js";
+
+/** `checkSoon` looks at the releases at most this often. */
+const checkSoonGapMs = 15 * 60_000;
 
 export interface ImageReport {
   name: string;
@@ -46,6 +52,11 @@ export class RunnerUpdateWatcher {
   private stopped = false;
   private readonly abort = new AbortController();
   private readonly task = new PeriodicTask(() => this.run(), () => this.deps.config().runner_check_interval);
+  /** Image name -> why a rebuild was asked for out of turn, until a check takes it. */
+  private readonly forced = new Map<string, string>();
+  /** Image name -> the runner version its last out-of-turn rebuild was for. */
+  private readonly forcedFor = new Map<string, string | null>();
+  private lastRunAt: number | undefined;
 
   constructor(private readonly deps: RunnerUpdateDeps) {}
 
@@ -70,8 +81,35 @@ export class RunnerUpdateWatcher {
     return this.task.run();
   }
 
+  /**
+   * Rebuilds `name` with the newest actions/runner now (GitHub refused its runner version), if it
+   * has `auto_rebuild`; once per runner version: a second refused runner of the same image, or a
+   * failed build, does not start another (the periodic check still retries an image behind).
+   * Resolves when the check that took the request is over.
+   */
+  async rebuildNow(name: string, reason: string): Promise<void> {
+    if (this.stopped || !this.deps.config().images[name]?.auto_rebuild) return;
+    this.forced.set(name, reason);
+    await this.task.run();
+    // The run under way may have passed this image before the request came: one more takes it.
+    if (this.forced.has(name) && !this.stopped) await this.task.run();
+  }
+
+  /**
+   * A check soon (a runner of `name` updated itself: the image is behind), at most once per
+   * `checkSoonGapMs` however many runners report it: the releases API is rate-limited.
+   */
+  async checkSoon(name: string, reason: string): Promise<void> {
+    const now = this.deps.now();
+    if (this.stopped || (this.lastRunAt !== undefined && now - this.lastRunAt < checkSoonGapMs)) return;
+    this.deps.logger.info({ image: name, reason }, "checking actions/runner releases out of turn");
+    await this.task.run();
+  }
+
   private async run(): Promise<void> {
+    this.lastRunAt = this.deps.now();
     const config = this.deps.config();
+    for (const name of this.forced.keys()) if (!config.images[name]) this.forced.delete(name);
     const releasesByApi = new Map<string, Promise<ReleaseSummary[]>>();
     const reports: ImageReport[] = [];
     for (const image of Object.values(config.images)) {
@@ -81,9 +119,11 @@ export class RunnerUpdateWatcher {
         releases = listRunnerReleases({ apiUrl });
         releasesByApi.set(apiUrl, releases);
       }
+      const forced = this.forced.get(image.name);
+      this.forced.delete(image.name);
       let report = await this.checkImage(image.name, releases);
       if (this.stopped) return;
-      if (config.images[image.name]?.auto_rebuild && shouldRebuild(report) && (await this.rebuild(image.name))) {
+      if (config.images[image.name]?.auto_rebuild && this.wantsRebuild(report, forced) && (await this.rebuild(image.name, forced))) {
         report = await this.checkImage(image.name, releases);
       }
       reports.push(report);
@@ -122,10 +162,18 @@ export class RunnerUpdateWatcher {
     return { ...base, fingerprint: image.fingerprint, runnerVersion: version, latest, level: f.level, message: f.message, deadline: f.deadline?.toISOString() ?? null };
   }
 
-  /** True when a new image was published. */
-  private async rebuild(name: string): Promise<boolean> {
+  /** Applies rebuildDecision, remembering the version a forced rebuild was made for. */
+  private wantsRebuild(report: ImageReport, forced: string | undefined): boolean {
+    const decision = rebuildDecision(report, forced !== undefined, this.forcedFor.has(report.name) ? { version: this.forcedFor.get(report.name) ?? null } : undefined);
+    if (forced !== undefined) this.forcedFor.set(report.name, report.runnerVersion);
+    if (decision === "already-forced") this.deps.logger.info({ image: report.name, runnerVersion: report.runnerVersion, reason: forced }, "a rebuild for this runner version was made already; not again");
+    return decision === "rebuild";
+  }
+
+  /** True when a new image was published. `forced`: why it was asked for out of turn. */
+  private async rebuild(name: string, forced?: string): Promise<boolean> {
     const log = this.deps.logger.child({ image: name });
-    log.info({}, "auto_rebuild: building a new image with the latest actions/runner");
+    log.info(forced ? { reason: forced } : {}, "auto_rebuild: building a new image with the latest actions/runner");
     const at = new Date(this.deps.now()).toISOString();
     try {
       const result = await buildConfiguredImage(this.deps.lxd, this.deps.config(), name, {
@@ -135,9 +183,11 @@ export class RunnerUpdateWatcher {
           for (const line of text.split("\n")) if (line.trim() !== "") log.debug({ build: line }, "build output");
         },
       });
-      const message = `built ${result.alias} -> ${result.image.fingerprint.slice(0, 12)} with actions/runner ${result.runnerVersion} in ${Math.round(result.durationMs / 1000)} s; pools roll to it`;
+      const message = result.built
+        ? `built ${result.alias} -> ${result.image.fingerprint.slice(0, 12)} with actions/runner ${result.runnerVersion} in ${Math.round(result.durationMs / 1000)} s; pools roll to it`
+        : `${result.alias} is already built from its recipe (actions/runner ${result.runnerVersion}); nothing to rebuild${forced ? ": if GitHub refuses that version, raise images.<name>.runner.version" : ""}`;
       log.info({}, message);
-      this.deps.addEvent({ level: "info", kind: "image-built", message });
+      this.deps.addEvent({ level: result.built || !forced ? "info" : "warn", kind: result.built ? "image-built" : "image-unchanged", message });
       this.lastBuild.set(name, { at, ok: true, message });
       return result.built;
     } catch (err) {
@@ -150,6 +200,17 @@ export class RunnerUpdateWatcher {
   }
 }
 
-function shouldRebuild(report: ImageReport): boolean {
+/**
+ * Whether a check rebuilds an image (with auto_rebuild): when it is behind the releases (or
+ * missing), and when a rebuild was asked for out of turn (`forced`: GitHub refused its runner
+ * version) unless one was made for the runner version it holds already (`lastForced`).
+ */
+export function rebuildDecision(report: Pick<ImageReport, "level" | "runnerVersion">, forced: boolean, lastForced: { version: string | null } | undefined): "rebuild" | "keep" | "already-forced" {
+  if (shouldRebuild(report)) return "rebuild";
+  if (!forced) return "keep";
+  return lastForced !== undefined && lastForced.version === report.runnerVersion ? "already-forced" : "rebuild";
+}
+
+function shouldRebuild(report: Pick<ImageReport, "level">): boolean {
   return report.level === "behind" || report.level === "critical" || report.level === "expired" || report.level === "missing";
 }

@@ -1,14 +1,17 @@
 // Webhooks can be lost (runnerd down, a network hiccup). With a credential on the server (app
 // or pat), runnerd lists the queued jobs of each repository it serves, at start and every
-// job_recovery_interval, and records those it missed; it also asks GitHub what became of jobs it
-// still believes queued, so a lost in_progress or completed delivery does not hold demand.
+// job_recovery_interval, and records those it missed: the jobs of queued runs and of runs in
+// progress (a job queued after its `needs:`, or a matrix wider than the runners, sits in a run
+// already in progress). It also asks GitHub what became of jobs it still believes queued, so a
+// lost in_progress or completed delivery does not hold demand. The work per pass is bounded
+// (github/queued-jobs.ts, `maxQuestions`) and its API calls are counted in the report.
 // Organisation scopes are not listed (that would mean every repository of the org): their floor
 // covers lost webhooks. Push mode has no credential to list with.
 import type { Logger } from "pino";
 import type { Config } from "../config/index.js";
 import { describeError } from "../errors.js";
 import type { GitHubClients } from "../github/clients.js";
-import type { ListedJob } from "../github/connection-client.js";
+import type { ConnectionClient, ListedJob, ListingBounds } from "../github/connection-client.js";
 import type { JobEvent, JobStatus } from "../store/job-types.js";
 import type { Store } from "../store/index.js";
 import { PeriodicTask } from "../schedule/periodic-task.js";
@@ -20,6 +23,12 @@ export interface RecoveryReport {
   recovered: number;
   /** Jobs runnerd believed queued that GitHub says started, finished or are gone. */
   corrected: number;
+  /** Workflow runs (queued or in progress) whose jobs were read. */
+  runs: number;
+  /** GitHub API calls made on the listed connections during this pass (retries included; other parts' calls meanwhile too). */
+  apiCalls: number;
+  /** Some runs, jobs or questions were left for the next pass (bounds). */
+  truncated: boolean;
   errors: string[];
 }
 
@@ -31,10 +40,14 @@ export interface RecoveryDeps {
   handle(event: JobEvent): void;
   logger: Logger;
   now(): number;
+  /** Bounds of the listing per repository; github/queued-jobs.ts's defaults unless a test sets them. */
+  bounds?: ListingBounds;
 }
 
 /** A job queued this recently may simply not have been picked up yet: not worth a question. */
 const staleAfterMs = 2 * 60_000;
+/** Jobs believed queued asked about per repository and pass (oldest first): one API call each. */
+const maxQuestions = 20;
 
 export class JobRecovery {
   private last: RecoveryReport | undefined;
@@ -64,7 +77,7 @@ export class JobRecovery {
   private async run(staleAfter: number): Promise<RecoveryReport> {
     const config = this.deps.config();
     const now = this.deps.now();
-    const report: RecoveryReport = { at: now, repositories: 0, recovered: 0, corrected: 0, errors: [] };
+    const report: RecoveryReport = { at: now, repositories: 0, recovered: 0, corrected: 0, runs: 0, apiCalls: 0, truncated: false, errors: [] };
     const targets = new Map<string, { connection: string; repository: string }>();
     for (const pool of config.pools) {
       if (pool.scope.type !== "repo" || !this.deps.clients().has(pool.connection)) continue;
@@ -73,36 +86,53 @@ export class JobRecovery {
     for (const { connection, repository } of targets.values()) {
       const client = this.deps.clients().get(connection)?.client;
       if (!client) continue;
+      const callsBefore = client.tracker.total();
       try {
         report.repositories++;
-        const queued = await client.listQueuedJobs(repository);
-        for (const job of queued) {
-          if (!this.deps.store.getJob(job.id)) report.recovered++;
-          this.deps.handle(toEvent(job, connection, repository, now));
-        }
-        const listed = new Set(queued.map((j) => j.id));
-        const believedQueued = this.deps.store.listJobs({ repository, status: "queued", limit: 500 }).filter((j) => !listed.has(j.jobId) && now - (j.queuedAt ?? j.updatedAt) >= staleAfter);
-        for (const stale of believedQueued) {
-          const job = await client.getJob(repository, stale.jobId);
-          if (job === null) {
-            // Deleted with its run: nothing will ever pick it up.
-            this.deps.handle({ ...toEvent({ ...fromRecord(stale), status: "completed", conclusion: "cancelled", completedAt: new Date(now).toISOString() }, connection, repository, now) });
-            report.corrected++;
-          } else if (job.status !== "queued" && job.status !== "waiting") {
-            this.deps.handle(toEvent(job, connection, repository, now));
-            report.corrected++;
-          }
-        }
+        await this.recoverRepository(client, connection, repository, { now, staleAfter, report });
       } catch (err) {
         report.errors.push(describeError(err));
       }
+      report.apiCalls += client.tracker.total() - callsBefore;
     }
     if (report.recovered > 0 || report.corrected > 0) this.deps.logger.info({ ...report, errors: undefined }, "job recovery: recorded jobs whose webhooks were missed");
+    if (report.truncated) this.deps.logger.info({ runs: report.runs, apiCalls: report.apiCalls }, "job recovery: bounds reached; the rest waits for the next pass");
     for (const error of report.errors) this.deps.logger.warn({ err: error }, "job recovery: listing jobs failed; trying again later");
     this.last = report;
     return report;
   }
+
+  private async recoverRepository(client: RecoveryClient, connection: string, repository: string, pass: { now: number; staleAfter: number; report: RecoveryReport }): Promise<void> {
+    const { now, staleAfter, report } = pass;
+    const listing = await client.listQueuedJobs(repository, this.deps.bounds);
+    report.runs += listing.runs;
+    report.truncated ||= listing.truncated;
+    for (const job of listing.jobs) {
+      if (!this.deps.store.getJob(job.id)) report.recovered++;
+      this.deps.handle(toEvent(job, connection, repository, now));
+    }
+    const listed = new Set(listing.jobs.map((j) => j.id));
+    const believedQueued = this.deps.store
+      .listJobs({ repository, status: "queued", limit: 500 })
+      .filter((j) => !listed.has(j.jobId) && now - (j.queuedAt ?? j.updatedAt) >= staleAfter)
+      .reverse(); // oldest first, so each pass gets further through a backlog
+    if (believedQueued.length > maxQuestions) report.truncated = true;
+    for (const stale of believedQueued.slice(0, maxQuestions)) {
+      const job = await client.getJob(repository, stale.jobId);
+      if (job === null) {
+        // Deleted with its run: nothing will ever pick it up.
+        this.deps.handle(toEvent({ ...fromRecord(stale), status: "completed", conclusion: "cancelled", completedAt: new Date(now).toISOString() }, connection, repository, now));
+        report.corrected++;
+      } else if (job.status !== "queued" && job.status !== "waiting") {
+        this.deps.handle(toEvent(job, connection, repository, now));
+        report.corrected++;
+      }
+    }
+  }
 }
+
+/** What recovery needs of a connection's client. */
+type RecoveryClient = Pick<ConnectionClient, "listQueuedJobs" | "getJob" | "tracker">;
 
 function toEvent(job: ListedJob, connection: string, repository: string, now: number): JobEvent {
   const action: JobStatus = job.status === "completed" ? "completed" : job.status === "in_progress" ? "in_progress" : job.status === "waiting" ? "waiting" : "queued";

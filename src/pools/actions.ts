@@ -5,10 +5,12 @@ import { classifyFailure, describeError, SpawnFailed, TerminalError } from "../e
 import { parseAgentStatus } from "./agent-status.js";
 import type { PoolBackoff } from "./backoff.js";
 import { collectRunner, deleteInstance } from "./collect.js";
-import { chooseCredential, needsRegistrationRelease, neverListened, tookJobSincePlanned } from "./decisions.js";
+import { chooseCredential, needsRegistrationRelease, tookJobSincePlanned } from "./decisions.js";
+import type { DeprecatedPools } from "./deprecation.js";
 import type { Transition } from "./observe.js";
 import { paths } from "./ownership.js";
-import type { HistoryPort, LxdPort, ReconcilerObserver, RegistrarPort, TokenPort } from "./ports.js";
+import type { HistoryPort, ImagePort, LxdPort, ReconcilerObserver, RegistrarPort, TokenPort } from "./ports.js";
+import { applyRunnerEnd } from "./runner-ends.js";
 import type { PoolRuntime, ReconcilerSettings } from "./settings.js";
 import { spawnRunner, type RunnerCredential } from "./spawn.js";
 import type { Action, ObservedRunner } from "./types.js";
@@ -20,14 +22,19 @@ export interface ActionPorts {
   registrar?: RegistrarPort | undefined;
   history: HistoryPort;
   observer?: ReconcilerObserver | undefined;
+  /** runnerd-built images: a pool refused for its runner version asks for a rebuild here. */
+  images?: ImagePort | undefined;
   now: () => number;
   agentScript: string;
 }
 
 export interface ActionContext {
   settings: () => ReconcilerSettings;
-  backoff: Pick<PoolBackoff, "fail">;
+  backoff: Pick<PoolBackoff, "fail" | "jobDone">;
+  deprecated: Pick<DeprecatedPools, "note">;
   shuttingDown: () => boolean;
+  /** A runner planned away took a job meanwhile: the next passes must see it busy. */
+  tookJob?: (runner: string, at: number) => void;
 }
 
 /** Where a JIT runner's registration is deleted. */
@@ -43,6 +50,12 @@ type Delete = Extract<Action, { kind: "delete" }>;
 export class RunnerActions {
   /** JIT runners' registrations as last observed or minted: runner name -> where to delete it. */
   private readonly registrations = new Map<string, Registration>();
+  /** What a pass saw of each runner: when it was made, and from which image (fingerprint). */
+  private readonly seen = new Map<string, { createdAt: number; image?: string }>();
+  /** Runners a pass saw busy: they took a job, whatever their result says (it may be lost). */
+  private readonly sawJob = new Set<string>();
+  /** Runners whose registration runnerd deleted while their instance lived (a scale-down whose instance deletion failed). */
+  private readonly released = new Set<string>();
 
   constructor(
     private readonly ports: ActionPorts,
@@ -64,9 +77,11 @@ export class RunnerActions {
   /** Takes in what a pass saw: registrations to delete later, and agent status changes for the history. */
   noteObserved(runners: readonly ObservedRunner[], transitions: readonly Transition[]): void {
     for (const r of runners) {
-      if (r.githubRunnerId !== undefined && r.connection !== undefined && r.scope !== undefined) {
+      if (r.githubRunnerId !== undefined && r.connection !== undefined && r.scope !== undefined && !this.released.has(r.name)) {
         this.registrations.set(r.name, { connection: r.connection, scope: r.scope, runnerId: r.githubRunnerId });
       }
+      this.seen.set(r.name, { createdAt: r.createdAt, ...(r.image !== undefined ? { image: r.image } : {}) });
+      if (r.phase === "busy") this.sawJob.add(r.name);
     }
     for (const { runner, pool, status } of transitions) {
       const at = new Date(status.since);
@@ -79,8 +94,15 @@ export class RunnerActions {
 
   /** Forgets registrations of runners neither listed nor in flight (deleted by hand, say); the sweep covers them. */
   forget(present: ReadonlySet<string>, inFlight: ReadonlyMap<string, unknown>): void {
-    if (this.registrations.size < 256) return;
-    for (const name of this.registrations.keys()) if (!present.has(name) && !inFlight.has(name)) this.registrations.delete(name);
+    if (this.seen.size + this.registrations.size < 256) return;
+    for (const name of new Set([...this.seen.keys(), ...this.registrations.keys()])) if (!present.has(name) && !inFlight.has(name)) this.forgetRunner(name);
+  }
+
+  private forgetRunner(name: string): void {
+    this.registrations.delete(name);
+    this.seen.delete(name);
+    this.sawJob.delete(name);
+    this.released.delete(name);
   }
 
   async spawn(poolName: string, name: string, log: Logger): Promise<void> {
@@ -170,25 +192,45 @@ export class RunnerActions {
     if (result?.job_seen && result.job_started_at != null) history.markRunnerBusy(action.runner, new Date(result.job_started_at * 1000), result.job_name || undefined);
     history.recordRunnerResult(action.runner, { exitCode: result?.exit_code ?? null, jobSeen: result?.job_seen ?? false, outcome, ...(detail ? { detail } : {}), finishedAt });
     history.markRunnerDeleted(action.runner, finishedAt);
-    const facts = { plannedOutcome: action.outcome, outcome, result };
-    if (needsRegistrationRelease(facts)) await this.releaseRegistration(action.runner, log);
-    else this.registrations.delete(action.runner);
-    if (neverListened(facts)) {
-      const { delay } = this.ctx.backoff.fail(action.pool, `runner ${action.runner} ended without listening (${outcome}${detail ? `: ${detail}` : ""})`, false);
-      log.warn({ retryInMs: delay }, "runner never listened; pool backs off");
-    }
+    const facts = { plannedOutcome: action.outcome, outcome, result, sawJob: this.sawJob.has(action.runner), registrationReleased: this.released.has(action.runner) };
+    if (needsRegistrationRelease(facts) && !facts.registrationReleased) await this.releaseRegistration(action.runner, log);
+    const runtime = this.ctx.settings().pools.find((p) => p.spec.name === action.pool);
+    const seen = this.seen.get(action.runner);
+    const end = { pool: action.pool, runner: action.runner, runtime, image: seen?.image, createdAt: seen?.createdAt, facts, detail, result };
+    applyRunnerEnd(end, this.ports, { ...this.ctx, now }, log);
+    this.forgetRunner(action.runner);
     observer?.collected?.(action.pool, outcome);
     const level = outcome === "succeeded" ? "info" : "warn";
-    if (level === "warn") history.addEvent({ level, kind: outcome, pool: action.pool, runner: action.runner, message: detail ?? action.reason });
+    // A refused runner version has its own event (runner-ends.ts), with what to do about it.
+    if (level === "warn" && outcome !== "runner-deprecated") history.addEvent({ level, kind: outcome, pool: action.pool, runner: action.runner, message: detail ?? action.reason });
     log[level]({ outcome, job: result?.job_name || undefined, exitCode: result?.exit_code, ms: Math.round(performance.now() - started), reason: action.reason }, "runner collected");
   }
 
+  /**
+   * Scale-down and rolling. A JIT runner's registration is deleted first, as the atomic "is it
+   * still idle?" check: GitHub refuses (422) to delete a runner that runs a job (OpenAPI
+   * `actions/delete-self-hosted-runner-from-repo`), so a 422 keeps the runner and a deleted one
+   * (204) lets the instance go at once. A registration already gone (404), push-mode runners (no
+   * credential on the server) and JIT runners whose registration cannot be deleted now fall back
+   * to the agent's status file: a runner that took a job since the plan is kept.
+   */
   async remove(action: Delete, log: Logger): Promise<void> {
-    // The plan may have seen this runner idle a moment ago: never delete one that took a job since.
-    const status = parseAgentStatus(await this.ports.lxd.pullFile(action.runner, paths.status).catch(() => null));
-    if (tookJobSincePlanned(status)) {
-      log.info({ reason: action.reason }, "runner took a job meanwhile; not deleted");
+    const registration = this.registrations.get(action.runner);
+    const claimed = registration ? await this.claimRegistration(action.runner, registration, log) : "unchecked";
+    if (claimed === "busy") {
+      log.info({ reason: action.reason, githubRunnerId: registration?.runnerId }, "runner took a job meanwhile (GitHub refused to delete its registration); not deleted");
+      this.ctx.tookJob?.(action.runner, this.ports.now());
       return;
+    }
+    if (claimed !== "released") {
+      // The plan may have seen this runner idle a moment ago: never delete one that took a job
+      // since. A registration already gone may be one GitHub removed after a job done meanwhile.
+      const status = parseAgentStatus(await this.ports.lxd.pullFile(action.runner, paths.status).catch(() => null));
+      if (tookJobSincePlanned(status)) {
+        log.info({ reason: action.reason }, "runner took a job meanwhile; not deleted");
+        if (status) this.ctx.tookJob?.(action.runner, status.since);
+        return;
+      }
     }
     await deleteInstance(this.ports.lxd, action.runner);
     const at = new Date(this.ports.now());
@@ -196,7 +238,32 @@ export class RunnerActions {
     this.ports.observer?.collected?.(action.pool, action.outcome);
     this.ports.history.recordRunnerResult(action.runner, { exitCode: null, jobSeen: false, outcome: action.outcome, detail: action.reason, finishedAt: at });
     this.ports.history.markRunnerDeleted(action.runner, at);
-    await this.releaseRegistration(action.runner, log);
+    if (claimed === "unchecked") await this.releaseRegistration(action.runner, log);
+    this.forgetRunner(action.runner);
     log.info({ reason: action.reason }, "runner deleted");
+  }
+
+  /**
+   * Deletes the registration of a runner about to be removed. `released`: deleted, the runner can
+   * take no job now; `gone`: GitHub had no such registration (404), which is also what a runner
+   * that ran a job meanwhile leaves behind; `busy`: GitHub refused, it has a job; `unchecked`:
+   * GitHub could not say (no client, an error). Unless released, the caller reads the agent's status.
+   */
+  private async claimRegistration(name: string, registration: Registration, log: Logger): Promise<"released" | "gone" | "busy" | "unchecked"> {
+    if (!this.ports.registrar) return "unchecked";
+    try {
+      const result = await this.ports.registrar.deleteRegistration(registration);
+      if (result === "busy") return "busy";
+      this.registrations.delete(name);
+      log.info({ githubRunnerId: registration.runnerId, result }, "runner registration removed from GitHub before its instance");
+      if (result === "gone") return "gone";
+      // Its runner now ends on its own ("no longer exists on the server"): runnerd's doing, not a failure.
+      this.released.add(name);
+      return "released";
+    } catch (err) {
+      log.warn({ githubRunnerId: registration.runnerId, err: describeError(err) }, "removing the runner's registration from GitHub failed; checking the agent's status instead");
+      this.ports.observer?.failure?.("github", "delete-registration");
+      return "unchecked";
+    }
   }
 }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { backoffBound, backoffDelay, countAtCap, PoolBackoff, recoveredSince } from "./backoff.js";
+import { backoffBound, backoffDelay, countAtCap, PoolBackoff, recoveredSince, recoveryDueAt } from "./backoff.js";
 import type { ObservedRunner } from "./types.js";
 
-const policy = { baseMs: 1000, capMs: 60_000 };
+const policy = { baseMs: 1000, capMs: 60_000, stableIdleMs: 90_000 };
 
 describe("backoffBound and backoffDelay", () => {
   it.each([
@@ -52,22 +52,37 @@ describe("backoffBound and backoffDelay", () => {
 const F = 1_800_000_000_000; // the pool's most recent failure
 const r = (phase: ObservedRunner["phase"], createdAt: number, over: Partial<ObservedRunner> = {}): ObservedRunner => ({ name: `rd-web-${phase}-${createdAt}`, pool: "web", phase, createdAt, ...over });
 
-describe("recoveredSince", () => {
-  it.each<[string, ObservedRunner[], boolean]>([
-    ["no runners", [], false],
-    ["an older runner idle since before the failure", [r("idle", F - 60_000, { phaseSince: F - 30_000 })], false],
-    ["an older runner busy (it took a job after the failure)", [r("busy", F - 60_000, { phaseSince: F + 5000 })], false],
-    ["a runner made after the failure, idle", [r("idle", F + 1000, { phaseSince: F + 4000 })], true],
-    ["a runner made after the failure, busy", [r("busy", F + 1000, { phaseSince: F + 9000 })], true],
-    ["a runner made after the failure, still starting", [r("starting", F + 1000)], false],
-    ["a runner made after the failure, being created", [r("creating", F + 1000)], false],
-    ["a runner made after the failure that finished", [r("finishing", F + 1000)], false],
-    ["an older runner first listening after the failure", [r("idle", F - 2000, { phaseSince: F + 3000 })], true],
-    ["an older runner listening in the failure's own second", [r("idle", F - 2000, { phaseSince: F })], false],
-    ["a runner made after the failure, of another pool", [r("idle", F + 1000, { pool: "api", phaseSince: F + 4000 })], false],
-    ["an old listener and a new one starting", [r("idle", F - 60_000, { phaseSince: F - 50_000 }), r("starting", F + 10)], false],
-  ])("%s: %s", (_name, runners, expected) => {
-    expect(recoveredSince("web", F, runners)).toBe(expected);
+const S = 90_000; // stableIdleMs
+describe("recoveredSince: a new runner took a job, or one listening since the failure stayed idle for a while", () => {
+  it.each<[string, ObservedRunner[], number, boolean]>([
+    ["no runners", [], F + 600_000, false],
+    ["an older runner idle since before the failure", [r("idle", F - 60_000, { phaseSince: F - 30_000 })], F + 600_000, false],
+    ["an older runner busy (it took a job after the failure)", [r("busy", F - 60_000, { phaseSince: F + 5000 })], F + 600_000, false],
+    ["a runner made after the failure, idle for a moment only", [r("idle", F + 1000, { phaseSince: F + 4000 })], F + 5000, false],
+    ["a runner made after the failure, idle just short of the wait", [r("idle", F + 1000, { phaseSince: F + 4000 })], F + 4000 + S - 1, false],
+    ["a runner made after the failure, idle for the wait", [r("idle", F + 1000, { phaseSince: F + 4000 })], F + 4000 + S, true],
+    ["a runner made after the failure, busy (took a job) at once", [r("busy", F + 1000, { phaseSince: F + 9000 })], F + 10_000, true],
+    ["a runner made after the failure, still starting", [r("starting", F + 1000)], F + 600_000, false],
+    ["a runner made after the failure, being created", [r("creating", F + 1000)], F + 600_000, false],
+    ["a runner made after the failure that finished (no job known)", [r("finishing", F + 1000, { phaseSince: F + 2000 })], F + 600_000, false],
+    ["an older runner first listening after the failure, for the wait", [r("idle", F - 2000, { phaseSince: F + 3000 })], F + 3000 + S, true],
+    ["an older runner first listening after the failure, briefly", [r("idle", F - 2000, { phaseSince: F + 3000 })], F + 10_000, false],
+    ["an older runner listening since the failure's own second", [r("idle", F - 2000, { phaseSince: F })], F + 600_000, false],
+    ["a runner made after the failure, listening in the failure's own second (whole seconds)", [r("idle", F + 300, { phaseSince: F })], F + 300 + S, true],
+    ["a runner made after the failure, of another pool", [r("idle", F + 1000, { pool: "api", phaseSince: F + 4000 })], F + 600_000, false],
+    ["an old listener and a new one starting", [r("idle", F - 60_000, { phaseSince: F - 50_000 }), r("starting", F + 10)], F + 600_000, false],
+  ])("%s", (_name, runners, now, expected) => {
+    expect(recoveredSince("web", F, runners, now, S)).toBe(expected);
+  });
+});
+
+describe("recoveryDueAt", () => {
+  it.each<[string, ObservedRunner[], number | undefined]>([
+    ["nobody listening since the failure", [r("idle", F - 60_000, { phaseSince: F - 30_000 }), r("starting", F + 1000)], undefined],
+    ["the earliest listener since the failure", [r("idle", F + 1000, { phaseSince: F + 9000 }), r("idle", F + 500, { phaseSince: F + 4000 })], F + 4000 + S],
+    ["another pool's listener", [r("idle", F + 1000, { pool: "api", phaseSince: F + 4000 })], undefined],
+  ])("%s", (_name, runners, expected) => {
+    expect(recoveryDueAt("web", F, runners, S)).toBe(expected);
   });
 });
 
@@ -106,20 +121,66 @@ describe("PoolBackoff", () => {
     expect(b.fail("api", "y", false).count).toBe(1);
   });
 
-  it("resets only when a runner made or listening after the most recent failure is seen", () => {
+  it("resets only when a runner made after the most recent failure takes a job, or stays listening for a while", () => {
     const c = clock();
     const b = new PoolBackoff(c, policy);
     b.fail("web", "first", false);
     c.t = F + 10_000;
     b.fail("web", "second", false);
     const old = r("idle", F - 60_000, { phaseSince: F - 50_000 });
-    expect(b.settle([old])).toEqual([]);
+    expect(b.settle([old])).toEqual({ recovered: [] });
     // made after the first failure but before the most recent one: not yet proof
-    expect(b.settle([old, r("busy", F + 5000)])).toEqual([]);
+    expect(b.settle([old, r("busy", F + 5000)])).toEqual({ recovered: [] });
     expect(b.get("web")?.count).toBe(2);
-    expect(b.settle([old, r("idle", F + 11_000, { phaseSince: F + 14_000 })])).toEqual(["web"]);
+    // listening since after the failure, but only just: not yet proof, and a pass is due when it would be
+    const listener = r("idle", F + 11_000, { phaseSince: F + 14_000 });
+    c.t = F + 20_000;
+    expect(b.settle([old, listener])).toEqual({ recovered: [], dueAt: F + 14_000 + 90_000 });
+    c.t = F + 14_000 + 90_000;
+    expect(b.settle([old, listener])).toEqual({ recovered: ["web"] });
     expect(b.get("web")).toBeUndefined();
     expect(b.untilByPool().size).toBe(0);
     expect(b.fail("web", "again", false).count).toBe(1);
+  });
+
+  it("ends when a collected runner made after the failure ran a job (never seen busy), not for an older one", () => {
+    const c = clock();
+    const b = new PoolBackoff(c, policy);
+    b.fail("web", "x", false);
+    expect(b.jobDone("web", F - 1)).toBe(false);
+    expect(b.jobDone("web", F)).toBe(false);
+    expect(b.get("web")?.count).toBe(1);
+    expect(b.jobDone("api", F + 1)).toBe(false);
+    expect(b.jobDone("web", F + 1)).toBe(true);
+    expect(b.get("web")).toBeUndefined();
+  });
+
+  it("ends at once when a new runner takes a job", () => {
+    const c = clock();
+    const b = new PoolBackoff(c, policy);
+    b.fail("web", "x", false);
+    c.t = F + 3000;
+    expect(b.settle([r("busy", F + 1000, { phaseSince: F + 2500 })])).toEqual({ recovered: ["web"] });
+  });
+
+  it("no hot loop: runners that listen and then end without a job keep growing the wait, old idle runners or not", () => {
+    const c = clock();
+    c.r = 1; // the longest wait of each step
+    const b = new PoolBackoff(c, policy);
+    const old = [r("idle", F - 600_000, { phaseSince: F - 590_000 }), r("idle", F - 500_000, { phaseSince: F - 490_000 })];
+    const waits: number[] = [];
+    let delay = 0;
+    for (let cycle = 0; cycle < 9; cycle++) {
+      // the replacement is made when the backoff ends, listens 5 s later, and is refused 2 s after that
+      const made = c.t + delay;
+      const fresh = r("idle", made, { name: `rd-web-${cycle}`, phaseSince: made + 5000 });
+      c.t = made + 6000;
+      expect(b.settle([...old, fresh]).recovered).toEqual([]);
+      c.t = made + 7000;
+      delay = b.fail("web", "runner ended without a job (runner-deprecated)", false).delay;
+      waits.push(delay);
+    }
+    expect(waits).toEqual([1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 60_000, 60_000]);
+    expect(b.get("web")?.count).toBe(9);
   });
 });

@@ -1,7 +1,8 @@
-// Per-pool backoff: a pool whose spawns fail, or whose runners die before they ever listen (a
-// revoked token, a full disk, a broken image), waits before it spawns again instead of
-// recreating runners in a hot loop. Exponential with equal jitter, capped; the clock and the
-// random source are injected so tests are deterministic.
+// Per-pool backoff: a pool whose spawns fail, or whose runners end without running a job (a
+// revoked token, a full disk, a broken image, a self-update gone wrong, a runner version GitHub
+// refuses), waits before it spawns again instead of recreating runners in a hot loop.
+// Exponential with equal jitter, capped; the clock and the random source are injected so tests
+// are deterministic.
 import type { ObservedRunner } from "./types.js";
 
 export interface BackoffPolicy {
@@ -9,9 +10,17 @@ export interface BackoffPolicy {
   baseMs: number;
   /** Longest wait after any number of failures. */
   capMs: number;
+  /**
+   * How long a runner made after the failure must stay listening before the pool counts as
+   * working again. Listening alone is no proof: a runner GitHub refuses as deprecated is refused
+   * right after "Listening for Jobs", and a self-update arrives on the first long poll (50 s).
+   */
+  stableIdleMs: number;
 }
 
-export const defaultBackoff: BackoffPolicy = { baseMs: 1000, capMs: 60_000 };
+export const defaultBackoff: BackoffPolicy = { baseMs: 1000, capMs: 60_000, stableIdleMs: 90_000 };
+
+type Bounds = Pick<BackoffPolicy, "baseMs" | "capMs">;
 
 export interface BackoffClock {
   now(): number;
@@ -32,7 +41,7 @@ export interface PoolFailure {
 }
 
 /** The exponential's bound for the `count`th failure in a row: base, 2 × base, … up to the cap. */
-export function backoffBound(count: number, policy: BackoffPolicy = defaultBackoff): number {
+export function backoffBound(count: number, policy: Bounds = defaultBackoff): number {
   return Math.min(policy.capMs, policy.baseMs * 2 ** Math.max(0, count - 1));
 }
 
@@ -40,13 +49,13 @@ export function backoffBound(count: number, policy: BackoffPolicy = defaultBacko
  * Equal jitter: half the bound is fixed, half random, so pools that failed together spread
  * out but none retries sooner than half its bound.
  */
-export function backoffDelay(count: number, random: number, policy: BackoffPolicy = defaultBackoff): number {
+export function backoffDelay(count: number, random: number, policy: Bounds = defaultBackoff): number {
   const bound = backoffBound(count, policy);
   return Math.round(bound / 2 + Math.min(Math.max(random, 0), 1) * (bound / 2));
 }
 
 /** The smallest failure count whose bound is the cap: where a terminal failure starts. */
-export function countAtCap(policy: BackoffPolicy = defaultBackoff): number {
+export function countAtCap(policy: Bounds = defaultBackoff): number {
   let count = 1;
   while (backoffBound(count, policy) < policy.capMs) count++;
   return count;
@@ -54,16 +63,36 @@ export function countAtCap(policy: BackoffPolicy = defaultBackoff): number {
 
 /**
  * Whether the runners a pass sees show that `pool` works again since its failure at `failureAt`:
- * a runner of the pool made after the failure got as far as listening (it is idle or busy now),
- * or one made before it was seen idle with a listening time after it. An older runner that was
- * listening already, or that merely took a job, proves nothing about new spawns.
+ * a runner of the pool made after the failure took a job (busy), or a runner that began listening
+ * after the failure has stayed idle for `stableIdleMs`. Listening alone does not count (runners
+ * can fail after listening, and a pool whose runners listen and then fail would reset its count
+ * on every cycle); nor does an older runner listening since before the failure, or one that
+ * merely took a job: they prove nothing about new spawns.
  */
-export function recoveredSince(pool: string, failureAt: number, runners: readonly ObservedRunner[]): boolean {
-  return runners.some(
-    (r) =>
-      r.pool === pool &&
-      (((r.phase === "idle" || r.phase === "busy") && r.createdAt > failureAt) || (r.phase === "idle" && r.phaseSince !== undefined && r.phaseSince > failureAt)),
-  );
+export function recoveredSince(pool: string, failureAt: number, runners: readonly ObservedRunner[], now: number, stableIdleMs: number): boolean {
+  return runners.some((r) => {
+    if (r.pool !== pool) return false;
+    if (r.phase === "busy") return r.createdAt > failureAt;
+    const since = listeningSince(r, failureAt);
+    return since !== undefined && now - since >= stableIdleMs;
+  });
+}
+
+/** When the first runner listening since the failure will have been idle long enough to end it; undefined: none is listening. */
+export function recoveryDueAt(pool: string, failureAt: number, runners: readonly ObservedRunner[], stableIdleMs: number): number | undefined {
+  const due = runners.filter((r) => r.pool === pool).map((r) => listeningSince(r, failureAt)).filter((t) => t !== undefined).map((t) => t + stableIdleMs);
+  return due.length > 0 ? Math.min(...due) : undefined;
+}
+
+/**
+ * When an idle runner began listening, if after the failure. The agent writes whole seconds, so a
+ * runner made after the failure may show a listening time in the failure's own second: its
+ * creation time bounds it from below.
+ */
+function listeningSince(r: ObservedRunner, failureAt: number): number | undefined {
+  if (r.phase !== "idle" || r.phaseSince === undefined) return undefined;
+  const since = Math.max(r.phaseSince, r.createdAt);
+  return since > failureAt ? since : undefined;
 }
 
 export class PoolBackoff {
@@ -85,14 +114,34 @@ export class PoolBackoff {
     return { ...failure, delay };
   }
 
-  /** Ends the backoff of every pool the observed runners show working again; returns those pools. */
-  settle(runners: readonly ObservedRunner[]): string[] {
+  /**
+   * Ends the backoff of every pool the observed runners show working again; returns those pools,
+   * and when a listening runner will be proof enough (so a pass can look then).
+   */
+  settle(runners: readonly ObservedRunner[], now = this.clock.now()): { recovered: string[]; dueAt?: number } {
     const recovered: string[] = [];
+    let dueAt: number | undefined;
     for (const [pool, failure] of this.failures) {
-      if (recoveredSince(pool, failure.at, runners)) recovered.push(pool);
+      if (recoveredSince(pool, failure.at, runners, now, this.policy.stableIdleMs)) recovered.push(pool);
+      else {
+        const due = recoveryDueAt(pool, failure.at, runners, this.policy.stableIdleMs);
+        if (due !== undefined) dueAt = Math.min(dueAt ?? due, due);
+      }
     }
     for (const pool of recovered) this.failures.delete(pool);
-    return recovered;
+    return dueAt === undefined ? { recovered } : { recovered, dueAt };
+  }
+
+  /**
+   * A collected runner of `pool`, made at `createdAt`, ran a job: if it was made after the last
+   * failure, the pool works (a short job may come and go between two passes, never seen busy).
+   * Returns whether this ended the pool's backoff.
+   */
+  jobDone(pool: string, createdAt: number): boolean {
+    const failure = this.failures.get(pool);
+    if (!failure || !(createdAt > failure.at)) return false;
+    this.failures.delete(pool);
+    return true;
   }
 
   get(pool: string): PoolFailure | undefined {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { AgentStatus } from "./agent-status.js";
-import { chooseCredential, needsRegistrationRelease, neverListened, tookJobSincePlanned, type CollectedFacts, type CredentialChoice } from "./decisions.js";
+import { chooseCredential, deprecatedVersion, endedWithoutJob, isTerminalEnd, needsRegistrationRelease, selfUpdates, tookJobSincePlanned, type CollectedFacts, type CredentialChoice } from "./decisions.js";
+import type { RunnerOutcome } from "./runner-record.js";
 
 describe("chooseCredential", () => {
   const push = { name: "web", connection: "main", credential: "push" as const };
@@ -20,20 +21,61 @@ const listened = { listening_at: 1_800_000_000, job_seen: false };
 const ranJob = { listening_at: 1_800_000_000, job_seen: true };
 const never = { listening_at: null, job_seen: false };
 
-describe("neverListened: a collected runner that never listened counts as a pool failure", () => {
+describe("endedWithoutJob: a collected runner that ran no job counts as a pool failure, whatever phase it reached", () => {
   it.each<[string, CollectedFacts, boolean]>([
     ["config-failed before listening", { outcome: "config-failed", result: never }, true],
     ["lost: no result.json at all", { outcome: "lost", result: null }, true],
     ["failed before listening", { outcome: "failed", result: never }, true],
-    ["no-job after listening", { outcome: "no-job", result: listened }, false],
+    ["no-job after listening (a self-update gone wrong, a registration removed by someone else)", { outcome: "no-job", result: listened }, true],
+    ["failed after listening", { outcome: "failed", result: listened }, true],
+    ["refused as deprecated after listening", { outcome: "runner-deprecated", result: listened }, true],
+    ["stopped by the plan at its boot timeout", { plannedOutcome: "boot-timeout", outcome: "boot-timeout", result: null }, true],
     ["failed after its job", { outcome: "failed", result: ranJob }, false],
     ["succeeded", { outcome: "succeeded", result: ranJob }, false],
     ["succeeded without a listening time (odd, but not a failure)", { outcome: "succeeded", result: never }, false],
     ["a job seen without a listening time", { outcome: "failed", result: { listening_at: null, job_seen: true } }, false],
-    ["stopped by the plan at its boot timeout", { plannedOutcome: "boot-timeout", outcome: "boot-timeout", result: null }, false],
+    ["lost, but a pass saw it busy (killed during its job)", { outcome: "lost", result: null, sawJob: true }, false],
     ["stopped by the plan at its job timeout", { plannedOutcome: "job-timeout", outcome: "job-timeout", result: never }, false],
+    ["removed on purpose: surplus", { plannedOutcome: "surplus", outcome: "surplus", result: listened }, false],
+    ["removed on purpose: image-updated", { plannedOutcome: "image-updated", outcome: "image-updated", result: never }, false],
+    ["removed on purpose: pool-removed", { plannedOutcome: "pool-removed", outcome: "pool-removed", result: null }, false],
+    ["ended because runnerd deleted its registration", { outcome: "no-job", result: listened, registrationReleased: true }, false],
   ])("%s", (_name, facts, expected) => {
-    expect(neverListened(facts)).toBe(expected);
+    expect(endedWithoutJob(facts)).toBe(expected);
+  });
+});
+
+describe("isTerminalEnd, deprecatedVersion, selfUpdates", () => {
+  it.each<[RunnerOutcome, boolean]>([
+    ["runner-deprecated", true],
+    ["failed", false],
+    ["no-job", false],
+    ["config-failed", false],
+  ])("%s terminal: %s", (outcome, expected) => {
+    expect(isTerminalEnd(outcome)).toBe(expected);
+  });
+
+  it.each<[string | undefined, object | null, string | undefined]>([
+    ["An error occured: Runner version v2.313.0 is deprecated and cannot receive messages.", null, "2.313.0"],
+    ["runner version 2.320.1 is deprecated", {}, "2.320.1"],
+    ["Runner version v2.313.0 is deprecated", { runner_version: "2.314.1" }, "2.314.1"],
+    ["Runner version v2.313.0 is deprecated", { runner_version: null }, "2.313.0"],
+    ["exit code 1", { runner_version: "not a version" }, undefined],
+    [undefined, null, undefined],
+  ])("%s (result %o) -> %s", (detail, result, expected) => {
+    expect(deprecatedVersion(detail, result)).toBe(expected);
+  });
+
+  it.each<[object | null, number]>([
+    [null, 0],
+    [{}, 0],
+    [{ updates: 0 }, 0],
+    [{ updates: 2 }, 2],
+    [{ updates: "2" }, 0],
+    [{ updates: -1 }, 0],
+    [{ updates: Number.NaN }, 0],
+  ])("%o -> %i self-updates", (result, expected) => {
+    expect(selfUpdates(result)).toBe(expected);
   });
 });
 

@@ -20,20 +20,54 @@ export function chooseCredential(pool: { name: string; connection: string; crede
 }
 
 export interface CollectedFacts {
-  /** Set when the plan decided the outcome (a timeout); then the runner's own result does not count. */
+  /** Set when the plan decided the outcome (a timeout, a removal); then the runner's own result does not count. */
   plannedOutcome?: Outcome | undefined;
   outcome: RunnerOutcome;
   result: Pick<AgentResult, "listening_at" | "job_seen"> | null;
+  /** A pass saw the runner busy (its result may be lost: killed, crashed). */
+  sawJob?: boolean;
+  /** runnerd deleted the runner's registration on purpose (a scale-down whose instance deletion failed): its end is runnerd's doing. */
+  registrationReleased?: boolean;
+}
+
+/** Outcomes of runners runnerd removed on purpose: never a failure of their pool. */
+const deliberate = new Set<string>(["surplus", "image-updated", "pool-removed"]);
+
+/**
+ * A collected runner that ended without running a job counts as a failure of its pool, which then
+ * backs off — whatever phase it reached: it never listened (GitHub refused its token, the image is
+ * broken), it listened and then failed (a self-update gone wrong, a runner version GitHub refuses),
+ * or the plan stopped it at its boot timeout. A runner that ran a job did its work, however it
+ * ended (a job timeout included). Runners runnerd ended on purpose (surplus, image-updated,
+ * pool-removed, or a registration runnerd deleted) are not failures.
+ */
+export function endedWithoutJob(facts: CollectedFacts): boolean {
+  if (facts.plannedOutcome !== undefined && deliberate.has(facts.plannedOutcome)) return false;
+  if (facts.plannedOutcome === "job-timeout" || facts.registrationReleased) return false;
+  if (facts.outcome === "succeeded" || facts.sawJob) return false;
+  return !facts.result?.job_seen;
+}
+
+/** A refused runner version is not worth retrying soon: the same image gets the same answer. */
+export function isTerminalEnd(outcome: RunnerOutcome): boolean {
+  return outcome === "runner-deprecated";
 }
 
 /**
- * A collected runner that ended on its own without ever listening (GitHub refused its token, the
- * image is broken, the network is down) counts as a failure of its pool, which then backs off.
- * A runner the plan stopped (a timeout) does not: that is recorded as what it is.
+ * The version a refused runner had: the agent's `runner_version` (the listener's "Current runner
+ * version"), else from its error text (the listener prints "Runner version v2.313.0 is deprecated
+ * and cannot receive messages.", actions/runner#3266).
  */
-export function neverListened(facts: CollectedFacts): boolean {
-  if (facts.plannedOutcome !== undefined || facts.outcome === "succeeded") return false;
-  return !facts.result?.listening_at && !facts.result?.job_seen;
+export function deprecatedVersion(detail: string | undefined, result: object | null = null): string | undefined {
+  const reported: unknown = result && "runner_version" in result ? result.runner_version : undefined;
+  if (typeof reported === "string" && /^\d+\.\d+\.\d+$/.test(reported)) return reported;
+  return /version v?(\d+\.\d+\.\d+)/i.exec(detail ?? "")?.[1];
+}
+
+/** How many times the runner updated itself (the agent's result.json `updates`; 0 when absent). */
+export function selfUpdates(result: object | null): number {
+  const n: unknown = result && "updates" in result ? result.updates : undefined;
+  return typeof n === "number" && Number.isFinite(n) && n > 0 ? Math.floor(n) : 0;
 }
 
 /**

@@ -20,7 +20,7 @@ export class JitRegistrar implements RegistrarPort {
     return client.generateJitConfig(pool.scopeRef, { name, labels: jitLabels(pool.labels, this.controllerId(), process.arch, pool.defaultLabels), runnerGroupId });
   }
 
-  async deleteRegistration(registration: { connection: string; scope: string; runnerId: number }): Promise<"deleted" | "gone"> {
+  async deleteRegistration(registration: { connection: string; scope: string; runnerId: number }): Promise<"deleted" | "gone" | "busy"> {
     return this.client(registration.connection).deleteRegistration(parseScopeKey(registration.scope), registration.runnerId);
   }
 

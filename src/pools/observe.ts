@@ -11,8 +11,14 @@ export interface InFlight {
   startedAt: number;
 }
 
-/** An agent status with when runnerd last read it (ms since the epoch). */
-export type CachedStatus = AgentStatus & { readAt: number };
+/**
+ * An agent status with when runnerd last read it (ms since the epoch). `assumed`: not read but
+ * inferred (GitHub refused to delete the runner's registration: it has a job).
+ */
+export type CachedStatus = AgentStatus & { readAt: number; assumed?: boolean };
+
+/** How long an assumed busy status stands before the status file is read again. */
+const assumedBusyMs = 10_000;
 
 /** An agent status change seen in a pass, for the history. */
 export interface Transition {
@@ -92,6 +98,16 @@ async function readStatus(
   clock: { now: number; idleRecheckMs: number },
 ): Promise<AgentStatus | undefined> {
   const cached = cache.get(name);
+  if (cached?.assumed) {
+    if (clock.now - cached.readAt < assumedBusyMs) return cached;
+    // The file is the truth again, whatever it says (a 422 can also mean "slow down"); only a
+    // job (busy, finished) is news for the history: the runner's listening was recorded before.
+    const status = parseAgentStatus(await lxd.pullFile(name, paths.status).catch(() => null));
+    if (!status) return cached;
+    if (status.state === "busy" || status.state === "finished") transitions.push({ runner: name, pool, status });
+    cache.set(name, { ...status, readAt: clock.now });
+    return status;
+  }
   if (cached && (cached.state === "busy" || cached.state === "finished")) return cached;
   // An idle runner changes only when a job arrives; reading each idle runner's file on every
   // pass (passes come several times a second in a burst) costs LXD a helper process each time.

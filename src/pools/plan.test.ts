@@ -228,6 +228,17 @@ describe("plan", () => {
     expect(kinds(later.actions)).toEqual(["spawn web", "spawn web"]);
   });
 
+  it("spawns nothing from an image whose runner version GitHub refuses, before any backoff, but still trims and collects", () => {
+    const stopped = runner("stopped");
+    const result = plan(snapshot({ pools: [web, api], runners: [stopped], deprecated: new Set(["web"]), backoffUntil: new Map([["web", now + 4000]]) }), settings, now);
+    expect(kinds(result.actions)).toEqual([`collect ${stopped.name}`, "spawn api", "spawn api", "spawn api"]);
+    expect(result.pools.map((p) => p.blocked)).toEqual(["runner-deprecated", undefined]);
+    // demand does not lift it either
+    const queued = plan(snapshot({ demand: new Map([["web", 2]]), deprecated: new Set(["web"]) }), settings, now);
+    expect(queued.actions).toEqual([]);
+    expect(queued.pools[0]).toMatchObject({ blocked: "runner-deprecated", queued: 2 });
+  });
+
   it("spawns nothing while shutting down but still collects", () => {
     const stopped = runner("stopped");
     const result = plan(snapshot({ runners: [stopped], shuttingDown: true }), settings, now);

@@ -168,6 +168,8 @@ function spawnBlocker(spec: PoolSpec, snapshot: Snapshot, settings: PlanSettings
     // Look again when the token becomes too old, so the pool's status changes on time.
     deadlines.push(expiry - settings.tokenMinValidityMs);
   }
+  // Every runner of the refused image would be refused too; the block ends when the image moves.
+  if (snapshot.deprecated?.has(spec.name)) return "runner-deprecated";
   const until = snapshot.backoffUntil.get(spec.name);
   if (until !== undefined && until > now) {
     deadlines.push(until);

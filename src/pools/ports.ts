@@ -40,8 +40,19 @@ export interface TokenPort {
 export interface RegistrarPort {
   /** Registers runner `name` of `pool` and returns its single-use config. */
   jitConfig(pool: PoolRuntime, name: string): Promise<{ runnerId: number; encodedJitConfig: string }>;
-  /** Deletes a registration (`scope` is a scope key); one that is gone already is fine. */
-  deleteRegistration(registration: { connection: string; scope: string; runnerId: number }): Promise<"deleted" | "gone">;
+  /**
+   * Deletes a registration (`scope` is a scope key); one that is gone already is fine. `busy`:
+   * GitHub refused (422) because the runner runs a job, so the runner must be kept.
+   */
+  deleteRegistration(registration: { connection: string; scope: string; runnerId: number }): Promise<"deleted" | "gone" | "busy">;
+}
+
+/** runnerd-built images (`images:`), for pools whose runners show the image is out of date. */
+export interface ImagePort {
+  /** Rebuilds the image with the newest actions/runner, once per runner version, if it has auto_rebuild. */
+  rebuildNow(image: string, reason: string): Promise<unknown>;
+  /** Checks the image's runner against the releases soon (rate-limited by the watcher). */
+  checkSoon(image: string, reason: string): Promise<unknown>;
 }
 
 export interface HistoryPort {
@@ -62,6 +73,8 @@ export interface ReconcilerObserver {
   runnerGone?(pool: string, at: number): void;
   runnerListening?(pool: string, at: number): void;
   collected?(pool: string, outcome: string): void;
+  /** A collected runner of `pool` had updated itself `count` times: its image is behind. */
+  selfUpdated?(pool: string, count: number): void;
   /** `source`: where the failure came from (lxd, github); `operation`: what was being done. */
   failure?(source: FailureSource, operation: string): void;
 }

@@ -85,18 +85,23 @@ describe("Reconciler loop", () => {
     // The collect finishes while the spawn is still creating: the pool backs off…
     await until(() => w.lxd.count("delete rd-web-old") === 1 && w.reconciler.inFlightNames().length === 1, "the collect");
     await until(() => w.pool("web")?.lastError !== undefined, "the failure in the status");
-    expect(w.pool("web")).toMatchObject({ lastError: { message: expect.stringMatching(/rd-web-old ended without listening \(config-failed/) }, failures: 1 });
+    expect(w.pool("web")).toMatchObject({ lastError: { message: expect.stringMatching(/rd-web-old ended without a job \(config-failed/) }, failures: 1 });
     // …but the spawn under way goes on, and no second replacement is planned meanwhile.
     w.clock.t += 100;
     creating.resolve();
     await until(() => w.lxd.instances.get("rd-web-1")?.status === "Running", "the replacement to start");
     await settle();
     expect(w.lxd.count("create")).toBe(1);
-    // The replacement was made before the failure was recorded; it listens after it: the pool works.
+    // The replacement was made before the failure was recorded; it listens after it, and once it
+    // has stayed listening for a while (a pass is due then), the pool works.
     w.lxd.setAgent("rd-web-1", "idle", start + 2000);
     w.clock.t = start + 3000;
     w.reconciler.requestPass("poll");
     await until(() => w.pool("web")?.idle === 1, "the replacement listening");
+    expect(w.pool("web")?.failures).toBe(1);
+    const passes = w.statuses.length;
+    await w.advance(89_000);
+    await until(() => w.statuses.length > passes, "the pass due when the listener proves the pool");
     expect(w.pool("web")?.lastError).toBeUndefined();
     expect(w.history.of("markRunnerListening")).toEqual([["rd-web-1", new Date(start + 2000)]]);
     await w.reconciler.shutdown();
@@ -186,7 +191,42 @@ describe("Reconciler backoff", () => {
     await w.reconciler.shutdown();
   });
 
-  it("resets once a runner spawned after the failure listens, so the next failure starts small again", async () => {
+  it("no hot loop: runners that listen and then end without a job make the pool wait longer each time, older idle runners or not", async () => {
+    const w = world([poolRuntime("web", { floor: 2, ceiling: 3 })], { random: 1 });
+    w.lxd.addRunner("rd-web-old", "web", { createdAt: start - 3_600_000, agent: { state: "idle", at: start - 3_000_000 } });
+    const spawnedAt: number[] = [];
+    const create = w.lxd.createInstance.bind(w.lxd);
+    w.lxd.createInstance = async (request) => (spawnedAt.push(w.clock.t - start), create(request));
+    w.reconciler.start();
+    const failures: (number | undefined)[] = [];
+    for (let cycle = 1; cycle <= 8; cycle++) {
+      const name = `rd-web-${cycle}`;
+      if (!w.lxd.instances.has(name)) await w.advance((w.pool("web")?.retryAt ?? w.clock.t) - w.clock.t);
+      await until(() => w.lxd.instances.get(name)?.status === "Running" && w.reconciler.inFlightNames().length === 0, `${name} to start`);
+      // It listens a second later; two seconds after that GitHub refuses it (or it updates itself and fails).
+      await w.advance(1000);
+      w.lxd.setAgent(name, "idle", w.clock.t);
+      w.reconciler.requestPass("poll");
+      await until(() => w.pool("web")?.idle === 2, `${name} listening`);
+      await w.advance(2000);
+      const instance = w.lxd.instances.get(name);
+      if (!instance) throw new Error(`no ${name}`);
+      instance.status = "Stopped";
+      instance.files.set("/var/lib/runnerd/result.json", JSON.stringify({ exit_code: 0, outcome: "no-job", job_seen: false, job_name: "", error: "", started_at: 0, configured_at: 1, listening_at: 1, job_started_at: null, finished_at: 2 }));
+      w.reconciler.requestPass("instance-stopped");
+      // The collect writes the runner's logs to disk: give the file system time on a busy host.
+      await until(() => w.pool("web")?.failures === cycle && w.reconciler.inFlightNames().length === 0, `failure ${cycle}`, 50_000);
+      failures.push(w.pool("web")?.failures);
+    }
+    // Listening never resets the count, so the waits outgrow a runner's 3 s life and spawns thin
+    // out exponentially. A replacement goes out in the pass that collects its predecessor, before
+    // the failure is known: at most two runners per wait (at its end, and when that one is collected).
+    expect(failures).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(spawnedAt).toEqual([0, 3000, 6000, 9000, 20_000, 23_000, 58_000, 61_000]);
+    await w.reconciler.shutdown();
+  });
+
+  it("resets once a runner spawned after the failure has listened for a while, so the next failure starts small again", async () => {
     const w = world([poolRuntime("web", { floor: 1, ceiling: 2 })]);
     w.lxd.createErrors.set("*", new LxdError("create instance: LXD answered 503", 503));
     w.reconciler.start();
@@ -199,7 +239,10 @@ describe("Reconciler backoff", () => {
     await w.advance(1000);
     w.reconciler.requestPass("poll");
     await until(() => w.pool("web")?.idle === 1, "the runner listening");
-    expect(w.pool("web")?.failures).toBeUndefined();
+    expect(w.pool("web")?.failures).toBe(1); // listening for a second is not proof yet
+    await w.advance(90_000);
+    w.reconciler.requestPass("poll");
+    await until(() => w.pool("web")?.failures === undefined, "the reset");
     expect(w.pool("web")?.lastError).toBeUndefined();
     await w.reconciler.shutdown();
   });

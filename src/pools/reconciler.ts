@@ -6,10 +6,11 @@ import type { Logger } from "pino";
 import { classifyFailure, describeError } from "../errors.js";
 import { RunnerActions } from "./actions.js";
 import { defaultBackoff, PoolBackoff, type BackoffPolicy } from "./backoff.js";
+import { DeprecatedPools } from "./deprecation.js";
 import { Dispatcher } from "./dispatcher.js";
 import { newRunnerName } from "./names.js";
 import { plan } from "./plan.js";
-import type { HistoryPort, LxdPort, ReconcilerObserver, RegistrarPort, TokenPort } from "./ports.js";
+import type { HistoryPort, ImagePort, LxdPort, ReconcilerObserver, RegistrarPort, TokenPort } from "./ports.js";
 import { BlockerLog, poolReports, type ReconcilerStatus } from "./report.js";
 import type { ReconcilerSettings } from "./settings.js";
 import { SnapshotObserver, type Observed } from "./snapshot.js";
@@ -23,6 +24,8 @@ export interface ReconcilerDeps {
   /** JIT registrations; required when any pool uses an app or pat connection. */
   registrar?: RegistrarPort;
   history: HistoryPort;
+  /** runnerd-built images: rebuilt when GitHub refuses their runner version (auto_rebuild). */
+  images?: ImagePort;
   /** Queued jobs per pool not yet picked up (webhooks); absent: the floor alone decides. */
   demand?: () => ReadonlyMap<string, number>;
   observer?: ReconcilerObserver;
@@ -30,7 +33,7 @@ export interface ReconcilerDeps {
   now: () => number;
   /** The backoff's jitter; Math.random unless a test fixes it. */
   random?: () => number;
-  backoff?: BackoffPolicy;
+  backoff?: Partial<BackoffPolicy>;
   agentScript: string;
   /** Called after every pass with what runnerd now believes; the daemon publishes it. */
   onStatus?: (status: ReconcilerStatus) => void;
@@ -41,6 +44,7 @@ export class Reconciler {
   private settings: ReconcilerSettings;
   private readonly dispatcher: Dispatcher;
   private readonly backoff: PoolBackoff;
+  private readonly deprecated = new DeprecatedPools();
   private readonly snapshots: SnapshotObserver;
   private readonly actions: RunnerActions;
   private readonly blockers: BlockerLog;
@@ -59,7 +63,7 @@ export class Reconciler {
   ) {
     this.settings = settings;
     this.dispatcher = new Dispatcher(settings.spawnConcurrency, deps.now);
-    this.backoff = new PoolBackoff({ now: deps.now, random: deps.random ?? Math.random }, deps.backoff ?? defaultBackoff);
+    this.backoff = new PoolBackoff({ now: deps.now, random: deps.random ?? Math.random }, { ...defaultBackoff, ...deps.backoff });
     this.snapshots = new SnapshotObserver({
       lxd: deps.lxd,
       tokens: deps.tokens,
@@ -67,8 +71,15 @@ export class Reconciler {
       inFlight: () => this.dispatcher.inFlight,
       lastSpawnAt: () => this.dispatcher.lastSpawnAt,
       backoff: this.backoff,
+      deprecated: this.deprecated,
     });
-    this.actions = new RunnerActions(deps, { settings: () => this.settings, backoff: this.backoff, shuttingDown: () => this.shuttingDown });
+    this.actions = new RunnerActions(deps, {
+      settings: () => this.settings,
+      backoff: this.backoff,
+      deprecated: this.deprecated,
+      shuttingDown: () => this.shuttingDown,
+      tookJob: (runner, at) => this.snapshots.assumeBusy(runner, at),
+    });
     this.blockers = new BlockerLog(deps.history);
   }
 
@@ -144,9 +155,13 @@ export class Reconciler {
       this.publish({ at: now, pools: this.lastStatus?.pools ?? [], runners: this.lastStatus?.runners ?? [], lastPassError: describeError(err) });
       return;
     }
-    const { snapshot, transitions, recovered } = observed;
+    const { snapshot, transitions, recovered, undeprecated } = observed;
     this.actions.noteObserved(snapshot.runners, transitions);
-    if (recovered.length > 0) log.info({ pools: recovered }, "a new runner listens: pool backoff reset");
+    if (recovered.length > 0) log.info({ pools: recovered }, "a new runner took a job or stayed listening: pool backoff reset");
+    for (const pool of undeprecated) {
+      log.info({ pool }, "the pool's image moved: spawning resumes");
+      this.deps.history.addEvent({ level: "info", kind: "runner-deprecated-cleared", pool, message: "the pool's image points at a new image: spawning resumed" });
+    }
     const result = plan(snapshot, this.settings.plan, now);
     if (result.actions.length > 0) log.debug({ reason, actions: result.actions }, "planned actions");
     this.blockers.report(result.pools, log);
@@ -154,8 +169,9 @@ export class Reconciler {
     const present = new Set(snapshot.runners.map((r) => r.name));
     this.dispatcher.forget(present);
     this.actions.forget(present, this.dispatcher.inFlight);
-    this.scheduleRequeue(result.requeueAfterMs);
-    this.publish({ at: now, pools: poolReports(result.pools, (pool) => this.backoff.get(pool), now), runners: snapshot.runners });
+    const recoveryIn = observed.recoveryDueAt !== undefined ? Math.max(0, observed.recoveryDueAt - now) : undefined;
+    this.scheduleRequeue(recoveryIn === undefined ? result.requeueAfterMs : Math.min(recoveryIn, result.requeueAfterMs ?? recoveryIn));
+    this.publish({ at: now, pools: poolReports(result.pools, { failure: (pool) => this.backoff.get(pool), deprecation: (pool) => this.deprecated.get(pool) }, now), runners: snapshot.runners });
     this.deps.observer?.passDone?.(performance.now() - started);
   }
 

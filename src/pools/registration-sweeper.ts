@@ -107,7 +107,8 @@ export class RegistrationSweeper {
       const client = this.deps.clients().get(group.connection)?.client;
       for (const runner of stale) {
         try {
-          await client?.deleteRegistration(group.scope, runner.id);
+          // A runner that took a job since it was listed is kept (422, `busy`).
+          if ((await client?.deleteRegistration(group.scope, runner.id)) === "busy") continue;
           report.deleted++;
           this.deps.logger.info({ runner: runner.name, githubRunnerId: runner.id, scope: scopeKey(group.scope) }, "deleted a leftover offline registration");
         } catch (err) {

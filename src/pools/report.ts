@@ -2,6 +2,7 @@
 // pool blockers it logs once per change rather than on every pass.
 import type { Logger } from "pino";
 import type { PoolFailure } from "./backoff.js";
+import type { Deprecation } from "./deprecation.js";
 import type { HistoryPort } from "./ports.js";
 import type { ObservedRunner, PoolBlocker, PoolStatus } from "./types.js";
 
@@ -12,6 +13,8 @@ export interface PoolReport extends PoolStatus {
   retryAt?: number;
   /** Failures in a row since the pool last worked. */
   failures?: number;
+  /** While GitHub refuses the runner version of the pool's image: what happened and what to do. */
+  deprecated?: { message: string; at: number; version?: string };
 }
 
 export interface ReconcilerStatus {
@@ -21,13 +24,24 @@ export interface ReconcilerStatus {
   lastPassError?: string;
 }
 
-/** Each pool's status from the plan, with its failures while it has any. */
-export function poolReports(pools: readonly PoolStatus[], failureOf: (pool: string) => PoolFailure | undefined, now: number): PoolReport[] {
+export interface PoolFacts {
+  failure(pool: string): PoolFailure | undefined;
+  deprecation?(pool: string): Deprecation | undefined;
+}
+
+/** Each pool's status from the plan, with its failures while it has any, and its image's deprecation. */
+export function poolReports(pools: readonly PoolStatus[], facts: PoolFacts, now: number): PoolReport[] {
   return pools.map((p) => {
-    const f = failureOf(p.name);
-    if (!f) return p;
-    const report: PoolReport = { ...p, lastError: { message: f.message, at: f.at }, failures: f.count };
-    if (f.until > now) report.retryAt = f.until;
+    const f = facts.failure(p.name);
+    const d = facts.deprecation?.(p.name);
+    if (!f && !d) return p;
+    const report: PoolReport = { ...p };
+    if (f) {
+      report.lastError = { message: f.message, at: f.at };
+      report.failures = f.count;
+      if (f.until > now) report.retryAt = f.until;
+    }
+    if (d) report.deprecated = { message: d.message, at: d.at, ...(d.version ? { version: d.version } : {}) };
     return report;
   });
 }
@@ -50,6 +64,8 @@ export class BlockerLog {
       } else if (before === "token-missing" || before === "token-expiring") {
         log.info({ pool: pool.name }, "pool has a fresh token; spawning resumed");
         this.history.addEvent({ level: "info", kind: "token-fresh", pool: pool.name, message: "fresh token: spawning resumed" });
+      } else if (pool.blocked === "runner-deprecated") {
+        log.warn({ pool: pool.name }, "pool blocked: GitHub refuses the runner version of its image");
       } else if (pool.blocked === "host-cap") {
         log.info({ pool: pool.name }, "pool held back by the host-wide runner cap");
       }

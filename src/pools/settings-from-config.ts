@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { poolScopeKey, type Config, type PoolConfig } from "../config/index.js";
 import type { PoolRuntime, ReconcilerSettings } from "./settings.js";
 import { DOCKER_READY_CONFIG } from "../images/docker-ready.js";
+import { imageAlias } from "../images/source.js";
 
 /** How often a starting runner's status file is read until it listens. */
 const startingPollMs = 500;
@@ -59,5 +60,13 @@ function poolRuntime(config: Config, pool: PoolConfig): PoolRuntime {
     devices,
   };
   if (pool.scope.type === "org") runtime.runnerGroup = pool.scope.runner_group;
+  const built = builtImageOf(config, pool.image);
+  if (built) runtime.builtImage = built;
   return runtime;
+}
+
+/** The `images:` entry whose alias (`runnerd/<name>`) the pool's image is, if any. */
+function builtImageOf(config: Config, image: string): PoolRuntime["builtImage"] {
+  const entry = Object.values(config.images).find((i) => imageAlias(i.name) === image);
+  return entry ? { name: entry.name, autoRebuild: entry.auto_rebuild } : undefined;
 }

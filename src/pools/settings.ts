@@ -17,6 +17,8 @@ export interface PoolRuntime {
   runnerGroup?: string;
   /** LXD image alias or fingerprint. */
   image: string;
+  /** Set when `image` is the `runnerd/<name>` alias of an `images:` entry: runnerd builds it. */
+  builtImage?: { name: string; autoRebuild: boolean };
   namePrefix: string;
   profiles: string[];
   instanceConfig: Record<string, string>;

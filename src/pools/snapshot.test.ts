@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { PoolBackoff } from "./backoff.js";
+import { DeprecatedPools } from "./deprecation.js";
 import type { InFlight } from "./observe.js";
 import { SnapshotObserver } from "./snapshot.js";
 import { FakeLxd, FakeTokens, poolRuntime, reconcilerSettings, silentLogger } from "./test-support.js";
@@ -56,12 +57,32 @@ describe("SnapshotObserver.observe", () => {
     expect(w.lxd.count("alias")).toBe(2);
   });
 
-  it("ends the backoff of a pool whose new runner listens before it builds the snapshot", async () => {
+  it("ends the backoff of a pool whose new runner has listened for a while before it builds the snapshot", async () => {
     const w = world();
     w.backoff.fail("web", "create failed", false);
     w.lxd.addRunner("rd-web-b", "web", { createdAt: now + 1000, agent: { state: "idle", at: now + 4000 } });
-    const { snapshot, recovered } = await w.observer.observe(w.settings, now + 5000, false, silentLogger);
+    // Listening for a second proves nothing yet (it may be refused or update itself): a pass is due when it would.
+    const early = await w.observer.observe(w.settings, now + 5000, false, silentLogger);
+    expect(early.recovered).toEqual([]);
+    expect(early.recoveryDueAt).toBe(now + 4000 + 90_000);
+    expect(early.snapshot.backoffUntil.size).toBe(1);
+    const { snapshot, recovered } = await w.observer.observe(w.settings, now + 4000 + 90_000, false, silentLogger);
     expect(recovered).toEqual(["web"]);
     expect(snapshot.backoffUntil.size).toBe(0);
+  });
+
+  it("blocks a pool refused for its runner version until its image alias moves", async () => {
+    const w = world();
+    w.lxd.aliases.set("runnerd/default", "a".repeat(64));
+    const deprecated = new DeprecatedPools();
+    const observer = new SnapshotObserver({ lxd: w.lxd, tokens: new FakeTokens(), inFlight: () => new Map(), lastSpawnAt: () => new Map(), backoff: w.backoff, deprecated });
+    deprecated.note("web", { fingerprint: "a".repeat(64), runner: "rd-web-1", at: now, message: "refused" });
+    const blocked = await observer.observe(w.settings, now, false, silentLogger);
+    expect(blocked.snapshot.deprecated).toEqual(new Set(["web"]));
+    expect(blocked.undeprecated).toEqual([]);
+    w.lxd.aliases.set("runnerd/default", "b".repeat(64));
+    const moved = await observer.observe(w.settings, now + 10_000, false, silentLogger);
+    expect(moved.undeprecated).toEqual(["web"]);
+    expect(moved.snapshot.deprecated).toBeUndefined();
   });
 });

@@ -4,6 +4,7 @@
 import type { Logger } from "pino";
 import { describeError } from "../errors.js";
 import type { PoolBackoff } from "./backoff.js";
+import type { DeprecatedPools } from "./deprecation.js";
 import { observeRunners, type CachedStatus, type InFlight, type Transition } from "./observe.js";
 import type { LxdPort, TokenPort } from "./ports.js";
 import type { ReconcilerSettings } from "./settings.js";
@@ -22,14 +23,19 @@ export interface SnapshotSources {
   inFlight: () => ReadonlyMap<string, InFlight>;
   lastSpawnAt: () => ReadonlyMap<string, number>;
   backoff: Pick<PoolBackoff, "settle" | "untilByPool">;
+  deprecated?: Pick<DeprecatedPools, "settle" | "blocked">;
 }
 
 export interface Observed {
   snapshot: Snapshot & { runners: ObservedRunner[] };
   /** Agent status changes seen by this observation, for the history. */
   transitions: Transition[];
-  /** Pools whose backoff this observation ended (a runner of theirs listens again). */
+  /** Pools whose backoff this observation ended (a new runner of theirs took a job or stayed listening). */
   recovered: string[];
+  /** When a listening runner will end a backoff, if one will: a pass should look then. */
+  recoveryDueAt?: number;
+  /** Pools blocked for a deprecated runner version whose image has moved since. */
+  undeprecated: string[];
 }
 
 export class SnapshotObserver {
@@ -45,7 +51,9 @@ export class SnapshotObserver {
     const seen = await observeRunners(lxd, tokens, settings.controllerId, inFlight, this.statusCache, { now, idleRecheckMs });
     const poolImages = await this.poolImages(settings, now, log);
     // Ended here, so that the snapshot's backoffs are those still standing after what it shows.
-    const recovered = backoff.settle(seen.runners);
+    const { recovered, dueAt } = backoff.settle(seen.runners, now);
+    const undeprecated = this.sources.deprecated?.settle(settings.pools.map((p) => p.spec.name), (pool) => currentImage(settings, poolImages, pool)) ?? [];
+    const deprecated = this.sources.deprecated?.blocked();
     const snapshot: Observed["snapshot"] = {
       pools: settings.pools.map((p) => p.spec),
       runners: seen.runners,
@@ -55,8 +63,20 @@ export class SnapshotObserver {
       poolImages,
       lastSpawnAt: new Map(this.sources.lastSpawnAt()),
       ...(demand ? { demand: demand() } : {}),
+      ...(deprecated && deprecated.size > 0 ? { deprecated } : {}),
     };
-    return { snapshot, transitions: seen.transitions, recovered };
+    return { snapshot, transitions: seen.transitions, recovered, undeprecated, ...(dueAt !== undefined ? { recoveryDueAt: dueAt } : {}) };
+  }
+
+  /**
+   * GitHub refused to delete the runner's registration because it runs a job (or the agent
+   * says so): treat it as busy now, before its status file says so, so the next passes do not
+   * plan its removal again; its file is read again after a while.
+   */
+  assumeBusy(name: string, at: number): void {
+    const cached = this.statusCache.get(name);
+    if (cached && (cached.state === "busy" || cached.state === "finished")) return;
+    this.statusCache.set(name, { state: "busy", since: at, readAt: at, assumed: true });
   }
 
   /**
@@ -84,4 +104,10 @@ export class SnapshotObserver {
     );
     return result;
   }
+}
+
+/** The fingerprint a pool's image points at now: the alias's target, or the fingerprint it names. */
+function currentImage(settings: ReconcilerSettings, poolImages: ReadonlyMap<string, string>, pool: string): string | undefined {
+  const image = settings.pools.find((p) => p.spec.name === pool)?.image;
+  return poolImages.get(pool) ?? (image !== undefined && /^[0-9a-f]{12,64}$/.test(image) ? image : undefined);
 }

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
 import { keys, ownershipConfig, paths } from "./ownership.js";
-import type { CreateInstanceRequest, HistoryPort, InstanceSummary, LxdPort, ReconcilerObserver, RegistrarPort, TokenPort } from "./ports.js";
+import type { CreateInstanceRequest, HistoryPort, ImagePort, InstanceSummary, LxdPort, ReconcilerObserver, RegistrarPort, TokenPort } from "./ports.js";
 import type { PoolRuntime, ReconcilerSettings } from "./settings.js";
 import type { PoolSpec } from "./types.js";
 
@@ -29,8 +29,8 @@ export function deferred<T = void>(): Deferred<T> & { markReached(): void } {
 }
 
 /** Lets pending promise callbacks and I/O run (setImmediate is not faked by the tests). */
-export async function until(condition: () => boolean, what = "condition"): Promise<void> {
-  for (let i = 0; i < 2000; i++) {
+export async function until(condition: () => boolean, what = "condition", rounds = 2000): Promise<void> {
+  for (let i = 0; i < rounds; i++) {
     if (condition()) return;
     await new Promise((resolve) => setImmediate(resolve));
   }
@@ -185,18 +185,41 @@ export function fakeObserver(): ReconcilerObserver & { failures: string[]; liste
 
 export class FakeRegistrar implements RegistrarPort {
   readonly deleted: { connection: string; scope: string; runnerId: number }[] = [];
+  /** Every delete asked for, answered or not. */
+  readonly asked: number[] = [];
+  /** Registrations that run a job: GitHub answers 422 (`busy`) and keeps them. */
+  readonly busy = new Set<number>();
+  /** Registrations GitHub no longer has (404, `gone`). */
+  readonly gone = new Set<number>();
   nextId = 100;
   jitError: Error | undefined;
+  deleteError: Error | undefined;
 
   async jitConfig(_pool: PoolRuntime, name: string): Promise<{ runnerId: number; encodedJitConfig: string }> {
     if (this.jitError) throw this.jitError;
     return { runnerId: this.nextId++, encodedJitConfig: `jit-${name}` };
   }
 
-  async deleteRegistration(registration: { connection: string; scope: string; runnerId: number }): Promise<"deleted" | "gone"> {
+  async deleteRegistration(registration: { connection: string; scope: string; runnerId: number }): Promise<"deleted" | "gone" | "busy"> {
+    this.asked.push(registration.runnerId);
+    if (this.deleteError) throw this.deleteError;
+    if (this.busy.has(registration.runnerId)) return "busy";
+    if (this.gone.has(registration.runnerId)) return "gone";
     this.deleted.push(registration);
     return "deleted";
   }
+}
+
+/** An ImagePort that records what it was asked. */
+export function fakeImages(): ImagePort & { rebuilds: [string, string][]; checks: [string, string][] } {
+  const rebuilds: [string, string][] = [];
+  const checks: [string, string][] = [];
+  return {
+    rebuilds,
+    checks,
+    rebuildNow: async (image, reason) => void rebuilds.push([image, reason]),
+    checkSoon: async (image, reason) => void checks.push([image, reason]),
+  };
 }
 
 export function poolRuntime(name: string, spec: Partial<PoolSpec> = {}, credential: "push" | "jit" = "push"): PoolRuntime {

@@ -65,6 +65,8 @@ export interface Snapshot {
   poolImages?: ReadonlyMap<string, string>;
   /** Queued jobs matched to each pool and not yet picked up (from webhooks or recovery). */
   demand?: ReadonlyMap<string, number>;
+  /** Pools whose image holds a runner version GitHub refuses: nothing is spawned from it (deprecation.ts). */
+  deprecated?: ReadonlySet<string>;
   /** Increasing mark of each pool's last spawn (a time or a serial): under the host cap, ties go to the pool served least recently. */
   lastSpawnAt?: ReadonlyMap<string, number>;
 }
@@ -77,7 +79,7 @@ export type Action =
   | { kind: "delete"; pool: string; runner: string; reason: string; outcome: Outcome };
 
 /** Why a pool has fewer runners than it wants, if it does. */
-export type PoolBlocker = "token-missing" | "token-expiring" | "backoff" | "host-cap" | "shutting-down";
+export type PoolBlocker = "token-missing" | "token-expiring" | "runner-deprecated" | "backoff" | "host-cap" | "shutting-down";
 
 export interface PoolStatus {
   name: string;

@@ -5,7 +5,10 @@ export type JobStatus = "queued" | "waiting" | "in_progress" | "completed";
 
 /** One `workflow_job` delivery, reduced to what runnerd uses. Times are ms since the epoch. */
 export interface JobEvent {
-  /** `queued`, `waiting`, `in_progress` or `completed` (GitHub's `action`). */
+  /**
+   * `queued`, `waiting`, `in_progress` or `completed`: GitHub's `action`, except that a `queued`
+   * delivery whose job's status is `waiting` (an environment approval) is `waiting`.
+   */
   action: JobStatus;
   /** `X-GitHub-Delivery`; `recovery:<job id>` for jobs found by listing. */
   deliveryId: string;

@@ -101,7 +101,7 @@ describe("job history", () => {
     const job = (jobId: number, action: JobStatus, pool: string | null, queuedMinute: number) =>
       store?.recordJobEvent(event(action, { jobId, createdAt: min(queuedMinute), receivedAt: min(queuedMinute) }), pool);
     job(1, "queued", "web", 50);
-    job(2, "waiting", "web", 55);
+    job(2, "queued", "web", 55);
     job(3, "queued", "api", 58);
     job(4, "queued", null, 58);
     job(5, "in_progress", "web", 58);
@@ -110,6 +110,17 @@ describe("job history", () => {
     job(1, "in_progress", "web", 50);
     expect(store.queuedDemand(min(60), 30 * 60_000)).toEqual(new Map([["web", 1], ["api", 1]]));
     expect(store.queuedDemand(min(200), 30 * 60_000)).toEqual(new Map());
+  });
+
+  it("does not count a job waiting for an environment's approval as demand until it is queued", () => {
+    store = openStore(makeStateDir());
+    const deliver = (action: JobStatus, minute: number) => store?.recordJobEvent(event(action, { jobId: 7, createdAt: min(50), receivedAt: min(minute) }), "web");
+    deliver("waiting", 50);
+    expect(store.queuedDemand(min(51), 30 * 60_000)).toEqual(new Map());
+    deliver("queued", 55); // approved
+    expect(store.queuedDemand(min(56), 30 * 60_000)).toEqual(new Map([["web", 1]]));
+    deliver("in_progress", 56);
+    expect(store.queuedDemand(min(57), 30 * 60_000)).toEqual(new Map());
   });
 
   it("lists newest first with filters and a limit", () => {

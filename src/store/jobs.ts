@@ -30,8 +30,9 @@ export interface JobTable {
   /** Newest first (by queue time). */
   listJobs(filter?: ListJobsFilter): JobRecord[];
   /**
-   * Jobs per pool still queued or waiting, queued within maxAgeMs of now: a job whose later
-   * deliveries were lost stops counting instead of holding a runner forever.
+   * Jobs per pool still queued, queued within maxAgeMs of now: a job whose later deliveries were
+   * lost stops counting instead of holding a runner forever. A job waiting for an environment's
+   * approval is not demand: no runner can take it until it is approved and queued.
    */
   queuedDemand(now: number, maxAgeMs: number): Map<string, number>;
   /** started - queued, in ms, of jobs that started, ascending (ready for percentiles). */
@@ -199,7 +200,8 @@ function prepareStatements(db: Database) {
     ),
     demand: db.prepare(
       `SELECT pool, COUNT(*) AS n FROM jobs
-       WHERE status IN ('queued', 'waiting') AND pool IS NOT NULL AND COALESCE(queued_at, updated_at) >= @cutoff
+       WHERE status IN ('queued', 'waiting') AND status = 'queued' -- the first term lets SQLite use the jobs_pending index
+         AND pool IS NOT NULL AND COALESCE(queued_at, updated_at) >= @cutoff
        GROUP BY pool`,
     ),
     waits: db.prepare(
