@@ -44,12 +44,12 @@ async function runChecks(config: Config, checks: Check[], options: { launch: boo
   try {
     lxd = await connectLxd(config.lxd);
   } catch (err) {
-    checks.push({ level: "fail", message: `LXD is not reachable: ${describeError(err)} (is the daemon running? 'lxd waitready' / 'systemctl start lxd')` });
+    checks.push({ level: "fail", message: `LXD is not reachable: ${describeError(err)} (is the daemon running? 'lxd waitready' / 'systemctl start lxd', or for Incus 'incus admin waitready')` });
     return;
   }
   try {
-    const info = await lxd.client.serverInfo();
-    checks.push({ level: info.auth === "trusted" ? "ok" : "fail", message: `LXD ${info.serverVersion} at ${lxd.description} (${info.driver}, kernel ${info.kernelVersion}${info.clustered ? ", clustered" : ""}, ${info.auth})` });
+    const info = lxd.server;
+    checks.push({ level: info.auth === "trusted" ? "ok" : "fail", message: `backend: ${lxd.backend} (${info.driver}, kernel ${info.kernelVersion}${info.clustered ? ", clustered" : ""}, ${info.auth})` });
     await checkStoragePool(lxd, config, checks);
     await checkDockerSupport(lxd, config, checks);
     await checkPools(lxd, config, checks, options);

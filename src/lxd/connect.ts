@@ -3,13 +3,17 @@
 import { readFileSync } from "node:fs";
 import type { LxdConfig } from "../config/index.js";
 import { ConfigError } from "../errors.js";
-import { createLxdClient, detectLxdSocket, type LxdClient, type LxdClientOptions } from "./index.js";
+import { createLxdClient, detectLxdSocket, type LxdClient, type LxdClientOptions, type ServerInfo } from "./index.js";
 
 export interface ConnectedLxd {
   client: LxdClient;
   port: LxdClient;
   /** "unix:/var/lib/lxd/unix.socket" or the URL, for logs and doctor. */
   description: string;
+  /** What answered when connecting: LXD or Incus, its version, its extensions. */
+  server: ServerInfo;
+  /** "incus 6.0.4 at unix:/var/lib/incus/unix.socket", for status and doctor. */
+  backend: string;
 }
 
 export function lxdClientOptions(config: LxdConfig): { options: LxdClientOptions; description: string } {
@@ -29,8 +33,8 @@ export function lxdClientOptions(config: LxdConfig): { options: LxdClientOptions
 export async function connectLxd(config: LxdConfig): Promise<ConnectedLxd> {
   const { options, description } = lxdClientOptions(config);
   const client = createLxdClient(options);
-  await client.serverInfo();
-  return { client, port: client, description };
+  const server = await client.serverInfo();
+  return { client, port: client, description, server, backend: `${server.backend} ${server.serverVersion} at ${description}` };
 }
 
 function readPem(path: string | undefined, field: string): string {

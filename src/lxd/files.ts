@@ -1,6 +1,7 @@
 // Files inside instances: push, pull, list, mkdir, delete. LXD serves these on stopped instances too.
 import type { Readable } from "node:stream";
 import { LxdError } from "../errors.js";
+import { answerHeader, bothHeaderFamilies } from "./headers.js";
 import { isNotFound, parseMetadata } from "./response.js";
 import { stringListSchema } from "./schema.js";
 import { instancePath } from "./instances.js";
@@ -30,7 +31,7 @@ export async function pushFile(t: Transport, instance: string, path: string, con
     ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
     query: { path },
     rawBody: content,
-    headers: { ...ownershipHeaders(opts, 0o644), "content-type": "application/octet-stream", "x-lxd-type": "file", "x-lxd-write": "overwrite" },
+    headers: { ...bothHeaderFamilies({ ...ownership(opts, 0o644), type: "file", write: "overwrite" }), "content-type": "application/octet-stream" },
   });
 }
 
@@ -41,7 +42,7 @@ export async function makeDirectory(t: Transport, instance: string, path: string
     await t.request("POST", filesPath(instance), {
       what: `make directory ${dir} in instance ${instance}`,
       query: { path: dir },
-      headers: { ...ownershipHeaders(opts, 0o755), "x-lxd-type": "directory" },
+      headers: bothHeaderFamilies({ ...ownership(opts, 0o755), type: "directory" }),
     });
   }
 }
@@ -51,7 +52,7 @@ export async function pullFile(t: Transport, instance: string, path: string): Pr
   const what = `pull file ${path} from instance ${instance}`;
   try {
     const res = await t.requestRaw("GET", filesPath(instance), { what, query: { path } });
-    if (res.headers["x-lxd-type"] === "directory") throw new LxdError(`${what}: it is a directory`, 400);
+    if (answerHeader(res.headers, "type") === "directory") throw new LxdError(`${what}: it is a directory`, 400);
     return res.body;
   } catch (err) {
     if (isNotFound(err)) return null;
@@ -65,7 +66,8 @@ export async function listDirectory(t: Transport, instance: string, path: string
   try {
     const res = await t.requestRaw("GET", filesPath(instance), { what, query: { path } });
     // A directory comes back as a JSON envelope whose metadata lists the entries; a file as raw bytes.
-    if (res.headers["x-lxd-type"] !== "directory") throw new LxdError(`${what}: it is a ${res.headers["x-lxd-type"] ?? "file"}, not a directory`, 400);
+    const type = answerHeader(res.headers, "type");
+    if (type !== "directory") throw new LxdError(`${what}: it is a ${type ?? "file"}, not a directory`, 400);
     const envelope = JSON.parse(res.body.toString("utf8")) as { metadata?: unknown };
     return parseMetadata(what, stringListSchema, envelope.metadata) ?? [];
   } catch (err) {
@@ -87,12 +89,8 @@ function filesPath(instance: string): string {
   return `${instancePath(instance)}/files`;
 }
 
-function ownershipHeaders(opts: FileOwnership, defaultMode: number): Record<string, string> {
-  return {
-    "x-lxd-mode": (opts.mode ?? defaultMode).toString(8).padStart(4, "0"),
-    "x-lxd-uid": String(opts.uid ?? 0),
-    "x-lxd-gid": String(opts.gid ?? 0),
-  };
+function ownership(opts: FileOwnership, defaultMode: number): Record<string, string> {
+  return { mode: (opts.mode ?? defaultMode).toString(8).padStart(4, "0"), uid: String(opts.uid ?? 0), gid: String(opts.gid ?? 0) };
 }
 
 /** "/a/b/c" → ["/a", "/a/b", "/a/b/c"]. */

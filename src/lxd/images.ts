@@ -7,6 +7,7 @@ import { z } from "zod";
 import { LxdError } from "../errors.js";
 import { isNotFound, parseMetadata } from "./response.js";
 import { settle } from "./operations.js";
+import { bothHeaderFamilies } from "./headers.js";
 import { imageAliasSchema, imageSchema } from "./schema.js";
 import type { ImageBody } from "./schema.js";
 import type { Transport } from "./transport.js";
@@ -97,10 +98,8 @@ export async function importImage(t: Transport, tarballPath: string, opts: Impor
     const headers: Record<string, string> = {
       "content-type": "application/octet-stream",
       "content-length": String(size),
-      "x-lxd-fingerprint": fingerprint,
-      "x-lxd-filename": basename(tarballPath),
+      ...bothHeaderFamilies({ fingerprint, filename: basename(tarballPath), ...(opts.properties ? { properties: new URLSearchParams(opts.properties).toString() } : {}) }),
     };
-    if (opts.properties) headers["x-lxd-properties"] = new URLSearchParams(opts.properties).toString();
     const timeoutMs = opts.timeoutMs ?? 10 * 60_000;
     const res = await t.request("POST", "/1.0/images", { what, rawBody: createReadStream(tarballPath), headers, timeoutMs });
     const done = (await settle(t, res, { what, timeoutMs })) as Record<string, unknown>;

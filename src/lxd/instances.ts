@@ -104,9 +104,39 @@ export async function createInstance(t: Transport, spec: CreateInstanceSpec, sta
     ephemeral: spec.ephemeral ?? false,
   };
   if (spec.start && startInCreate) body.start = true;
-  const res = await t.request("POST", "/1.0/instances", { what, body });
-  await settle(t, res, { what, ...(spec.timeoutMs !== undefined ? { timeoutMs: spec.timeoutMs } : {}) });
+  try {
+    const res = await t.request("POST", "/1.0/instances", { what, body });
+    await settle(t, res, { what, ...(spec.timeoutMs !== undefined ? { timeoutMs: spec.timeoutMs } : {}) });
+  } catch (err) {
+    throw duplicateAsConflict(missingImageAsNotFound(err, spec.source));
+  }
   if (spec.start && !startInCreate) await startInstance(t, spec.name);
+}
+
+/**
+ * A local image that does not exist, as 404 "not found" whatever the daemon said: LXD answers 404.
+ * Incus 6.0.4 ignores the lookup's 404 and fails the operation with 500 "Image not provided for
+ * instance creation" (lxc/incus cmd/incusd/instances_post.go, instancesPost and createFromImage),
+ * which would read as a transient failure worth retrying soon.
+ */
+export function missingImageAsNotFound(err: unknown, source: ImageSource): unknown {
+  if (!(err instanceof LxdError) || ("alias" in source && source.server !== undefined)) return err;
+  if (!/Image not provided for instance creation/i.test(err.message)) return err;
+  const ref = "alias" in source ? source.alias : source.fingerprint;
+  return new LxdError(`${err.message} (image ${ref} not found)`, 404, { cause: err });
+}
+
+/**
+ * A create whose name is taken, as 409 whatever the daemon said. LXD 5.0 answers 409 or fails the
+ * operation with "already exists" (see finishedOperation). Incus 6.0.4 fails it with 500 "Failed
+ * creating instance record: ... UNIQUE constraint failed: instances.project_id, instances.name"
+ * (its operation wait answers the failure as an error envelope, lxc/incus cmd/incusd/operations.go,
+ * operationWaitGet); later Incus answers 500 'Instance "x" already exists' (instances_post.go).
+ */
+export function duplicateAsConflict(err: unknown): unknown {
+  if (!(err instanceof LxdError) || err.status === 409) return err;
+  if (!/already exists|UNIQUE constraint failed: instances\./i.test(err.message)) return err;
+  return new LxdError(err.message, 409, { cause: err });
 }
 
 /** Starting a running instance succeeds: the caller wanted it running. */
@@ -124,11 +154,34 @@ export async function deleteInstance(t: Transport, name: string, opts: { force?:
   const what = `delete instance ${name}`;
   try {
     if (opts.force) await stopInstance(t, name, { force: true });
+    await waitForStopCleanup(t, name);
     const res = await t.request("DELETE", instancePath(name), { what });
     await settle(t, res, { what });
   } catch (err) {
     if (isNotFound(err)) return;
     throw err;
+  }
+}
+
+/**
+ * Waits, at most `timeoutMs`, until the daemon has finished a stop it has not processed yet: an
+ * instance that stopped by itself reads Stopped with `volatile.last_state.power=RUNNING` until
+ * the daemon's stop hook has cleaned up its devices and recorded STOPPED (measured: ~0.6 s on LXD
+ * 5.0.2; on Incus 6.0.4 Stopped, then Running while its stop operation holds the instance's lock,
+ * lxc/incus internal/server/instance/drivers/driver_lxc.go statusCode, then Stopped). Deleted
+ * before that, Incus's hook fails ("The stop hook failed to load ... Instance not found") and
+ * leaves the proxy devices' forkproxy processes (~40 MB each) behind.
+ */
+export async function waitForStopCleanup(t: Transport, name: string, timeoutMs = 10_000, pollMs = 100): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let first = true; ; first = false) {
+    const instance = await getInstance(t, name);
+    if (!instance) return;
+    const unprocessed = instance.status === "Stopped" && instance.config["volatile.last_state.power"] === "RUNNING";
+    // Running again after that is Incus's stop lock, not a restart: keep waiting (bounded).
+    if (!unprocessed && (first || instance.status !== "Running")) return;
+    if (Date.now() >= deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
 }
 

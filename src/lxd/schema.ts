@@ -41,6 +41,7 @@ export const serverSchema = z.looseObject({
   auth: z.string(),
   environment: z
     .looseObject({
+      server: z.string().optional(),
       server_version: z.string().optional(),
       server_name: z.string().optional(),
       server_clustered: z.boolean().optional(),

@@ -1,9 +1,11 @@
-// Reads what the LXD server is and can do (`GET /1.0`).
+// Reads what the LXD (or Incus) server is and can do (`GET /1.0`).
 import { parseMetadata } from "./response.js";
 import { serverSchema } from "./schema.js";
 import type { Transport } from "./transport.js";
 
 export interface ServerInfo {
+  /** Which daemon answers: "lxd" or "incus" (`environment.server`; both speak the same API). */
+  backend: string;
   apiExtensions: string[];
   serverVersion: string;
   serverName: string;
@@ -22,6 +24,7 @@ export async function getServerInfo(transport: Transport): Promise<ServerInfo> {
   const body = parseMetadata(what, serverSchema, res.kind === "sync" ? res.metadata : undefined);
   const env = body.environment ?? {};
   return {
+    backend: env.server ?? "lxd",
     apiExtensions: body.api_extensions,
     serverVersion: env.server_version ?? "",
     serverName: env.server_name ?? "",

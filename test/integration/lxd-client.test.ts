@@ -5,13 +5,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LxdError } from "../../src/errors.js";
-import { createLxdClient, detectLxdSocket, instanceNameFromLifecycle, isInstanceStopEvent } from "../../src/lxd/index.js";
+import { backend, backendSocket } from "../../src/cli/demo/lxd-host.js";
+import { createLxdClient, instanceNameFromLifecycle, isInstanceStopEvent } from "../../src/lxd/index.js";
 import type { LifecycleEvent, LxdClient, EventSubscription } from "../../src/lxd/index.js";
 
 const pool = process.env.RUNNERD_TEST_POOL ?? "runnerd-test";
 const requireLxd = process.env.RUNNERD_REQUIRE_LXD === "1";
-// RUNNERD_LXD_SOCKET points the test at one socket instead of the usual places.
-const socketCandidates = process.env.RUNNERD_LXD_SOCKET ? [process.env.RUNNERD_LXD_SOCKET] : undefined;
+// RUNNERD_BACKEND=incus runs it against Incus; RUNNERD_LXD_SOCKET points it at one socket.
 const runId = `${process.pid.toString(36)}${Date.now().toString(36)}`;
 const alias = `runnerd-it-${runId}`;
 const name = `rd-it-${runId}`;
@@ -20,10 +20,10 @@ const secondName = `rd-it-${runId}-b`;
 /** Why LXD cannot be used here, or undefined when it answers. */
 async function lxdUnavailable(): Promise<string | undefined> {
   try {
-    const client = createLxdClient({ socketPath: detectLxdSocket(socketCandidates), timeoutMs: 5000 });
+    const client = createLxdClient({ socketPath: backendSocket(), timeoutMs: 5000 });
     try {
       await client.serverInfo();
-      if (!(await client.getStoragePool(pool))) return `storage pool ${pool} does not exist (run scripts/setup-lxd.sh)`;
+      if (!(await client.getStoragePool(pool))) return `storage pool ${pool} does not exist (run scripts/setup-${backend()}.sh)`;
     } finally {
       await client.close();
     }
@@ -73,7 +73,7 @@ describe.skipIf(unavailable !== undefined)("LxdClient against the real LXD", () 
   }
 
   beforeAll(async () => {
-    client = createLxdClient({ socketPath: detectLxdSocket(socketCandidates) });
+    client = createLxdClient({ socketPath: backendSocket() });
     workDir = mkdtempSync(join(tmpdir(), "runnerd-lxd-it-"));
     subscription = client.subscribeEvents({
       types: ["lifecycle"],
@@ -100,9 +100,10 @@ describe.skipIf(unavailable !== undefined)("LxdClient against the real LXD", () 
     const info = await client.serverInfo();
     expect(info.apiExtensions.length).toBeGreaterThan(50);
     expect(info.serverVersion).toMatch(/^\d+\.\d+/);
+    expect(info.backend).toBe(backend());
     expect(info.auth).toBe("trusted");
     expect(info.storageDrivers.map((d) => d.name)).toContain("btrfs");
-    console.log(`[lxd-client] LXD ${info.serverVersion} (${info.driver}), kernel ${info.kernelVersion}, ${info.apiExtensions.length} API extensions`);
+    console.log(`[lxd-client] ${info.backend} ${info.serverVersion} (${info.driver}), kernel ${info.kernelVersion}, ${info.apiExtensions.length} API extensions`);
 
     const storage = await client.getStoragePool(pool);
     expect(storage).toMatchObject({ name: pool, status: "Created" });

@@ -69,7 +69,7 @@ describe.skipIf(gate.skip)("status page in Chromium", () => {
     expect(await rows("pools").nth(0).locator("td").allTextContents()).toEqual(["web", "repo:acme/web", "3", "6", "2", "1", "1", "0", "0", "ok"]);
     const blocked = await rows("pools").nth(1).locator("td").allTextContents();
     expect(blocked.slice(0, 9)).toEqual([hostileName, "org:acme", "1", "2", "0", "0", "0", "0", "4"]);
-    expect(blocked[9]).toBe("waiting for token (none pushed)last spawn failure 90s ago: registration refused");
+    expect(blocked[9]).toBe("waiting for token (none pushed)last failure 90s ago: registration refused");
 
     expect(await rows("runners").count()).toBe(4);
     expect(await rows("runners").nth(0).locator("td").allTextContents()).toEqual(["rd-web-a1b2c3", "web", "busy", "5m", "acme/web CI / test"]);

@@ -5,24 +5,25 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, openSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { lxdUnavailableReason, repoRoot } from "../../src/cli/demo/lxd-host.js";
+import { backend, lxdUnavailableReason, repoRoot } from "../../src/cli/demo/lxd-host.js";
 import type { EmulatorWorld } from "../../src/cli/demo/world.js";
 
-export { repoRoot, lxdUnavailableReason, waitFor, watchStops } from "../../src/cli/demo/lxd-host.js";
+export { repoRoot, lxdUnavailableReason, waitFor, watchStops, backend, backendSocket } from "../../src/cli/demo/lxd-host.js";
 export { busyboxImage as testImage, storagePool as testStoragePool, ensureBusyboxImage as ensureTestImage } from "../../src/cli/demo/lxd-host.js";
 export { createEmulatorWorld as createTestWorld, type EmulatorWorld as TestWorld, type PoolInput } from "../../src/cli/demo/world.js";
 
 const run = promisify(execFile);
 
 /**
- * LXD tests are skipped with a clear message when LXD is missing, except in CI
+ * LXD tests (on Incus with RUNNERD_BACKEND=incus) are skipped with a clear message when the
+ * daemon is missing, except in CI
  * (RUNNERD_REQUIRE_LXD=1), where a missing LXD is a failure.
  */
 export async function lxdOrSkip(): Promise<{ skip: boolean; reason?: string }> {
   const reason = await lxdUnavailableReason();
   if (!reason) return { skip: false };
   if (process.env.RUNNERD_REQUIRE_LXD === "1") throw new Error(`RUNNERD_REQUIRE_LXD=1 but LXD is not usable: ${reason}`);
-  console.warn(`skipping LXD tests: ${reason} (run scripts/setup-lxd.sh; set RUNNERD_REQUIRE_LXD=1 to make this a failure)`);
+  console.warn(`skipping LXD tests: ${reason} (run scripts/setup-${backend()}.sh; set RUNNERD_REQUIRE_LXD=1 to make this a failure)`);
   return { skip: true, reason };
 }
 

@@ -3,18 +3,23 @@
 // wait for that, then read until two readings agree.
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { promisify } from "node:util";
+import { backendSocket } from "../../src/cli/demo/lxd-host.js";
 import type { LxdClient } from "../../src/lxd/index.js";
 
 const run = promisify(execFile);
 const MiB = 1_048_576;
 
-/** Where the host mounts LXD's btrfs pool (deb, snap or Incus layouts alike). */
-export function btrfsMountOf(pool: string): string | undefined {
+/**
+ * Where the host mounts the backend's btrfs pool (deb, snap or Incus layouts alike): below the
+ * directory of its socket, since LXD and Incus side by side each have a pool of this name.
+ */
+export function btrfsMountOf(pool: string, daemonDir = dirname(backendSocket())): string | undefined {
   for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
     const [left, right] = line.split(" - ");
     const mount = left?.split(" ")[4];
-    if (right?.startsWith("btrfs ") && mount?.endsWith(`/storage-pools/${pool}`)) return mount;
+    if (right?.startsWith("btrfs ") && mount === `${daemonDir}/storage-pools/${pool}`) return mount;
   }
   return undefined;
 }

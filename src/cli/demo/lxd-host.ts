@@ -1,10 +1,11 @@
 // What `runnerd demo` (and, through the test harness, the tests and benches) needs of the host:
-// a usable LXD with the storage pool, the busybox runner image, and ways to wait.
+// a usable LXD (or Incus, RUNNERD_BACKEND=incus) with the storage pool, the busybox runner image,
+// and ways to wait.
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
-import { createLxdClient, detectLxdSocket, instanceNameFromLifecycle, isInstanceStopEvent, type EventSubscription, type LxdClient } from "../../lxd/index.js";
+import { createLxdClient, defaultSocketCandidates, detectLxdSocket, instanceNameFromLifecycle, isInstanceStopEvent, type EventSubscription, type LxdClient } from "../../lxd/index.js";
 
 const run = promisify(execFile);
 const busyboxImageScript = join("src", "emulator", "images", "build-busybox-image.sh");
@@ -19,26 +20,50 @@ function findRepoRoot(start: string): string {
   throw new Error(`cannot find the runnerd checkout above ${start}`);
 }
 
+/** Which daemon the demo and the tests use: RUNNERD_BACKEND=lxd (the default) or incus. */
+export function backend(): "lxd" | "incus" {
+  const value = process.env.RUNNERD_BACKEND;
+  if (value === undefined || value === "" || value === "lxd") return "lxd";
+  if (value === "incus") return "incus";
+  throw new Error(`RUNNERD_BACKEND=${value}: expected lxd or incus`);
+}
+
+/** The backend's command-line client (the image scripts read RUNNERD_BACKEND themselves). */
+export function backendCli(): string {
+  return backend() === "incus" ? "incus" : "lxc";
+}
+
+/**
+ * The backend's socket: RUNNERD_LXD_SOCKET when set, else where the packages put it. LXD and Incus
+ * may run side by side, so each backend looks only at its own places.
+ */
+export function backendSocket(): string {
+  if (process.env.RUNNERD_LXD_SOCKET) return detectLxdSocket([process.env.RUNNERD_LXD_SOCKET]);
+  const incus = (path: string) => path.includes("/incus/");
+  const wantIncus = backend() === "incus";
+  return detectLxdSocket(defaultSocketCandidates.filter((path) => wantIncus === incus(path)));
+}
+
 /** The busybox runner image's alias; its fake runner talks to the GitHub emulator. */
 export const busyboxImage = "runnerd-test/busybox";
-/** The storage pool scripts/setup-lxd.sh creates. */
+/** The storage pool scripts/setup-lxd.sh (and setup-incus.sh) creates. */
 export const storagePool = process.env.RUNNERD_TEST_POOL ?? "runnerd-test";
 
 /** Why LXD cannot be used here, or undefined when it can. */
 export async function lxdUnavailableReason(): Promise<string | undefined> {
   let socketPath: string;
   try {
-    socketPath = detectLxdSocket();
+    socketPath = backendSocket();
   } catch (err) {
     return (err as Error).message;
   }
   const client = createLxdClient({ socketPath, timeoutMs: 5000 });
   try {
     await client.serverInfo();
-    if (!(await client.getStoragePool(storagePool))) return `storage pool ${storagePool} is missing (run scripts/setup-lxd.sh)`;
+    if (!(await client.getStoragePool(storagePool))) return `storage pool ${storagePool} is missing (run scripts/setup-${backend()}.sh)`;
     return undefined;
   } catch (err) {
-    return `LXD at ${socketPath} does not answer: ${(err as Error).message}`;
+    return `${backend() === "incus" ? "Incus" : "LXD"} at ${socketPath} does not answer: ${(err as Error).message}`;
   } finally {
     await client.close();
   }

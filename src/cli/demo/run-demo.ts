@@ -5,17 +5,17 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { startDaemon, type Daemon } from "../../daemon/daemon.js";
 import { createLogger } from "../../log.js";
-import { busyboxImage, ensureBusyboxImage, lxdUnavailableReason, repoRoot, waitFor, watchStops } from "./lxd-host.js";
+import { backend, backendCli, busyboxImage, ensureBusyboxImage, lxdUnavailableReason, repoRoot, waitFor, watchStops } from "./lxd-host.js";
 import { renderLiveView, renderSummary, type DemoJob } from "./view.js";
 import { createEmulatorWorld, type EmulatorWorld } from "./world.js";
 
 export async function runDemo(): Promise<void> {
   const say = (line: string) => process.stdout.write(`${line}\n`);
   if (await lxdUnavailableReason()) {
-    say("LXD is not ready: running scripts/setup-lxd.sh (installs lxd and btrfs-progs, creates a btrfs pool)");
-    execFileSync("bash", [join(repoRoot, "scripts/setup-lxd.sh")], { stdio: "inherit" });
+    say(`${backend()} is not ready: running scripts/setup-${backend()}.sh (installs ${backend()} and btrfs-progs, creates a btrfs pool)`);
+    execFileSync("bash", [join(repoRoot, `scripts/setup-${backend()}.sh`)], { stdio: "inherit" });
   }
-  const imageExisted = execFileSync("lxc", ["image", "list", busyboxImage, "--format", "csv"]).toString().trim() !== "";
+  const imageExisted = execFileSync(backendCli(), ["image", "list", busyboxImage, "--format", "csv"]).toString().trim() !== "";
   say(`preparing the busybox runner image ${busyboxImage} ...`);
   await ensureBusyboxImage();
 
@@ -49,7 +49,7 @@ export async function runDemo(): Promise<void> {
     say("cleaning up: stopping the daemon, deleting runner instances and the demo's state ...");
     await daemon?.shutdown();
     await world.cleanup();
-    if (!imageExisted) execFileSync("lxc", ["image", "delete", busyboxImage], { stdio: "ignore" });
+    if (!imageExisted) execFileSync(backendCli(), ["image", "delete", busyboxImage], { stdio: "ignore" });
     say(`done. LXD and its storage pool stay installed${imageExisted ? `; the image ${busyboxImage} was already there and stays` : ""}.`);
   }
 }

@@ -8,11 +8,11 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { scopeKey } from "../../config/index.js";
 import { startGitHubEmulator, type GitHubEmulator } from "../../emulator/index.js";
-import { createLxdClient, detectLxdSocket, type LxdClient } from "../../lxd/index.js";
+import { createLxdClient, type LxdClient } from "../../lxd/index.js";
 import { deleteInstance } from "../../pools/collect.js";
 import { keys } from "../../pools/ownership.js";
 import { openStore } from "../../store/index.js";
-import { busyboxImage, storagePool } from "./lxd-host.js";
+import { backendSocket, busyboxImage, storagePool } from "./lxd-host.js";
 
 export interface PoolInput {
   name: string;
@@ -51,7 +51,8 @@ export interface EmulatorWorld {
 
 export async function createEmulatorWorld(options: { longPollMs?: number; assignTimeoutMs?: number } = {}): Promise<EmulatorWorld> {
   const emulator = await startGitHubEmulator({ longPollMs: options.longPollMs ?? 5000, assignTimeoutMs: options.assignTimeoutMs ?? 20_000 });
-  const lxd = createLxdClient({ socketPath: detectLxdSocket() });
+  const socket = backendSocket();
+  const lxd = createLxdClient({ socketPath: socket });
   const controllerId = `test-${randomBytes(3).toString("hex")}`;
   const stateDir = mkdtempSync(join(tmpdir(), "runnerd-test-"));
   const configPath = join(stateDir, "config.yaml");
@@ -65,7 +66,7 @@ export async function createEmulatorWorld(options: { longPollMs?: number; assign
     stateDir,
     configPath,
     writeConfig(pools, extra = {}) {
-      const config = runnerdConfig({ controllerId, stateDir, emulatorUrl: emulator.url, emulatorPort: emulator.port }, pools, extra);
+      const config = runnerdConfig({ controllerId, stateDir, socket, emulatorUrl: emulator.url, emulatorPort: emulator.port }, pools, extra);
       writeFileSync(configPath, stringify(config), { mode: 0o600 });
     },
     pushToken(scope, expiresInSeconds) {
@@ -109,6 +110,8 @@ export async function createEmulatorWorld(options: { longPollMs?: number; assign
 interface WorldIds {
   controllerId: string;
   stateDir: string;
+  /** The backend's socket (RUNNERD_BACKEND), so runnerd talks to the daemon the test chose. */
+  socket: string;
   emulatorUrl: string;
   emulatorPort: number;
 }
@@ -121,7 +124,7 @@ function runnerdConfig(ids: WorldIds, pools: PoolInput[], extra: Record<string, 
     resync_interval: "2s",
     boot_timeout: "60s",
     log_level: process.env.RUNNERD_TEST_LOG_LEVEL ?? "warn",
-    lxd: { storage_pool: storagePool },
+    lxd: { storage_pool: storagePool, socket: ids.socket },
     // Any free port: several daemons (tests, benches) may run on one machine.
     http: { listen: "127.0.0.1:0" },
     github: { emu: { url: ids.emulatorUrl, auth: { type: "push" } } },

@@ -23,6 +23,9 @@ include=systemd-sysv,dbus,iproute2,ca-certificates,procps
 cache_dir=/var/cache/runnerd-test/images
 
 log() { printf '[debian-image] %s\n' "$*" >&2; }
+# The daemon's own client: RUNNERD_BACKEND=incus imports into Incus, else into LXD.
+lxc=lxc
+[ "${RUNNERD_BACKEND:-lxd}" != incus ] || lxc=incus
 
 # apt_sources, debian_mirror
 # shellcheck source=SCRIPTDIR/../../../scripts/lib/apt-sources.sh
@@ -40,7 +43,7 @@ security=$(security_mirror)
 recipe=$( { cat "$0" "$root/scripts/lib/apt-sources.sh"; echo "$suite $include"; echo "$mirror"; echo "$security"; } | sha256sum | cut -c1-16)
 tarball=$cache_dir/debian12-$recipe.tar.gz
 
-image_fingerprint() { lxc image info "$1" 2>/dev/null | awk '/^Fingerprint:/ { print $2; exit }'; }
+image_fingerprint() { "$lxc" image info "$1" 2>/dev/null | awk '/^Fingerprint:/ { print $2; exit }'; }
 
 mkdir -p "$cache_dir"
 # One build at a time: a second run waits and then finds the image current.
@@ -48,7 +51,7 @@ exec 9>"$cache_dir/.debian12.lock"
 flock 9
 
 current=$(image_fingerprint "$alias" || true)
-if [ -n "$current" ] && [ "$(lxc image get-property "$alias" runnerd.recipe 2>/dev/null || true)" = "$recipe" ]; then
+if [ -n "$current" ] && [ "$("$lxc" image get-property "$alias" runnerd.recipe 2>/dev/null || true)" = "$recipe" ]; then
   log "image $alias is current (recipe $recipe)"
   exit 0
 fi
@@ -171,21 +174,21 @@ fi
 
 # A unified image's fingerprint is the sha256 of its tarball.
 fingerprint=$(sha256sum "$tarball" | cut -d' ' -f1)
-if lxc image info "$fingerprint" >/dev/null 2>&1; then
-  log "image ${fingerprint:0:12} is already in LXD"
+if "$lxc" image info "$fingerprint" >/dev/null 2>&1; then
+  log "image ${fingerprint:0:12} is already in ${RUNNERD_BACKEND:-lxd}"
 elif [ -z "$current" ]; then
-  lxc image import "$tarball" --alias "$alias" runnerd.recipe="$recipe" >/dev/null
+  "$lxc" image import "$tarball" --alias "$alias" runnerd.recipe="$recipe" >/dev/null
 else
-  lxc image import "$tarball" runnerd.recipe="$recipe" >/dev/null
+  "$lxc" image import "$tarball" runnerd.recipe="$recipe" >/dev/null
 fi
 # (Also when the image was there already: its property may have been changed by hand.)
-lxc image set-property "$fingerprint" runnerd.recipe "$recipe"
+"$lxc" image set-property "$fingerprint" runnerd.recipe "$recipe"
 if [ "$(image_fingerprint "$alias" || true)" != "$fingerprint" ]; then
-  lxc image alias delete "$alias" >/dev/null 2>&1 || true
-  lxc image alias create "$alias" "$fingerprint" >/dev/null
+  "$lxc" image alias delete "$alias" >/dev/null 2>&1 || true
+  "$lxc" image alias create "$alias" "$fingerprint" >/dev/null
 fi
 if [ -n "$current" ] && [ "$current" != "$fingerprint" ]; then
   log "replacing outdated image $alias (${current:0:12})"
-  lxc image delete "$current" >/dev/null 2>&1 || log "could not delete the old image ${current:0:12}"
+  "$lxc" image delete "$current" >/dev/null 2>&1 || log "could not delete the old image ${current:0:12}"
 fi
 log "imported $alias (${fingerprint:0:12}, recipe $recipe, $(du -h "$tarball" | cut -f1))"
