@@ -28,12 +28,18 @@ export function deferred<T = void>(): Deferred<T> & { markReached(): void } {
   return { promise, resolve, reject, reached, markReached };
 }
 
-/** Lets pending promise callbacks and I/O run (setImmediate is not faked by the tests). */
-export async function until(condition: () => boolean, what = "condition", rounds = 2000): Promise<void> {
-  for (let i = 0; i < rounds; i++) {
+/**
+ * Lets pending promise callbacks and I/O run (setImmediate is not faked by the tests) until the
+ * condition holds. Bounded by real time, not by rounds: actions write logs to disk, and on a
+ * loaded CI host that took longer than 2000 rounds.
+ */
+export async function until(condition: () => boolean, what = "condition", limitMs = 10_000): Promise<void> {
+  const deadline = performance.now() + limitMs;
+  while (performance.now() < deadline) {
     if (condition()) return;
     await new Promise((resolve) => setImmediate(resolve));
   }
+  if (condition()) return;
   throw new Error(`timed out waiting for ${what}`);
 }
 
