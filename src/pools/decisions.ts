@@ -44,8 +44,12 @@ const deliberate = new Set<string>(["surplus", "image-updated", "pool-removed"])
 export function endedWithoutJob(facts: CollectedFacts): boolean {
   if (facts.plannedOutcome !== undefined && deliberate.has(facts.plannedOutcome)) return false;
   if (facts.plannedOutcome === "job-timeout" || facts.registrationReleased) return false;
-  if (facts.outcome === "succeeded" || facts.sawJob) return false;
-  return !facts.result?.job_seen;
+  return !ranJob(facts);
+}
+
+/** It ran a job, however it ended: it succeeded, a pass saw it busy, or its agent saw the job. */
+export function ranJob(facts: Pick<CollectedFacts, "outcome" | "sawJob" | "result">): boolean {
+  return facts.outcome === "succeeded" || facts.sawJob === true || facts.result?.job_seen === true;
 }
 
 /** A refused runner version is not worth retrying soon: the same image gets the same answer. */

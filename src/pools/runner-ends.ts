@@ -5,7 +5,7 @@
 import type { Logger } from "pino";
 import { describeError } from "../errors.js";
 import type { PoolBackoff } from "./backoff.js";
-import { deprecatedVersion, endedWithoutJob, isTerminalEnd, selfUpdates, type CollectedFacts } from "./decisions.js";
+import { deprecatedVersion, endedWithoutJob, isTerminalEnd, ranJob, selfUpdates, type CollectedFacts } from "./decisions.js";
 import { deprecationMessage, type DeprecatedPools } from "./deprecation.js";
 import type { HistoryPort, ImagePort, ReconcilerObserver } from "./ports.js";
 import type { PoolRuntime } from "./settings.js";
@@ -44,18 +44,12 @@ export function applyRunnerEnd(end: RunnerEnd, ports: RunnerEndPorts, ctx: Runne
     const message = `runner ${end.runner} ended without a job (${outcome}${end.detail ? `: ${end.detail}` : ""})`;
     const { delay, count } = ctx.backoff.fail(end.pool, message, isTerminalEnd(outcome));
     log.warn({ retryInMs: delay, failures: count }, "runner ended without running a job; pool backs off");
-  } else if (ranJob(end) && end.createdAt !== undefined && ctx.backoff.jobDone(end.pool, end.createdAt)) {
+  } else if (ranJob(end.facts) && end.createdAt !== undefined && ctx.backoff.jobDone(end.pool, end.createdAt)) {
     log.info({}, "a runner made after the pool's last failure ran a job: pool backoff reset");
   }
   if (outcome === "runner-deprecated" && end.facts.plannedOutcome === undefined) deprecated(end, ports, ctx, log);
   const updates = selfUpdates(end.result);
   if (updates > 0) selfUpdated(end, updates, ports, log);
-}
-
-/** It ran a job (whatever became of it): not a plan's removal, and a job seen or done. */
-function ranJob(end: RunnerEnd): boolean {
-  const { facts } = end;
-  return facts.outcome === "succeeded" || facts.sawJob === true || facts.result?.job_seen === true;
 }
 
 /** The runner's version was refused: block the pool's image (once per image), and rebuild it when runnerd may. */

@@ -3,6 +3,7 @@
 // spawn order. Memory only caches here; LXD and the store are the truth.
 import type { Logger } from "pino";
 import { describeError } from "../errors.js";
+import { isImageFingerprint } from "../lxd/index.js";
 import type { PoolBackoff } from "./backoff.js";
 import type { DeprecatedPools } from "./deprecation.js";
 import { observeRunners, type CachedStatus, type InFlight, type Transition } from "./observe.js";
@@ -87,7 +88,7 @@ export class SnapshotObserver {
     const result = new Map<string, string>();
     await Promise.all(
       settings.pools.map(async (pool) => {
-        if (/^[0-9a-f]{12,64}$/.test(pool.image)) return; // a fingerprint never moves
+        if (isImageFingerprint(pool.image)) return; // a fingerprint never moves
         let cached = this.aliasCache.get(pool.image);
         if (!cached || now - cached.readAt >= aliasRecheckMs) {
           try {
@@ -109,5 +110,5 @@ export class SnapshotObserver {
 /** The fingerprint a pool's image points at now: the alias's target, or the fingerprint it names. */
 function currentImage(settings: ReconcilerSettings, poolImages: ReadonlyMap<string, string>, pool: string): string | undefined {
   const image = settings.pools.find((p) => p.spec.name === pool)?.image;
-  return poolImages.get(pool) ?? (image !== undefined && /^[0-9a-f]{12,64}$/.test(image) ? image : undefined);
+  return poolImages.get(pool) ?? (image !== undefined && isImageFingerprint(image) ? image : undefined);
 }

@@ -1,6 +1,7 @@
 // Spawn: create one runner instance from its pool's image, hand it the agent and its one-time
 // configuration through the LXD file API (never config keys), and start it. A failed spawn
 // removes what it made.
+import { isImageFingerprint } from "../lxd/index.js";
 import { describeError, SpawnFailed } from "../errors.js";
 import { keys, ownershipConfig, paths } from "./ownership.js";
 import type { CreateInstanceRequest, LxdPort } from "./ports.js";
@@ -22,7 +23,7 @@ export interface SpawnInput {
 export function instanceRequest(input: SpawnInput): CreateInstanceRequest {
   const { pool } = input;
   const image = pool.image;
-  const source = /^[0-9a-f]{12,64}$/.test(image) ? { fingerprint: image } : { alias: image };
+  const source = isImageFingerprint(image) ? { fingerprint: image } : { alias: image };
   return {
     name: input.name,
     source,
