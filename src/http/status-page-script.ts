@@ -125,7 +125,9 @@ export const pageScript = `
     node.className = "badge " + kind;
   }
 
-  // Server-sent events when the browser has them; polling when it has not or the stream breaks.
+  // Server-sent events when the browser has them; polling when it has not or the stream fails
+  // before it delivered anything (a proxy in the way). A stream that was live and ended (runnerd
+  // ends each after 10 minutes) is left to EventSource, which reconnects by itself.
   var polling = false;
   function poll() {
     fetch("api/v1/status", { cache: "no-store" })
@@ -140,8 +142,13 @@ export const pageScript = `
   }
   if (typeof EventSource === "function") {
     var events = new EventSource("api/v1/events");
-    events.onmessage = function (e) { render(JSON.parse(e.data)); connection("live", "ok"); };
-    events.onerror = function () { events.close(); startPolling(); };
+    var live = false;
+    events.onmessage = function (e) { live = true; render(JSON.parse(e.data)); connection("live", "ok"); };
+    events.onerror = function () {
+      if (live && events.readyState !== EventSource.CLOSED) { live = false; connection("reconnecting", "ok"); return; }
+      events.close();
+      startPolling();
+    };
   } else {
     startPolling();
   }

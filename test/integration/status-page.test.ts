@@ -126,6 +126,25 @@ describe.skipIf(gate.skip)("status page in Chromium", () => {
     }
   });
 
+  it("reconnects its event stream when runnerd ends it, instead of falling back to polling", async () => {
+    const shortLived = await startHttpServer({ listen: "127.0.0.1:0", trustProxy: false, logger: silent, routes: [statusPageRoutes({ snapshot: async () => data, maxStreamMs: 1500 })] });
+    const page2 = await browser.newPage();
+    let polls = 0;
+    page2.on("request", (request) => void (request.url().endsWith("/api/v1/status") && polls++));
+    try {
+      await page2.goto(`${shortLived.url}/`);
+      await expect.poll(() => page2.getByTestId("connection").textContent(), { timeout: 5000 }).toBe("live");
+      await new Promise((resolve) => setTimeout(resolve, 4000)); // at least two stream lifetimes
+      data = { ...data, at: Date.now(), pools: [{ ...data.pools[0]!, name: "after-reconnect" }] };
+      await expect.poll(() => page2.getByTestId("pool-row").first().locator("td").first().textContent(), { timeout: 8000 }).toBe("after-reconnect");
+      expect(await page2.getByTestId("connection").textContent()).not.toBe("polling");
+      expect(polls).toBe(0);
+    } finally {
+      await page2.close();
+      await shortLived.close();
+    }
+  });
+
   it("loads nothing from elsewhere, logs no errors, and leaves a screenshot", async () => {
     expect(foreignRequests).toEqual([]);
     expect(consoleErrors).toEqual([]);
