@@ -170,7 +170,7 @@ async function runRecipe(lxd: LxdClient, builder: string, timeoutMs: number, opt
   let shown = 0;
   let tail = "";
   const showNew = async (): Promise<void> => {
-    const log = await lxd.pullFile(builder, buildPaths.log).catch(() => null);
+    const log = await lxd.pullFile(builder, buildPaths.log, { timeoutMs: 20_000, maxBytes: 16 * 1024 * 1024 }).catch(() => null);
     if (!log || log.length <= shown) return;
     const text = log.subarray(shown).toString("utf8");
     shown = log.length;

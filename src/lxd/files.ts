@@ -47,11 +47,19 @@ export async function makeDirectory(t: Transport, instance: string, path: string
   }
 }
 
+/** Bounds for reading a file an instance (a job, perhaps hostile) controls. */
+export interface PullOptions {
+  /** The read's deadline: a job can make a read hang (a FIFO where a file was expected). */
+  timeoutMs?: number;
+  /** Larger files are refused, not read whole into memory. */
+  maxBytes?: number;
+}
+
 /** The file's bytes, or null when it does not exist. A symlink answers with its target. */
-export async function pullFile(t: Transport, instance: string, path: string): Promise<Buffer | null> {
+export async function pullFile(t: Transport, instance: string, path: string, opts: PullOptions = {}): Promise<Buffer | null> {
   const what = `pull file ${path} from instance ${instance}`;
   try {
-    const res = await t.requestRaw("GET", filesPath(instance), { what, query: { path } });
+    const res = await t.requestRaw("GET", filesPath(instance), { what, query: { path }, ...opts });
     if (answerHeader(res.headers, "type") === "directory") throw new LxdError(`${what}: it is a directory`, 400);
     return res.body;
   } catch (err) {

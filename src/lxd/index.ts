@@ -3,7 +3,7 @@ import { execInstance } from "./exec.js";
 import type { ExecOptions, ExecResult } from "./exec.js";
 import { subscribeEvents } from "./events.js";
 import type { EventSubscription, SubscribeOptions } from "./events.js";
-import { deleteFile, listDirectory, makeDirectory, pullFile, pushFile } from "./files.js";
+import { deleteFile, listDirectory, makeDirectory, pullFile, pushFile, type PullOptions } from "./files.js";
 import type { MakeDirectoryOptions, PushOptions } from "./files.js";
 import type { Readable } from "node:stream";
 import { deleteImage, deleteImageAlias, getImage, getImageAlias, importImage, listImages, pointAlias, publishInstance } from "./images.js";
@@ -17,6 +17,7 @@ import {
   startInstance,
   stopInstance,
   updateInstanceConfig,
+  waitForStopCleanup,
 } from "./instances.js";
 import type { CreateInstanceSpec, Instance, InstanceFilter, InstanceState, StopOptions } from "./instances.js";
 import { getServerInfo } from "./server.js";
@@ -30,7 +31,7 @@ export type LxdClientOptions = TransportOptions;
 
 export type { ServerInfo } from "./server.js";
 export type { Instance, InstanceFilter, InstanceState, InstanceStatus, CreateInstanceSpec, ImageSource, StopOptions } from "./instances.js";
-export type { FileOwnership, MakeDirectoryOptions, PushOptions } from "./files.js";
+export type { FileOwnership, MakeDirectoryOptions, PullOptions, PushOptions } from "./files.js";
 export type { ExecOptions, ExecResult } from "./exec.js";
 export type { Image, ImageAlias, ImportImageOptions, PublishOptions } from "./images.js";
 export { isImageFingerprint } from "./images.js";
@@ -40,7 +41,7 @@ export type { Transport, TransportOptions, RequestOptions, RawAnswer, Query, Htt
 export type { LxdResult } from "./response.js";
 export { instanceNameFromLifecycle, isInstanceStopEvent, reconnectDelayMs } from "./events.js";
 export { detectLxdSocket, defaultSocketCandidates } from "./socket-path.js";
-export { isNotFound } from "./response.js";
+export { isDeadlineError, isNotFound } from "./response.js";
 
 export function createLxdClient(opts: LxdClientOptions): LxdClient {
   return new LxdClient(createTransport(opts));
@@ -93,6 +94,11 @@ export class LxdClient {
     return deleteInstance(this.transport, name, opts);
   }
 
+  /** Waits (bounded) until LXD has run the stop hook of an instance that stopped by itself. */
+  waitForStopCleanup(name: string, timeoutMs?: number): Promise<void> {
+    return waitForStopCleanup(this.transport, name, timeoutMs);
+  }
+
   updateInstanceConfig(name: string, config: Record<string, string>): Promise<void> {
     return updateInstanceConfig(this.transport, name, config);
   }
@@ -109,8 +115,8 @@ export class LxdClient {
     return makeDirectory(this.transport, instance, path, opts);
   }
 
-  pullFile(instance: string, path: string): Promise<Buffer | null> {
-    return pullFile(this.transport, instance, path);
+  pullFile(instance: string, path: string, opts?: PullOptions): Promise<Buffer | null> {
+    return pullFile(this.transport, instance, path, opts);
   }
 
   listDirectory(instance: string, path: string): Promise<string[] | null> {

@@ -58,6 +58,11 @@ export function unreachableError(what: string, endpoint: string, cause: unknown)
   return new LxdError(`${what}: LXD at ${endpoint} not reached: ${detail}${hint}`, 0, { cause });
 }
 
+/** The request's deadline passed: LXD (or what it waits on inside an instance) did not answer in time. */
+export function isDeadlineError(err: unknown): boolean {
+  return err instanceof LxdError && err.status === 0 && (err.cause as { code?: unknown } | undefined)?.code === "ETIMEDOUT";
+}
+
 /** Parses schema-checked metadata; a mismatch means LXD answered something runnerd does not understand. */
 export function parseMetadata<T>(what: string, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: Error } }, value: unknown): T {
   const parsed = schema.safeParse(value);

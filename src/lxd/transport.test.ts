@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
 import { LxdError } from "../errors.js";
 import { subscribeEvents } from "./events.js";
+import { isDeadlineError } from "./response.js";
 import { createTransport, withQuery } from "./transport.js";
 
 describe("withQuery", () => {
@@ -71,6 +72,41 @@ describe("createTransport on a unix socket", () => {
     const err = (await t.request("GET", "/1.0").catch((e: unknown) => e)) as LxdError;
     expect(err.status).toBe(0);
     expect(err.message).toContain("no answer within 100 ms");
+    expect(isDeadlineError(err)).toBe(true);
+  });
+
+  it("times out a body that stalls half way, as a hung file read does", async () => {
+    const { socketPath } = await fakeLxd((_req, res) => {
+      res.writeHead(200, { "content-type": "application/octet-stream" });
+      res.write("partial");
+    });
+    const t = createTransport({ socketPath });
+    cleanups.push(() => t.close());
+    const err = await t.requestRaw("GET", "/1.0/instances/c/files", { timeoutMs: 150 }).catch((e: unknown) => e);
+    expect(isDeadlineError(err)).toBe(true);
+    expect(isDeadlineError(new LxdError("x", 0))).toBe(false);
+  });
+
+  it("refuses an answer larger than maxBytes without reading the rest", async () => {
+    let written = 0;
+    const { socketPath } = await fakeLxd((_req, res) => {
+      res.writeHead(200, { "content-type": "application/octet-stream" });
+      const chunk = Buffer.alloc(64 * 1024, 120);
+      const pump = () => {
+        while (written < 64 * 1024 * 1024 && res.write(chunk)) written += chunk.length;
+        if (written < 64 * 1024 * 1024) res.once("drain", pump);
+        else res.end();
+      };
+      res.on("close", () => res.removeAllListeners("drain"));
+      pump();
+    });
+    const t = createTransport({ socketPath });
+    cleanups.push(() => t.close());
+    const err = (await t.requestRaw("GET", "/1.0/instances/c/files", { what: "pull file /x", maxBytes: 100_000 }).catch((e: unknown) => e)) as LxdError;
+    expect(err).toBeInstanceOf(LxdError);
+    expect(err.status).toBe(413);
+    expect(err.message).toBe("pull file /x: the answer is larger than 100000 bytes");
+    expect(written).toBeLessThan(64 * 1024 * 1024);
   });
 });
 

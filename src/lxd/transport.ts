@@ -35,6 +35,8 @@ export interface RequestOptions {
   rawBody?: Buffer | string | Readable;
   headers?: Record<string, string>;
   timeoutMs?: number;
+  /** Stops reading the answer beyond this many bytes and throws (what an instance holds is untrusted). */
+  maxBytes?: number;
 }
 
 export interface RawAnswer {
@@ -92,13 +94,13 @@ export function createTransport(opts: TransportOptions): Transport {
         headersTimeout: limit,
         bodyTimeout: limit,
       });
-      const chunks: Buffer[] = [];
-      for await (const chunk of res.body) chunks.push(chunk as Buffer);
-      return { status: res.statusCode, headers: flattenHeaders(res.headers), body: Buffer.concat(chunks), what };
+      const answer = await readBounded(res.body, ro.maxBytes, what);
+      return { status: res.statusCode, headers: flattenHeaders(res.headers), body: answer, what };
     } catch (err) {
       if (err instanceof LxdError) throw err;
-      const timedOut = (err as { name?: string } | null)?.name === "TimeoutError";
-      throw unreachableError(what, endpoint, timedOut ? new Error(`no answer within ${limit} ms`, { cause: err }) : err);
+      const name = (err as { name?: string } | null)?.name;
+      const timedOut = name === "TimeoutError" || name === "HeadersTimeoutError" || name === "BodyTimeoutError";
+      throw unreachableError(what, endpoint, timedOut ? Object.assign(new Error(`no answer within ${limit} ms`, { cause: err }), { code: "ETIMEDOUT" }) : err);
     }
   }
 
@@ -121,6 +123,21 @@ export function createTransport(opts: TransportOptions): Transport {
     },
     close: () => agent.close(),
   };
+}
+
+/** Reads a whole answer body, or throws once it grows past `maxBytes` (the rest is not read). */
+async function readBounded(body: AsyncIterable<unknown> & { destroy(err?: Error): unknown }, maxBytes: number | undefined, what: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (maxBytes !== undefined && size > maxBytes) {
+      body.destroy();
+      throw new LxdError(`${what}: the answer is larger than ${maxBytes} bytes`, 413);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
 }
 
 function connect(opts: TransportOptions): { origin: string; endpoint: string; agent: Agent; tls: TlsOptions | undefined } {

@@ -9,6 +9,7 @@ import { chooseCredential, needsRegistrationRelease, tookJobSincePlanned } from 
 import type { DeprecatedPools } from "./deprecation.js";
 import type { Transition } from "./observe.js";
 import { paths } from "./ownership.js";
+import { statusRead } from "./read-limits.js";
 import type { HistoryPort, ImagePort, LxdPort, ReconcilerObserver, RegistrarPort, TokenPort } from "./ports.js";
 import { applyRunnerEnd } from "./runner-ends.js";
 import type { PoolRuntime, ReconcilerSettings } from "./settings.js";
@@ -225,7 +226,7 @@ export class RunnerActions {
     if (claimed !== "released") {
       // The plan may have seen this runner idle a moment ago: never delete one that took a job
       // since. A registration already gone may be one GitHub removed after a job done meanwhile.
-      const status = parseAgentStatus(await this.ports.lxd.pullFile(action.runner, paths.status).catch(() => null));
+      const status = parseAgentStatus(await this.ports.lxd.pullFile(action.runner, paths.status, statusRead).catch(() => null));
       if (tookJobSincePlanned(status)) {
         log.info({ reason: action.reason }, "runner took a job meanwhile; not deleted");
         if (status) this.ctx.tookJob?.(action.runner, status.since);

@@ -2,9 +2,11 @@
 // Every step tolerates an instance that is already half gone; deleting twice is fine.
 import { mkdir, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { describeError } from "../errors.js";
+import { describeError, LxdError } from "../errors.js";
+import { isDeadlineError } from "../lxd/index.js";
 import { paths } from "./ownership.js";
 import type { LxdPort } from "./ports.js";
+import { collectReadBudgetMs, logArchiveRead, looseLogRead, resultRead, type ReadBounds } from "./read-limits.js";
 import { readAgentResult, type AgentResult, type RunnerOutcome } from "./runner-record.js";
 
 export interface Collected {
@@ -16,11 +18,16 @@ export interface Collected {
 
 export async function collectRunner(lxd: LxdPort, name: string, logsDir: string, forceStop: boolean): Promise<Collected> {
   if (forceStop) await lxd.stopInstance(name, { force: true, timeoutSeconds: 30 });
-  const pullErrors: string[] = [];
-  const rawResult = await pullPatiently(lxd, name, paths.result, pullErrors);
+  // Reads made before LXD has run the stop hook of an instance that powered itself off race
+  // that hook (in CI, on LXD 5.0.2 and on Incus 6.0.4, such reads hung ~30 s each); after it,
+  // LXD mounts the stopped root file system afresh for each read.
+  await lxd.waitForStopCleanup(name).catch(() => undefined);
+  const reader = new InstanceReader(lxd, name, collectReadBudgetMs);
+  const rawResult = await reader.read(paths.result, resultRead);
   const { result, outcome, detail: resultDetail } = readAgentResult(rawResult);
-  const detail = pullErrors.length > 0 ? `reading result.json failed: ${pullErrors.join("; ")}` : resultDetail;
-  const logFiles = await saveLogs(lxd, name, join(logsDir, name), rawResult);
+  const detail = reader.errors.length > 0 ? `reading result.json failed: ${reader.errors.join("; ")}` : resultDetail;
+  reader.errors.length = 0;
+  const logFiles = await saveLogs(reader, join(logsDir, name), rawResult);
   await deleteInstance(lxd, name);
   const collected: Collected = { result, outcome, logFiles };
   if (detail) collected.detail = detail;
@@ -28,19 +35,41 @@ export async function collectRunner(lxd: LxdPort, name: string, logsDir: string,
 }
 
 /**
- * Reads a file from a stopped instance. Missing is an answer (null); an error is not — LXD
- * refuses file access for a moment while it finishes a stop — so errors are retried a few times.
+ * Reads files from a stopped instance within one budget. Missing is an answer (null); a quick
+ * error is retried (LXD refuses file access for a moment around a stop); a read that ran out of
+ * time is not, and no later read is tried: what hung it (a FIFO the job left, say) still does.
  */
-async function pullPatiently(lxd: LxdPort, name: string, path: string, errors: string[] = []): Promise<Buffer | null> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await lxd.pullFile(name, path);
-    } catch (err) {
-      if (attempt >= 4) {
-        errors.push(describeError(err));
+export class InstanceReader {
+  readonly errors: string[] = [];
+  private hung = false;
+  private readonly deadline: number;
+
+  constructor(
+    private readonly lxd: LxdPort,
+    private readonly name: string,
+    budgetMs: number,
+  ) {
+    this.deadline = performance.now() + budgetMs;
+  }
+
+  async read(path: string, bounds: ReadBounds): Promise<Buffer | null> {
+    for (let attempt = 1; ; attempt++) {
+      const left = Math.floor(this.deadline - performance.now());
+      if (this.hung || left <= 0) {
+        this.errors.push(`${basename(path)} not read: ${this.hung ? "an earlier read hung" : "the read budget is spent"}`);
         return null;
       }
-      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+      try {
+        return await this.lxd.pullFile(this.name, path, { timeoutMs: Math.min(bounds.timeoutMs, left), maxBytes: bounds.maxBytes });
+      } catch (err) {
+        if (isDeadlineError(err)) this.hung = true;
+        const tooLarge = err instanceof LxdError && err.status === 413;
+        if (this.hung || tooLarge || attempt >= 3) {
+          this.errors.push(describeError(err));
+          return null;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+      }
     }
   }
 }
@@ -60,7 +89,7 @@ export async function deleteInstance(lxd: LxdPort, name: string): Promise<void> 
   }
 }
 
-async function saveLogs(lxd: LxdPort, name: string, dir: string, rawResult: Buffer | null): Promise<string[]> {
+async function saveLogs(reader: InstanceReader, dir: string, rawResult: Buffer | null): Promise<string[]> {
   await mkdir(dir, { recursive: true, mode: 0o750 });
   const saved: string[] = [];
   const save = async (file: string, content: Buffer | null) => {
@@ -69,12 +98,12 @@ async function saveLogs(lxd: LxdPort, name: string, dir: string, rawResult: Buff
     saved.push(file);
   };
   await save("result.json", rawResult);
-  const archive = await pullPatiently(lxd, name, paths.logArchive);
+  const archive = await reader.read(paths.logArchive, logArchiveRead);
   if (archive) {
     await save(basename(paths.logArchive), archive);
     return saved;
   }
   // The agent did not get as far as bundling its logs: take whatever loose logs there are.
-  for (const path of paths.logs) await save(basename(path), await lxd.pullFile(name, path).catch(() => null));
+  for (const path of paths.logs) await save(basename(path), await reader.read(path, looseLogRead));
   return saved;
 }

@@ -2,6 +2,7 @@
 // registration tokens on hand. LXD is the source of truth; memory only caches.
 import { isNewerStatus, parseAgentStatus, type AgentStatus } from "./agent-status.js";
 import { keys, paths } from "./ownership.js";
+import { statusRead } from "./read-limits.js";
 import type { LxdPort, TokenPort } from "./ports.js";
 import type { ObservedRunner } from "./types.js";
 
@@ -102,7 +103,7 @@ async function readStatus(
     if (clock.now - cached.readAt < assumedBusyMs) return cached;
     // The file is the truth again, whatever it says (a 422 can also mean "slow down"); only a
     // job (busy, finished) is news for the history: the runner's listening was recorded before.
-    const status = parseAgentStatus(await lxd.pullFile(name, paths.status).catch(() => null));
+    const status = parseAgentStatus(await lxd.pullFile(name, paths.status, statusRead).catch(() => null));
     if (!status) return cached;
     if (status.state === "busy" || status.state === "finished") transitions.push({ runner: name, pool, status });
     cache.set(name, { ...status, readAt: clock.now });
@@ -114,7 +115,7 @@ async function readStatus(
   if (cached?.state === "idle" && clock.now - cached.readAt < clock.idleRecheckMs) return cached;
   let status: AgentStatus | null = null;
   try {
-    status = parseAgentStatus(await lxd.pullFile(name, paths.status));
+    status = parseAgentStatus(await lxd.pullFile(name, paths.status, statusRead));
   } catch {
     // The instance may be stopping right now; the next pass sees it stopped.
     return cached;

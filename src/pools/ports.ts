@@ -26,7 +26,10 @@ export interface LxdPort {
   deleteInstance(name: string): Promise<void>;
   makeDirectory(instance: string, path: string, options: { mode: number; parents?: boolean }): Promise<void>;
   pushFile(instance: string, path: string, content: Buffer | string, options: { mode: number; uid?: number; gid?: number }): Promise<void>;
-  pullFile(instance: string, path: string): Promise<Buffer | null>;
+  /** Bounded: a job controls these files and can make a read hang or a file huge (see read-limits.ts). */
+  pullFile(instance: string, path: string, bounds: { timeoutMs: number; maxBytes: number }): Promise<Buffer | null>;
+  /** Waits, bounded, until LXD has cleaned up after an instance that stopped by itself. */
+  waitForStopCleanup(name: string): Promise<void>;
   /** The fingerprint an image alias points at; null when there is no such alias. */
   getImageAlias(alias: string): Promise<{ target: string } | null>;
 }

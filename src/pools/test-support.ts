@@ -4,6 +4,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
+import { LxdError } from "../errors.js";
 import { keys, ownershipConfig, paths } from "./ownership.js";
 import type { CreateInstanceRequest, HistoryPort, ImagePort, InstanceSummary, LxdPort, ReconcilerObserver, RegistrarPort, TokenPort } from "./ports.js";
 import type { PoolRuntime, ReconcilerSettings } from "./settings.js";
@@ -138,9 +139,22 @@ export class FakeLxd implements LxdPort {
     this.instances.get(instance)?.files.set(path, content.toString());
   }
 
-  async pullFile(instance: string, path: string): Promise<Buffer | null> {
+  /** Paths whose reads hang until their deadline, as LXD does on a FIFO a job left. */
+  readonly hangingReads = new Set<string>();
+
+  async pullFile(instance: string, path: string, bounds: { timeoutMs: number; maxBytes: number }): Promise<Buffer | null> {
+    this.calls.push(`pull ${path}`);
+    if (this.hangingReads.has(path)) {
+      await new Promise((resolve) => setTimeout(resolve, bounds.timeoutMs));
+      throw new LxdError(`pull file ${path}: no answer within ${bounds.timeoutMs} ms`, 0, { cause: Object.assign(new Error("no answer"), { code: "ETIMEDOUT" }) });
+    }
     const content = this.instances.get(instance)?.files.get(path);
+    if (content !== undefined && content.length > bounds.maxBytes) throw new LxdError(`pull file ${path}: the answer is larger than ${bounds.maxBytes} bytes`, 413);
     return content === undefined ? null : Buffer.from(content);
+  }
+
+  async waitForStopCleanup(name: string): Promise<void> {
+    this.calls.push(`wait-stop ${name}`);
   }
 
   async getImageAlias(alias: string): Promise<{ target: string } | null> {

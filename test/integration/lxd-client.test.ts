@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LxdError } from "../../src/errors.js";
 import { backend, backendSocket } from "../../src/cli/demo/lxd-host.js";
-import { createLxdClient, instanceNameFromLifecycle, isInstanceStopEvent } from "../../src/lxd/index.js";
+import { createLxdClient, instanceNameFromLifecycle, isDeadlineError, isInstanceStopEvent } from "../../src/lxd/index.js";
 import type { LifecycleEvent, LxdClient, EventSubscription } from "../../src/lxd/index.js";
 
 const pool = process.env.RUNNERD_TEST_POOL ?? "runnerd-test";
@@ -180,6 +180,20 @@ describe.skipIf(unavailable !== undefined)("LxdClient against the real LXD", () 
     // LXD turns exit code 127 into a failed operation; the client gives the code back.
     expect((await client.exec(name, ["/no/such/command"])).exitCode).toBe(127);
     expect((await client.exec(name, ["/bin/sh", "-c", "exit 127"])).exitCode).toBe(127);
+  });
+
+  it("bounds a read that a job hangs with a FIFO (LXD opens it and waits for a writer), and one that is too large", async () => {
+    await client.exec(name, ["/bin/sh", "-c", "mkfifo /tmp/hang; head -c 300000 /dev/zero > /tmp/big"]);
+    const started = performance.now();
+    const err = await client.pullFile(name, "/tmp/hang", { timeoutMs: 1_000, maxBytes: 1024 }).catch((e: unknown) => e);
+    expect(isDeadlineError(err)).toBe(true);
+    expect(performance.now() - started).toBeLessThan(3_000);
+    // Until the FIFO has a writer LXD's file helper for this instance stays stuck, and with it
+    // the instance's stop: give it one, as the job could have done.
+    await client.exec(name, ["/bin/sh", "-c", "echo > /tmp/hang"]);
+    const large = (await client.pullFile(name, "/tmp/big", { timeoutMs: 5_000, maxBytes: 100_000 }).catch((e: unknown) => e)) as LxdError;
+    expect(large.status).toBe(413);
+    expect((await client.pullFile(name, "/tmp/big", { timeoutMs: 5_000, maxBytes: 300_000 }))?.length).toBe(300_000);
   });
 
   it("sees the instance power itself off from inside", async () => {

@@ -151,10 +151,12 @@ describe.skipIf(lxd.skip)("demand-driven scaling with webhooks on a real LXD", (
     expect(done.every((j) => j.conclusion === "success")).toBe(true);
     expect(peak.runners).toBeLessThanOrEqual(3);
     expect(peak.running).toBe(3);
-    // Interleaved: among the first half of completions, each pool has at least two.
+    // Interleaved: among the first half of completions, each pool has some. Three slots split 2:1,
+    // and a tie goes to the pool served longer ago, so 4:2 is usual; 5:1 was seen once in CI when
+    // one runner booted slowly. Neither pool waits for the other to drain.
     const firstHalf = [...done].sort((a, b) => (a.completedAt ?? 0) - (b.completedAt ?? 0)).slice(0, 6);
-    expect(firstHalf.filter((j) => j.name.startsWith("left")).length).toBeGreaterThanOrEqual(2);
-    expect(firstHalf.filter((j) => j.name.startsWith("right")).length).toBeGreaterThanOrEqual(2);
+    expect(firstHalf.filter((j) => j.name.startsWith("left")).length).toBeGreaterThanOrEqual(1);
+    expect(firstHalf.filter((j) => j.name.startsWith("right")).length).toBeGreaterThanOrEqual(1);
   });
 
   it("pat mode: a job whose webhook was lost is found by listing queued jobs, and runs", async () => {
