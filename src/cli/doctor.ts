@@ -1,6 +1,6 @@
 // `runnerd doctor`: checks everything runnerd depends on and says what to fix, one line each.
 import type { Command } from "commander";
-import type { Config } from "../config/index.js";
+import { formatConfigIssues, type Config } from "../config/index.js";
 import { connectLxd, type ConnectedLxd } from "../lxd/connect.js";
 import { isImageFingerprint } from "../lxd/index.js";
 import { scopeKey } from "../config/index.js";
@@ -14,6 +14,7 @@ import { propertyKeys } from "../images/index.js";
 import { instanceRequest } from "../pools/spawn.js";
 import { openStore } from "../store/index.js";
 import { loadCliConfig, type GlobalOptions } from "./context.js";
+import { describeSource, imageSourceReports, targetOf } from "./image-sources.js";
 import { humanDuration } from "./output.js";
 
 type Level = "ok" | "warn" | "fail";
@@ -30,7 +31,7 @@ export function registerDoctorCommand(program: Command): void {
     .action(async (opts: { launch: boolean }) => {
       const { path, config } = loadCliConfig(program.opts<GlobalOptions>());
       const checks: Check[] = [{ level: "ok", message: `configuration ${path} is valid (${config.pools.length} pool(s))` }];
-      await runChecks(config, checks, { launch: opts.launch });
+      await runChecks(config, checks, { launch: opts.launch, path });
       for (const c of checks) console.log(`${c.level === "ok" ? "ok  " : c.level === "warn" ? "warn" : "FAIL"}  ${c.message}`);
       const failed = checks.filter((c) => c.level === "fail").length;
       const warned = checks.filter((c) => c.level === "warn").length;
@@ -39,7 +40,7 @@ export function registerDoctorCommand(program: Command): void {
     });
 }
 
-async function runChecks(config: Config, checks: Check[], options: { launch: boolean }): Promise<void> {
+async function runChecks(config: Config, checks: Check[], options: { launch: boolean; path: string }): Promise<void> {
   let lxd: ConnectedLxd;
   try {
     lxd = await connectLxd(config.lxd);
@@ -52,6 +53,7 @@ async function runChecks(config: Config, checks: Check[], options: { launch: boo
     checks.push({ level: info.auth === "trusted" ? "ok" : "fail", message: `backend: ${lxd.backend} (${info.driver}, kernel ${info.kernelVersion}${info.clustered ? ", clustered" : ""}, ${info.auth})` });
     await checkStoragePool(lxd, config, checks);
     await checkDockerSupport(lxd, config, checks);
+    checkImageSources(lxd, config, options.path, checks);
     await checkPools(lxd, config, checks, options);
   } finally {
     await lxd.client.close();
@@ -130,6 +132,15 @@ async function checkPools(lxd: ConnectedLxd, config: Config, checks: Check[], op
     } finally {
       await lxd.client.deleteInstance(name, { force: true }).catch(() => undefined);
     }
+  }
+}
+
+/** Whether each image's source can serve this backend, before any build tries it. */
+function checkImageSources(lxd: ConnectedLxd, config: Config, path: string, checks: Check[]): void {
+  const target = targetOf(lxd);
+  for (const { image, check, issue } of imageSourceReports(config, path, target)) {
+    if (issue) checks.push({ level: "fail", message: `image ${image}: ${formatConfigIssues([issue])}` });
+    else if (check.ok) checks.push({ level: "ok", message: `image ${image}: ${describeSource(check, target)}` });
   }
 }
 

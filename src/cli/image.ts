@@ -1,9 +1,11 @@
 // `runnerd image build|list|rm`: runner images built from the config's `images:` section.
 import type { Command } from "commander";
 import { connectLxd } from "../lxd/connect.js";
-import { UsageError } from "../errors.js";
+import { ConfigError, UsageError } from "../errors.js";
+import { formatConfigIssues } from "../config/index.js";
 import { buildConfiguredImage, findImageToRemove, listRunnerImages, poolImageTargets } from "../images/index.js";
 import { loadCliConfig, type GlobalOptions } from "./context.js";
+import { imageSourceReports, targetOf } from "./image-sources.js";
 import { humanDuration, printJson, table } from "./output.js";
 
 export function registerImageCommands(program: Command): void {
@@ -15,8 +17,11 @@ export function registerImageCommands(program: Command): void {
     .option("--keep-failed-builder", "leave the builder instance in place when the build fails, for inspection")
     .description("build the image and publish it as runnerd/NAME; pools using that alias roll to it")
     .action(async (name: string, opts: { ifChanged?: boolean; keepFailedBuilder?: boolean }) => {
-      const { config } = loadCliConfig(program.opts<GlobalOptions>());
+      const { path, config } = loadCliConfig(program.opts<GlobalOptions>());
       const lxd = await connectLxd(config.lxd);
+      // A source this backend cannot use is refused here, with its line, before any builder exists.
+      const [sourceReport] = imageSourceReports(config, path, targetOf(lxd), [name]);
+      if (sourceReport?.issue) throw new ConfigError(`image build: ${formatConfigIssues([sourceReport.issue])}`, [sourceReport.issue]);
       const abort = new AbortController();
       const onSignal = (): void => {
         process.stderr.write("\n[runnerd] interrupted: removing the builder…\n");

@@ -8,5 +8,7 @@ it("the example config is valid, without warnings", () => {
   expect(config.pools.map((pool) => pool.name)).toEqual(["web"]);
   expect(config.pools[0]?.runners).toEqual({ floor: 2, ceiling: 4, idle_timeout: 300_000 });
   expect(config.pools[0]?.instance.docker).toBe(true);
-  expect(config.images.default).toMatchObject({ source: "images:ubuntu/24.04", runner: { version: "latest" }, auto_rebuild: false });
+  expect(config.images.default).toMatchObject({ runner: { version: "latest" }, auto_rebuild: false });
+  // No source: the builder takes the one the backend can use (ubuntu:24.04 on LXD, images:ubuntu/24.04 on Incus).
+  expect(config.images.default?.source).toBeUndefined();
 });

@@ -15,10 +15,16 @@ boot_timeout: 5m
 job_timeout: 6h
 # Never start a runner with a registration token expiring sooner than this.
 token_min_validity: 5m
-# At most this many LXD actions at once.
+# At most this many runners being created at once.
 spawn_concurrency: 4
+# At most this many runners being collected or deleted at once; a bound of its own, so finished
+# runners are collected at once even while a burst of spawns fills the spawn slots.
+collect_concurrency: 8
 # How often to look for a new actions/runner release (GitHub rejects runners 30 days out of date).
 runner_check_interval: 24h
+# On SIGTERM the daemon exits within this, even with LXD calls hanging (they are aborted halfway
+# through); running runners are left for the next start. Keep it under systemd's TimeoutStopSec.
+shutdown_timeout: 20s
 log_level: info   # trace | debug | info | warn | error
 
 lxd:
@@ -97,7 +103,8 @@ pools:
 
 images:
   default:                           # runnerd image build default -> LXD alias runnerd/default
-    source: images:ubuntu/24.04      # or ubuntu:24.04, a local alias, a fingerprint
+    # source: ubuntu:24.04           # default: ubuntu:24.04 on LXD, images:ubuntu/24.04 on Incus;
+                                     # or another remote:alias, a local alias, a fingerprint
     packages: [git, curl, jq, unzip, zip, xz-utils, openssh-client]
     docker: true                     # docker.io, Compose, the runner user in the docker group
     runner:

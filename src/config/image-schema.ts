@@ -3,14 +3,16 @@
 import { z } from "zod";
 import { absolutePath, duration, httpUrl, withNames } from "./fields.js";
 
-/** What `runnerd image build` starts from unless an image says otherwise. */
-export const DEFAULT_IMAGE_SOURCE = "images:ubuntu/24.04";
 /** A few of the tools every hosted runner has and most workflows assume. */
 export const DEFAULT_IMAGE_PACKAGES = ["git", "curl", "jq", "unzip", "zip", "xz-utils", "openssh-client"];
 
 const imageSchema = z.strictObject({
-  /** `remote:alias` from LXD's standard remotes (`images:`, `ubuntu:`), or a local alias or fingerprint. */
-  source: z.string().min(1).default(DEFAULT_IMAGE_SOURCE),
+  /**
+   * `remote:alias` from the backend's standard remotes (`ubuntu:` on LXD, `images:`), or a local
+   * alias or fingerprint. Unset: a source the backend found at build time can use (images/remotes.ts:
+   * `ubuntu:24.04` on LXD, `images:ubuntu/24.04` on Incus).
+   */
+  source: z.string().min(1).optional(),
   /** Connection whose API resolves runner releases; the first one unless set (schema.ts). */
   connection: z.string().optional(),
   packages: z

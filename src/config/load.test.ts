@@ -46,6 +46,8 @@ describe("parseConfig", () => {
       job_recovery_interval: 300_000,
       logs_retention: { count: 500, max_mib: 2048 },
       spawn_concurrency: 4,
+      collect_concurrency: 8,
+      shutdown_timeout: 20_000,
       log_level: "info",
       lxd: {
         socket: undefined,
@@ -78,11 +80,11 @@ describe("parseConfig", () => {
     });
   });
 
-  it("applies image defaults: Ubuntu 24.04 from the images remote, Docker, the latest runner", () => {
+  it("applies image defaults: no source (the builder picks one the backend can use), Docker, the latest runner", () => {
     const config = parseConfig(`${minimal}images:\n  default: {}\n`, "runnerd.yaml");
     expect(config.images.default).toEqual({
       name: "default",
-      source: "images:ubuntu/24.04",
+      source: undefined,
       connection: "main",
       packages: ["git", "curl", "jq", "unzip", "zip", "xz-utils", "openssh-client"],
       docker: true,

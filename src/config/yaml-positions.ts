@@ -1,6 +1,6 @@
 // Maps a path into the parsed data back to the YAML node it came from, for line/column in errors.
-import { isMap, isPair, isScalar, isSeq } from "yaml";
-import type { Document, LineCounter, Node } from "yaml";
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
+import type { Document, Node } from "yaml";
 
 export interface Position {
   line: number;
@@ -47,4 +47,13 @@ export function locate(
 function keyText(key: unknown): string | undefined {
   if (isScalar(key)) return String(key.value);
   return typeof key === "string" ? key : undefined;
+}
+
+/**
+ * Position of `path` in a config file's text, for problems found after loading it (an image source
+ * the backend cannot use): the same `file:line:col` the load errors give.
+ */
+export function positionInText(text: string, path: readonly PropertyKey[], at?: "key"): Position {
+  const lineCounter = new LineCounter();
+  return locate(parseDocument(text, { lineCounter }), lineCounter, path, at);
 }

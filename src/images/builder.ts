@@ -13,7 +13,7 @@ import { DOCKER_READY_CONFIG } from "./docker-ready.js";
 import { BUILD_DIR, buildPaths, recipeHash, renderBuildScript } from "./recipe.js";
 import { cachedRunnerTarball } from "./runner-cache.js";
 import { resolveRunnerRelease } from "./runner-release.js";
-import { imageAlias, lxdImageSource, parseBuildSource } from "./source.js";
+import { checkBuildSource, imageAlias, lxdImageSource, sourceRefusal, type BuildSource, type ImageRemote } from "./source.js";
 import { imageProperties, propertyKeys } from "./properties.js";
 
 /** Marks builder instances, so a later build can remove one a crash left behind. */
@@ -33,6 +33,8 @@ export interface BuildOptions {
   signal?: AbortSignal;
   /** Human-readable progress: the recipe's output as it comes, and runnerd's own steps. */
   progress: (text: string) => void;
+  /** Image servers beyond the backend's standard remotes, by remote name (`name:alias` sources). */
+  remotes?: Readonly<Record<string, ImageRemote>>;
 }
 
 export interface BuildResult {
@@ -54,10 +56,9 @@ export class BuildFailed extends Error {
 
 export async function buildImage(lxd: LxdClient, opts: BuildOptions): Promise<BuildResult> {
   const started = performance.now();
-  const { image } = opts;
+  const { image, source } = await resolveSource(lxd, opts);
   const alias = imageAlias(image.name);
   const say = (line: string): void => opts.progress(`[runnerd] ${line}\n`);
-  const source = parseBuildSource(image.source);
 
   say(`resolving actions/runner ${image.runner.version} (${image.runner.arch})`);
   const release = await resolveRunnerRelease({ apiUrl: opts.apiUrl }, image.runner.version, image.runner.arch);
@@ -122,6 +123,18 @@ export async function buildImage(lxd: LxdClient, opts: BuildOptions): Promise<Bu
     }
     releaseLock();
   }
+}
+
+/**
+ * The source as this backend resolves it, checked before anything is downloaded or created; the
+ * image comes back with `source` filled in (the backend's default when the config names none), so
+ * the recipe hash and the image's properties name what the build really started from.
+ */
+async function resolveSource(lxd: LxdClient, opts: BuildOptions): Promise<{ image: ImageConfig; source: BuildSource }> {
+  const server = await lxd.serverInfo();
+  const check = checkBuildSource(opts.image.source, { backend: server.backend, version: server.serverVersion }, opts.remotes);
+  if (!check.ok) throw new BuildFailed(`images.${opts.image.name}.source: ${sourceRefusal(check)}`);
+  return { image: { ...opts.image, source: check.text }, source: check.source };
 }
 
 /**

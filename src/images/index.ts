@@ -16,7 +16,8 @@ export { runnerFreshness } from "./runner-freshness.js";
 export type { Freshness, FreshnessLevel } from "./runner-freshness.js";
 export { listRunnerReleases, resolveRunnerRelease, compareVersions } from "./runner-release.js";
 export type { ReleaseSummary, RunnerRelease } from "./runner-release.js";
-export { imageAlias, parseBuildSource } from "./source.js";
+export { checkBuildSource, defaultSourceFor, describeTarget, imageAlias, parseBuildSource, sourceRefusal, standardRemotes } from "./source.js";
+export type { BuildSource, ImageRemote, SourceCheck, SourceTarget } from "./source.js";
 
 /** Where runnerd keeps downloaded runner tarballs. */
 export function cacheDir(config: Config): string {
@@ -35,7 +36,7 @@ export function buildConfiguredImage(
   lxd: LxdClient,
   config: Config,
   name: string,
-  opts: Pick<BuildOptions, "ifChanged" | "keepFailedBuilder" | "signal" | "progress">,
+  opts: Pick<BuildOptions, "ifChanged" | "keepFailedBuilder" | "signal" | "progress" | "remotes">,
 ): Promise<BuildResult> {
   const image = config.images[name];
   if (!image) {

@@ -20,7 +20,8 @@ export function imageProperties(input: { image: ImageConfig; release: RunnerRele
     [propertyKeys.runnerVersion]: input.release.version,
     [propertyKeys.recipe]: input.recipe,
     [propertyKeys.builtAt]: input.builtAt.toISOString(),
-    [propertyKeys.source]: input.image.source,
+    // The builder passes the source it resolved (the backend's default when the config has none).
+    [propertyKeys.source]: input.image.source ?? "",
     [propertyKeys.sourceFingerprint]: input.sourceFingerprint,
     [propertyKeys.docker]: String(input.image.docker),
   };
