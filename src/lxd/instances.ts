@@ -28,7 +28,8 @@ export interface InstanceFilter {
 }
 
 /** A local alias or fingerprint, or an alias on a remote image server (downloaded and cached by LXD). */
-export type ImageSource = { alias: string; server?: string; protocol?: "simplestreams" | "lxd" } | { fingerprint: string };
+/** `certificate`: PEM the image server must present (a self-signed one), added as a trusted root. */
+export type ImageSource = { alias: string; server?: string; protocol?: "simplestreams" | "lxd"; certificate?: string } | { fingerprint: string };
 
 export interface CreateInstanceSpec {
   name: string;
@@ -93,6 +94,7 @@ export async function createInstance(t: Transport, spec: CreateInstanceSpec, sta
   if ("alias" in spec.source && spec.source.server !== undefined) {
     source.server = spec.source.server;
     source.protocol = spec.source.protocol ?? "simplestreams";
+    if (spec.source.certificate !== undefined) source.certificate = spec.source.certificate;
   }
   const body: Record<string, unknown> = {
     name: spec.name,
