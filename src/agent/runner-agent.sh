@@ -4,8 +4,8 @@
 # the result and powers off. POSIX sh; must also work under busybox and dash. Contract: see
 # docs/architecture.md, "Instance contract".
 #
-# In:   /opt/runnerd/runner.json  (0600, written by runnerd before first start; deleted here
-#                                  as soon as it has been read)
+# In:   /opt/runnerd/runner.json  (0600, written by runnerd before first start; deleted on every
+#                                  path, by the short-lived process that reads its secret)
 # Out:  /var/lib/runnerd/status   (state=booting|configuring|idle|busy|finished, at=, job=)
 #       /var/lib/runnerd/result.json, /var/lib/runnerd/logs.tar.gz (agent.log, runner.log, diag/:
 #                                  the runner's _diag)
@@ -49,8 +49,18 @@ MAX_UPDATES=3
 MAX_RETRIES=5
 MAX_REFRESHES=5
 
+# A second boot (LXD or Incus started the instance again: a manual start, a host that revived it
+# although runnerd sets boot.autostart=false) must leave the first boot's result, status and logs
+# as they are for runnerd to collect, and stop at once: it has no configuration to run with.
+if [ -e "$VAR/.booted" ] || [ -e "$VAR/result.json" ]; then
+  echo "runnerd agent: this instance has booted before; powering off without touching its result" >&2
+  rm -f "$CONF"
+  if [ "$POWEROFF" = 1 ]; then poweroff -f 2>/dev/null || poweroff 2>/dev/null || kill -USR2 1 2>/dev/null || halt -f; fi
+  exit 0
+fi
 mkdir -p "$VAR/diag"
 chmod 0755 "$VAR"
+: >"$VAR/.booted"
 LOG=$VAR/agent.log
 : >"$LOG"
 
@@ -105,6 +115,7 @@ write_result() {
 
 finish() {
   trap - EXIT INT TERM
+  rm -f "$CONF"
   if [ -d "$RUNNER_DIR/_diag" ]; then cp -R "$RUNNER_DIR/_diag/." "$VAR/diag/" 2>/dev/null; fi
   write_result
   log "finished: end=$end outcome=$outcome exit_code=$exit_code updates=$updates retries=$retries refreshes=$refreshes ${error:+error=$error}"
@@ -128,6 +139,8 @@ trap 'error="agent interrupted"; finish' INT TERM
 # runner.json is written by runnerd with one key per line and values free of quotes and
 # backslashes (runnerd refuses others), so sed is enough to read it under busybox.
 conf_value() { sed -n "s/^  \"$1\": \"\(.*\)\",\{0,1\}\$/\1/p" "$CONF" | head -n 1; }
+# Whether a key has a value, without reading the value into this shell.
+conf_has() { grep -q "^  \"$1\": \"[^\"]" "$CONF"; }
 
 set_status booting
 [ -f "$CONF" ] || fail "no runner configuration at $CONF"
@@ -136,27 +149,42 @@ name=$(conf_value name)
 labels=$(conf_value labels)
 group=$(conf_value runner_group)
 no_default_labels=$(conf_value no_default_labels)
-token=$(conf_value token)
-jitconfig=$(conf_value jitconfig)
 work=$(conf_value work_folder)
-# The secret leaves the disk before any job can run in this instance.
-rm -f "$CONF"
+# The secret (a registration token or a JIT config) never enters this shell: it lives as long as
+# the instance, and a job with sudo can read its memory (dash and busybox keep freed variables in
+# the heap). Only the short-lived process that hands it to the runner reads it (with_secret).
+credential=""
+conf_has token && credential=token
+[ -z "$credential" ] && conf_has jitconfig && credential=jitconfig
 [ -n "$url" ] && [ -n "$name" ] || fail "runner configuration lacks url or name"
-[ -n "$token" ] || [ -n "$jitconfig" ] || fail "runner configuration has neither token nor jitconfig"
+[ -n "$credential" ] || fail "runner configuration has neither token nor jitconfig"
 [ -d "$RUNNER_DIR" ] || fail "no runner installed at $RUNNER_DIR"
 id "$RUNNER_USER" >/dev/null 2>&1 || fail "no user $RUNNER_USER in the image"
 
-# Runs a command in the runner directory as the unprivileged runner user. Secrets travel in
-# ACTIONS_RUNNER_INPUT_* variables, which the runner reads and unsets, never in argv (ps shows argv).
+# Runs a command in the runner directory as the unprivileged runner user, in place of the calling
+# (sub)shell: call it as the last thing in a subshell. Secrets travel in ACTIONS_RUNNER_INPUT_*
+# variables, which the runner reads, never in argv (ps shows argv).
 as_runner() {
   if command -v runuser >/dev/null 2>&1; then
-    runuser -u "$RUNNER_USER" -- env HOME="$(runner_home)" "$@"
-  else
-    # busybox su would take the runner's own flags as its options: pass one quoted command.
-    cmd="cd $(shell_quote "$RUNNER_DIR") && exec env HOME=$(shell_quote "$(runner_home)")"
-    for arg in "$@"; do cmd="$cmd $(shell_quote "$arg")"; done
-    su -s /bin/sh -c "$cmd" "$RUNNER_USER"
+    exec runuser -u "$RUNNER_USER" -- env HOME="$(runner_home)" "$@"
   fi
+  # busybox su would take the runner's own flags as its options: pass one quoted command.
+  cmd="cd $(shell_quote "$RUNNER_DIR") && exec env HOME=$(shell_quote "$(runner_home)")"
+  for arg in "$@"; do cmd="$cmd $(shell_quote "$arg")"; done
+  exec su -s /bin/sh -c "$cmd" "$RUNNER_USER"
+}
+# Runs a command as the runner user with the secret from runner.json in ACTIONS_RUNNER_INPUT_<$1>,
+# in a subshell that reads it, deletes the file and becomes the command: the secret is then only
+# in that command's process (and whatever it starts), never in this long-lived shell.
+with_secret() {
+  (
+    variable=$1
+    shift
+    secret=$(conf_value "$credential")
+    rm -f "$CONF"
+    export "ACTIONS_RUNNER_INPUT_$variable=$secret"
+    as_runner "$@"
+  )
 }
 shell_quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 runner_home() { awk -F: -v u="$RUNNER_USER" '$1 == u { print $6 }' /etc/passwd; }
@@ -194,16 +222,21 @@ watch_output() {
   done
 }
 
-# A JIT config travels like the token above: in ACTIONS_RUNNER_INPUT_JITCONFIG, which the runner
-# reads and removes, never in argv. run.sh hands it to every listener it starts; so does this.
+# A JIT config travels like the token: in ACTIONS_RUNNER_INPUT_JITCONFIG, never in argv, and only
+# to the first listener. That listener writes the files it holds (.runner, .credentials,
+# .credentials_rsaparams) into the runner root before it connects, and they stay there until its
+# job is done (actions/runner Runner.cs, "--jitconfig"), so a listener started again after an
+# update or a retryable error runs from them, as one configured by config.sh does. run.sh hands it
+# to every listener it starts; this agent does not keep it for that.
 run_runner() {
-  if [ -n "$jitconfig" ]; then ACTIONS_RUNNER_INPUT_JITCONFIG=$jitconfig as_runner "$@"; else as_runner "$@"; fi
+  if [ "$jit_pending" = 1 ]; then with_secret JITCONFIG "$@"; else (as_runner "$@"); fi
 }
 
 run_listener() {
   rm -f "$rcfile" "$VAR/.deprecated" "$VAR/.registration_deleted"
-  log "starting the listener${jitconfig:+ with its just-in-time config} (updates=$updates retries=$retries refreshes=$refreshes)"
+  log "starting the listener$([ "$jit_pending" = 1 ] && echo " with its just-in-time config") (updates=$updates retries=$retries refreshes=$refreshes)"
   { run_runner "$@" 2>&1; echo $? >"$rcfile"; } | watch_output
+  jit_pending=0
   exit_code=$(cat "$rcfile" 2>/dev/null)
   [ -f "$VAR/.listening_at" ] && listening_at=$(cat "$VAR/.listening_at")
   if [ -f "$VAR/.job" ]; then
@@ -290,7 +323,9 @@ supervise() {
 }
 
 cd "$RUNNER_DIR" || fail "cannot enter $RUNNER_DIR"
-if [ -n "$token" ]; then
+jit_pending=0
+[ "$credential" = jitconfig ] && jit_pending=1
+if [ "$credential" = token ]; then
   set_status configuring
   log "configuring runner $name for $url"
   set -- ./config.sh --unattended --ephemeral --disableupdate --replace --url "$url" --name "$name" --work "${work:-_work}"
@@ -298,9 +333,8 @@ if [ -n "$token" ]; then
   [ -n "$group" ] && set -- "$@" --runnergroup "$group"
   # config.sh refuses --no-default-labels without --labels; runnerd's pools always have some then.
   [ "$no_default_labels" = true ] && [ -n "$labels" ] && set -- "$@" --no-default-labels
-  ACTIONS_RUNNER_INPUT_TOKEN=$token as_runner "$@" >>"$LOG" 2>&1
+  with_secret TOKEN "$@" >>"$LOG" 2>&1
   rc=$?
-  token=""
   [ "$rc" = 0 ] || { exit_code=$rc; outcome="config-failed"; end="config-failed"; fail "config.sh exited with $rc"; }
 fi
 configured_at=$(date +%s)
@@ -311,5 +345,4 @@ set -- ./run.sh
 set -- env ACTIONS_RUNNER_RETURN_VERSION_DEPRECATED_EXIT_CODE=1 "$@"
 
 supervise "$@"
-jitconfig=""
 finish

@@ -53,14 +53,14 @@ interface AgentRun {
   log: string;
 }
 
-function runAgent(plan: string[], opts: { shell?: string[]; token?: boolean; updateWait?: number } = {}): AgentRun {
+function runAgent(plan: string[], opts: { shell?: string[]; token?: boolean; updateWait?: number; user?: string } = {}): AgentRun {
   writeFileSync(join(dir, "runner", "plan"), `${plan.join("\n")}\n`);
   const credential = opts.token === true ? '  "token": "AAAA",\n  "jitconfig": "",' : '  "token": "",\n  "jitconfig": "eyJqaXQiOjF9",';
   writeFileSync(join(dir, "runner.json"), `{\n  "url": "https://github.com/octo/app",\n  "name": "rt-a-1",\n  "labels": "",\n${credential}\n  "work_folder": "_work"\n}\n`, { mode: 0o600 });
   const [shell, ...shellArgs] = opts.shell ?? shells[0] ?? ["/bin/sh"];
   const child = spawnSync(shell ?? "/bin/sh", [...shellArgs, agentScriptPath()], {
     env: {
-      RUNNERD_CONF: join(dir, "runner.json"), RUNNERD_VAR: join(dir, "var"), RUNNERD_RUNNER_DIR: join(dir, "runner"), RUNNERD_RUNNER_USER: "nobody",
+      RUNNERD_CONF: join(dir, "runner.json"), RUNNERD_VAR: join(dir, "var"), RUNNERD_RUNNER_DIR: join(dir, "runner"), RUNNERD_RUNNER_USER: opts.user ?? "nobody",
       RUNNERD_POWEROFF: "0", RUNNERD_RETRY_PAUSE: "0", RUNNERD_UPDATE_WAIT: String(opts.updateWait ?? 5),
     },
     encoding: "utf8",
@@ -83,12 +83,15 @@ describe.runIf(canRun)("agent supervising the listener", () => {
     expect(run.runs).toBe(2);
     expect(run.result).toMatchObject({ end: "job-done", outcome: "succeeded", exit_code: 0, updates: 1, retries: 0, refreshes: 0, runner_version: "2.331.0", job_seen: true, job_name: "build", job_result: "Succeeded", error: "" });
     expect(typeof run.result.listening_at).toBe("number");
-    // Like run.sh: the JIT config again each time, the listener run directly, asked for exit code 7.
+    // The JIT config to the first listener only (it leaves the files it holds in the runner root,
+    // which the updated listener runs from); the listener run directly, asked for exit code 7.
+    expect(run.env(1)).toContain("ACTIONS_RUNNER_INPUT_JITCONFIG=eyJqaXQiOjF9");
+    expect(run.env(2)).not.toContain("eyJqaXQiOjF9");
     for (const n of [1, 2]) {
-      expect(run.env(n)).toContain("ACTIONS_RUNNER_INPUT_JITCONFIG=eyJqaXQiOjF9");
       expect(run.env(n)).toContain("ACTIONS_RUNNER_RETURN_VERSION_DEPRECATED_EXIT_CODE=1");
       expect(readFileSync(join(dir, "runner", `args.${n}`), "utf8")).toBe("run\n");
     }
+    expect(existsSync(join(dir, "runner.json"))).toBe(false);
     expect(existsSync(join(dir, "runner", "update.finished"))).toBe(false);
     expect(run.log).toContain("the self-update finished after");
   });
@@ -154,5 +157,50 @@ describe.runIf(canRun)("agent supervising the listener", () => {
     const run = runAgent([`0|-|${listening}`], { token: true });
     expect(run.runs).toBe(0);
     expect(run.result).toMatchObject({ end: "config-failed", outcome: "config-failed", exit_code: 3, error: "config.sh exited with 3" });
+  });
+
+  it.each(shells)("push mode: the token only in config.sh's environment, runner.json gone before it runs (%s)", (...shell: string[]) => {
+    writeFileSync(join(dir, "runner", "config.sh"), `#!/bin/sh\nenv >"${dir}/runner/config-env"\necho "$*" >"${dir}/runner/config-args"\n[ -e "$RUNNERD_CONF" ] && : >"${dir}/runner/conf-present"\nexit 0\n`, { mode: 0o755 });
+    const run = runAgent([`0|-|${listening}\\n${job}`], { shell, token: true });
+    expect(run.result).toMatchObject({ end: "job-done", outcome: "succeeded" });
+    expect(readFileSync(join(dir, "runner", "config-env"), "utf8")).toContain("ACTIONS_RUNNER_INPUT_TOKEN=AAAA");
+    expect(readFileSync(join(dir, "runner", "config-args"), "utf8")).not.toContain("AAAA");
+    expect(existsSync(join(dir, "runner", "conf-present"))).toBe(false);
+    expect(run.env(1)).not.toContain("AAAA");
+    expect(existsSync(join(dir, "runner.json"))).toBe(false);
+  });
+
+  it.each([
+    ["a user that does not exist", { user: "no-such-user" }, "no user no-such-user in the image"],
+    ["config.sh failing", { token: true }, "config.sh exited with 3"],
+  ])("deletes runner.json on every path: %s", (_what, opts, error) => {
+    writeFileSync(join(dir, "runner", "config.sh"), "#!/bin/sh\nexit 3\n", { mode: 0o755 });
+    const run = runAgent([`0|-|${listening}`], opts);
+    expect(run.result.error).toBe(error);
+    expect(run.runs).toBe(0);
+    expect(existsSync(join(dir, "runner.json"))).toBe(false);
+  });
+
+  it.each([
+    ["its boot marker", false],
+    ["result.json alone (the first boot was an older agent)", true],
+  ])("booted a second time (found by %s): powers off and leaves the first boot's result, status and logs alone", (_what, dropMarker) => {
+    const first = runAgent([`0|-|${listening}\\n${job}`]);
+    expect(first.result).toMatchObject({ end: "job-done" });
+    const files = ["result.json", "status", "agent.log", "runner.log", "logs.tar.gz"];
+    const before = files.map((f) => readFileSync(join(dir, "var", f)));
+    if (dropMarker) rmSync(join(dir, "var", ".booted"));
+    writeFileSync(join(dir, "runner.json"), "{}\n", { mode: 0o600 });
+    const again = spawnSync(shells[0]?.[0] ?? "/bin/sh", [...(shells[0]?.slice(1) ?? []), agentScriptPath()], {
+      env: { RUNNERD_CONF: join(dir, "runner.json"), RUNNERD_VAR: join(dir, "var"), RUNNERD_RUNNER_DIR: join(dir, "runner"), RUNNERD_RUNNER_USER: "nobody", RUNNERD_POWEROFF: "0" },
+      encoding: "utf8",
+      timeout: 10_000,
+    });
+    expect(again.status).toBe(0);
+    expect(again.stderr).toContain("has booted before");
+    expect(Number(readFileSync(join(dir, "runner", "count"), "utf8"))).toBe(1);
+    files.forEach((f, i) => expect(readFileSync(join(dir, "var", f)), f).toEqual(before[i]));
+    // A leftover runner.json is a secret nothing will use: it goes too.
+    expect(existsSync(join(dir, "runner.json"))).toBe(false);
   });
 });

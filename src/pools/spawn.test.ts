@@ -60,7 +60,7 @@ const pool: PoolRuntime = {
   image: "runnerd/default",
   namePrefix: "rd",
   profiles: ["default"],
-  instanceConfig: { "security.nesting": "true", "user.runnerd.pool": "forged" },
+  instanceConfig: { "security.nesting": "true", "user.runnerd.pool": "forged", "boot.autostart": "true" },
   devices: { root: { type: "disk", path: "/", pool: "default" } },
 };
 const input = { name: "rd-web-abc", pool, controllerId: "ctl", credential: { token: "AAAATOKEN123" }, agentScript: "#!/bin/sh\n", createdAt: new Date("2026-11-28T00:00:00Z") };
@@ -75,6 +75,8 @@ describe("spawnRunner", () => {
     const created = lxd.instances.get("rd-web-abc")?.request;
     // Ownership keys win over operator config, and no secret is in any config key.
     expect(created?.config["user.runnerd.pool"]).toBe("web");
+    // Never started again by LXD itself, whatever the operator's config says.
+    expect(created?.config["boot.autostart"]).toBe("false");
     expect(JSON.stringify(created)).not.toContain("AAAATOKEN123");
     expect(created?.source).toEqual({ alias: "runnerd/default" });
   });

@@ -20,6 +20,17 @@ export interface SpawnInput {
   createdAt: Date;
 }
 
+/**
+ * A runner runs once. LXD and Incus start an instance again when they start (and when a storage
+ * pool or network comes back) if `boot.autostart` is true, or if it is unset and
+ * `volatile.last_state.power` says RUNNING: what an instance still running when the daemon died
+ * (or whose power-off the daemon never saw) is left with. An explicit "false" is never started
+ * again: `instanceShouldAutoStart` in canonical/lxd lxd/instances.go (in `instancesStart` itself
+ * in lxd-5.0.2) and in lxc/incus cmd/incusd/instances.go (also its "last-state" value). Set on
+ * the instance, after the operator's config, so neither that nor a profile can turn it back on.
+ */
+const neverRevived = { "boot.autostart": "false" } as const;
+
 export function instanceRequest(input: SpawnInput): CreateInstanceRequest {
   const { pool } = input;
   const image = pool.image;
@@ -34,6 +45,7 @@ export function instanceRequest(input: SpawnInput): CreateInstanceRequest {
       ...pool.instanceConfig,
       ...ownershipConfig(input.controllerId, pool.spec.name, pool.spec.scope, image, input.createdAt),
       ...("githubRunnerId" in input.credential ? { [keys.githubRunnerId]: String(input.credential.githubRunnerId), [keys.connection]: pool.connection } : {}),
+      ...neverRevived,
     },
     devices: pool.devices,
   };
