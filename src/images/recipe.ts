@@ -146,6 +146,9 @@ function cleanupLines(image: ImageConfig): string[] {
     ": > /etc/machine-id",
     "rm -f /var/lib/dbus/machine-id",
     "find /var/log -type f -exec truncate -s 0 {} +",
+    // An agent that finds its first-boot marker or a result powers off at once (a second boot):
+    // an image must carry neither, whatever its recipe's steps ran.
+    "rm -rf /var/lib/runnerd/.booted /var/lib/runnerd/result.json /var/lib/runnerd/status",
     `rm -rf ${BUILD_DIR}`,
     'step "done"',
     "",
