@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { LxdError } from "../errors.js";
 import { collectRunner, InstanceReader } from "./collect.js";
 import { paths } from "./ownership.js";
 import { FakeLxd } from "./test-support.js";
@@ -69,4 +70,11 @@ describe("collectRunner", () => {
     expect(collected.detail).toMatch(/reading result.json failed: .*no answer within/);
     expect(lxd.instances.has("r1")).toBe(false);
   }, 15_000);
+
+  it("gives the collection up when LXD is not reached, so a later pass collects the runner instead of recording a guess", async () => {
+    const lxd = stoppedRunner();
+    lxd.pullFile = () => Promise.reject(new LxdError("pull file: LXD at /x not reached: other side closed", 0));
+    await expect(collectRunner(lxd, "r1", mkdtempSync(join(tmpdir(), "runnerd-collect-")), false)).rejects.toThrow(/not reached/);
+    expect(lxd.instances.has("r1")).toBe(true);
+  });
 });

@@ -63,6 +63,9 @@ export class InstanceReader {
         return await this.lxd.pullFile(this.name, path, { timeoutMs: Math.min(bounds.timeoutMs, left), maxBytes: bounds.maxBytes });
       } catch (err) {
         if (isDeadlineError(err)) this.hung = true;
+        // LXD not reached (restarting, or runnerd shutting down): no answer about the file at
+        // all, so give the collection up; the instance stays and a later pass collects it.
+        else if (isUnreached(err)) throw err;
         const tooLarge = err instanceof LxdError && err.status === 413;
         if (this.hung || tooLarge || attempt >= 3) {
           this.errors.push(describeError(err));
@@ -82,7 +85,7 @@ export async function deleteInstance(lxd: LxdPort, name: string): Promise<void> 
       return;
     } catch (err) {
       // Most likely still running, or busy powering itself off: stop it and try again.
-      if (attempt >= 6) throw err;
+      if (attempt >= 6 || isUnreached(err)) throw err;
       await lxd.stopInstance(name, { force: true, timeoutSeconds: 30 }).catch(() => undefined);
       await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
     }
@@ -106,4 +109,8 @@ async function saveLogs(reader: InstanceReader, dir: string, rawResult: Buffer |
   // The agent did not get as far as bundling its logs: take whatever loose logs there are.
   for (const path of paths.logs) await save(basename(path), await reader.read(path, looseLogRead));
   return saved;
+}
+
+function isUnreached(err: unknown): boolean {
+  return err instanceof LxdError && err.status === 0 && !isDeadlineError(err);
 }
