@@ -12,7 +12,11 @@ export type AgentState = "booting" | "configuring" | "idle" | "busy" | "finished
 
 export interface AgentStatus {
   state: AgentState;
-  /** ms since the epoch when the agent entered this state. */
+  /**
+   * ms since the epoch when the agent entered this state. As parsed: the file's `at`, which a job
+   * (root in the container) can set to anything; observe.ts clamps it (`clampPhaseStart`) before
+   * anything times from it.
+   */
   since: number;
   job?: string;
 }
@@ -38,9 +42,21 @@ export function parseAgentStatus(raw: Buffer | string | null): AgentStatus | nul
   const written = fields.get("state");
   const state = written !== undefined ? (legacyStates[written] ?? written) : undefined;
   const at = Number(fields.get("at"));
-  if (!state || !states.has(state) || !Number.isFinite(at)) return null;
+  if (!state || !states.has(state) || !Number.isFinite(at * 1000)) return null;
   const status: AgentStatus = { state: state as AgentState, since: at * 1000 };
   const job = fields.get("job");
   if (job) status.job = job;
   return status;
+}
+
+/**
+ * The start of a phase as runnerd believes it: the time the file reports, but never before
+ * `earliest` (the instance's creation, or the start of the phase before) and never after
+ * `seenAt` (runnerd's own clock when it first saw this phase). A time that is not a number is
+ * `seenAt`. When the bounds cross (a clock set back), `seenAt` wins: runnerd's clock is the one
+ * its timers run on.
+ */
+export function clampPhaseStart(reported: number, earliest: number, seenAt: number): number {
+  if (!Number.isFinite(reported)) return seenAt;
+  return Math.min(Math.max(reported, earliest), seenAt);
 }

@@ -37,7 +37,8 @@ const deliberate = new Set<string>(["surplus", "image-updated", "pool-removed"])
  * A collected runner that ended without running a job counts as a failure of its pool, which then
  * backs off — whatever phase it reached: it never listened (GitHub refused its token, the image is
  * broken), it listened and then failed (a self-update gone wrong, a runner version GitHub refuses),
- * or the plan stopped it at its boot timeout. A runner that ran a job did its work, however it
+ * or the plan stopped it at its boot timeout or stuck finishing (force-stopped at the finishing
+ * deadline with no job seen). A runner that ran a job did its work, however it
  * ended (a job timeout included). Runners runnerd ended on purpose (surplus, image-updated,
  * pool-removed, or a registration runnerd deleted) are not failures.
  */

@@ -1,6 +1,6 @@
 // Observe, the runners' part: runnerd's instances in LXD, what their agents report, and the
 // registration tokens on hand. LXD is the source of truth; memory only caches.
-import { isNewerStatus, parseAgentStatus, type AgentStatus } from "./agent-status.js";
+import { clampPhaseStart, isNewerStatus, parseAgentStatus, type AgentStatus } from "./agent-status.js";
 import { keys, paths } from "./ownership.js";
 import { statusRead } from "./read-limits.js";
 import type { LxdPort, TokenPort } from "./ports.js";
@@ -13,8 +13,9 @@ export interface InFlight {
 }
 
 /**
- * An agent status with when runnerd last read it (ms since the epoch). `assumed`: not read but
- * inferred (GitHub refused to delete the runner's registration: it has a job).
+ * An agent status with when runnerd last read it (ms since the epoch), its `since` already on
+ * runnerd's clock (`believe`). `assumed`: not read but inferred (GitHub refused to delete the
+ * runner's registration: it has a job).
  */
 export type CachedStatus = AgentStatus & { readAt: number; assumed?: boolean };
 
@@ -40,7 +41,7 @@ export async function observeRunners(
   controllerId: string,
   inFlight: ReadonlyMap<string, InFlight>,
   statusCache: Map<string, CachedStatus>,
-  clock: { now: number; idleRecheckMs: number } = { now: 0, idleRecheckMs: 0 },
+  clock: { now: number; idleRecheckMs: number } = { now: Date.now(), idleRecheckMs: 0 },
 ): Promise<Observation> {
   const instances = await lxd.listInstances({ configKey: keys.controller, value: controllerId });
   const runners: ObservedRunner[] = [];
@@ -70,7 +71,7 @@ export async function observeRunners(
         runner.phase = "stopped";
       } else if (instance.status === "Running") {
         const status = await readStatus(lxd, runner, statusCache, transitions, clock);
-        applyStatus(runner, status);
+        applyStatus(runner, status, clock.now);
       }
       runners.push(runner);
     }),
@@ -93,18 +94,20 @@ export async function observeRunners(
 /** A busy runner stays busy until it stops, so its status file need not be read again. */
 async function readStatus(
   lxd: LxdPort,
-  { name, pool }: ObservedRunner,
+  runner: ObservedRunner,
   cache: Map<string, CachedStatus>,
   transitions: Observation["transitions"],
   clock: { now: number; idleRecheckMs: number },
 ): Promise<AgentStatus | undefined> {
+  const { name, pool } = runner;
   const cached = cache.get(name);
   if (cached?.assumed) {
     if (clock.now - cached.readAt < assumedBusyMs) return cached;
     // The file is the truth again, whatever it says (a 422 can also mean "slow down"); only a
     // job (busy, finished) is news for the history: the runner's listening was recorded before.
-    const status = parseAgentStatus(await lxd.pullFile(name, paths.status, statusRead).catch(() => null));
-    if (!status) return cached;
+    const read = parseAgentStatus(await lxd.pullFile(name, paths.status, statusRead).catch(() => null));
+    if (!read) return cached;
+    const status = believe(read, runner, cached, clock.now);
     if (status.state === "busy" || status.state === "finished") transitions.push({ runner: name, pool, status });
     cache.set(name, { ...status, readAt: clock.now });
     return status;
@@ -113,38 +116,59 @@ async function readStatus(
   // An idle runner changes only when a job arrives; reading each idle runner's file on every
   // pass (passes come several times a second in a burst) costs LXD a helper process each time.
   if (cached?.state === "idle" && clock.now - cached.readAt < clock.idleRecheckMs) return cached;
-  let status: AgentStatus | null = null;
+  let read: AgentStatus | null = null;
   try {
-    status = parseAgentStatus(await lxd.pullFile(name, paths.status, statusRead));
+    read = parseAgentStatus(await lxd.pullFile(name, paths.status, statusRead));
   } catch {
     // The instance may be stopping right now; the next pass sees it stopped.
     return cached;
   }
-  if (!status || (cached && !isNewerStatus(status, cached))) {
+  if (!read || (cached && !isNewerStatus(read, cached))) {
     if (cached) cached.readAt = clock.now;
     return cached;
   }
+  const status = believe(read, runner, cached, clock.now);
   transitions.push({ runner: name, pool, status });
   cache.set(name, { ...status, readAt: clock.now });
   return status;
 }
 
-function applyStatus(runner: ObservedRunner, status: AgentStatus | undefined): void {
+/**
+ * A status read from the file, with its time made runnerd's own. The file's `at` is written in
+ * the container, where a job is root: `busy` at 9999999999 would put the job timeout (and the
+ * reconciler's next deadline) past the end of time, `finished` in the future would keep a
+ * running instance "finishing" for good. Yet the time runnerd first saw a phase is late by up to
+ * a poll (an idle runner is read every 2 s, and a runner adopted after a restart may have been
+ * busy for hours), so the file's time is kept, clamped into [the instance's creation or the
+ * phase before, the first pass that saw this phase]. Then no forged time can move a deadline
+ * later than runnerd's first sight of the phase, and a forged early one can only bring forward
+ * the timeouts of the job's own runner, no earlier than its creation.
+ */
+function believe(read: AgentStatus, runner: ObservedRunner, cached: CachedStatus | undefined, now: number): AgentStatus {
+  const samePhase = cached !== undefined && cached.state === read.state;
+  const seenAt = samePhase ? Math.min(cached.since, now) : now;
+  const earliest = cached !== undefined && isNewerStatus(read, cached) ? Math.max(runner.createdAt, cached.since) : runner.createdAt;
+  return { ...read, since: clampPhaseStart(read.since, earliest, seenAt) };
+}
+
+function applyStatus(runner: ObservedRunner, status: AgentStatus | undefined, now: number): void {
   if (!status) return;
+  // Cached times were clamped when first read; an assumed busy (snapshot.ts) knew no creation time.
+  const since = clampPhaseStart(status.since, runner.createdAt, now);
   switch (status.state) {
     case "idle":
       runner.phase = "idle";
-      runner.phaseSince = status.since;
+      runner.phaseSince = since;
       break;
     case "busy":
       runner.phase = "busy";
-      runner.phaseSince = status.since;
+      runner.phaseSince = since;
       if (status.job) runner.job = status.job;
       break;
     case "finished":
       // Its result is written and it is powering itself off.
       runner.phase = "finishing";
-      runner.phaseSince = status.since;
+      runner.phaseSince = since;
       break;
     default:
       break;

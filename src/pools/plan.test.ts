@@ -66,18 +66,28 @@ describe("plan", () => {
     expect(result.pools[0]).toMatchObject({ finishing: 1, idle: 1 });
   });
 
-  it("replaces a runner whose agent finished at once, and collects it only once it has stopped", () => {
+  it("replaces a runner whose agent finished at once (below the ceiling), and collects it only once it has stopped", () => {
     const finishing = runner("finishing", { phaseSince: now - 2000 });
-    const result = plan(snapshot({ runners: [finishing, runner("idle")] }), settings, now);
+    const result = plan(snapshot({ pools: [{ ...web, ceiling: 3 }], runners: [finishing, runner("idle")] }), settings, now);
     expect(kinds(result.actions)).toEqual(["spawn web"]);
     expect(result.pools[0]).toMatchObject({ finishing: 1, idle: 1 });
     expect(result.requeueAfterMs).toBe(minute - 2000);
+    // Its instance still runs: at the ceiling, the replacement waits for it to stop.
+    const full = plan(snapshot({ runners: [finishing, runner("idle")] }), settings, now);
+    expect(full.actions).toEqual([]);
   });
 
-  it("stops a runner that finished but never powered off", () => {
+  it("stops a runner that finished but never powered off, and says so", () => {
     const stuck = runner("finishing", { phaseSince: now - 2 * minute });
     const result = plan(snapshot({ runners: [stuck, runner("idle")] }), settings, now);
-    expect(result.actions[0]).toMatchObject({ kind: "collect", runner: stuck.name, forceStop: true });
+    expect(result.actions[0]).toEqual({
+      kind: "collect",
+      pool: "web",
+      runner: stuck.name,
+      forceStop: true,
+      outcome: "finishing-timeout",
+      reason: "agent finished 2m ago but the instance is still running: force-stopped (finishing deadline 60s)",
+    });
   });
 
   it("does not touch runners this process is already deleting", () => {

@@ -8,17 +8,25 @@ interface PoolTally {
   starting: ObservedRunner[];
   idle: ObservedRunner[];
   busy: number;
+  /** Runners whose agent reported the end while their instance still runs: not available, but holding a slot. */
+  held: number;
+  /** For the pool's status: runners on their way out (finishing, stopped, being collected or timed out). */
   finishing: number;
 }
 
-const activePhases = new Set(["creating", "starting", "idle", "busy"]);
+/**
+ * Phases whose instance runs (or is being made), so they count toward the pool's ceiling and the
+ * host's `max_runners`. `finishing` is among them: its agent said "finished", but the instance
+ * runs until LXD stops it, and a job (root in the container) can write "finished" and stay up.
+ */
+const activePhases = new Set(["creating", "starting", "idle", "busy", "finishing"]);
 
 export function plan(snapshot: Snapshot, settings: PlanSettings, now: number): Plan {
   const actions: Action[] = [];
   const deadlines: number[] = [];
   const tallies = new Map<string, PoolTally>();
   for (const spec of snapshot.pools) {
-    tallies.set(spec.name, { spec, creating: 0, starting: [], idle: [], busy: 0, finishing: 0 });
+    tallies.set(spec.name, { spec, creating: 0, starting: [], idle: [], busy: 0, held: 0, finishing: 0 });
   }
 
   let hostActive = 0;
@@ -26,7 +34,7 @@ export function plan(snapshot: Snapshot, settings: PlanSettings, now: number): P
     const tally = tallies.get(runner.pool);
     const decided = tally
       ? (outdated(runner, snapshot) ?? judgeRunner(runner, tally, settings, now, deadlines))
-      : drainRunner(runner);
+      : drainRunner(runner, settings, now, deadlines);
     if (decided) actions.push(decided);
     // A runner being timed out or drained still holds its slot until it is gone.
     if (activePhases.has(runner.phase)) hostActive++;
@@ -38,7 +46,7 @@ export function plan(snapshot: Snapshot, settings: PlanSettings, now: number): P
   for (const tally of tallies.values()) {
     const status = tallyStatus(tally, snapshot, now);
     const available = tally.creating + tally.starting.length + tally.idle.length;
-    const active = available + tally.busy;
+    const active = available + tally.busy + tally.held;
     availableByPool.set(tally.spec.name, available);
     // Queued jobs waiting for this pool raise its target above the floor, up to the ceiling.
     const queued = snapshot.demand?.get(tally.spec.name) ?? 0;
@@ -105,16 +113,13 @@ function judgeRunner(runner: ObservedRunner, tally: PoolTally, settings: PlanSet
       tally.busy++;
       return undefined;
     }
-    case "finishing": {
-      // Its replacement is already wanted (it no longer counts as available); collecting waits
-      // for LXD to finish the stop the agent began, so the two do not compete.
+    case "finishing":
+      // Its replacement is already wanted (it no longer counts as available), within the caps it
+      // still counts toward; collecting waits for LXD to finish the stop the agent began, so the
+      // two do not compete.
       tally.finishing++;
-      const since = runner.phaseSince ?? runner.createdAt;
-      const deadline = since + settings.finishingTimeoutMs;
-      if (now >= deadline) return { kind: "collect", ...base, forceStop: true, reason: `agent finished ${formatMs(now - since)} ago but the instance is still running` };
-      deadlines.push(deadline);
-      return undefined;
-    }
+      tally.held++;
+      return stuckFinishing(runner, settings, now, deadlines);
     case "stopped":
       tally.finishing++;
       return { kind: "collect", ...base, forceStop: false, reason: "instance stopped" };
@@ -142,14 +147,31 @@ function outdated(runner: ObservedRunner, snapshot: Snapshot): Action | undefine
   };
 }
 
+/**
+ * A runner whose agent finished but whose instance still runs after `finishingTimeoutMs` (timed
+ * from the clamped phase start, see observe.ts): the agent powers off right after it writes
+ * "finished", so this one is stuck or a job wrote the file and stayed up. Force-stopped and
+ * collected with an outcome that says so.
+ */
+function stuckFinishing(runner: ObservedRunner, settings: PlanSettings, now: number, deadlines: number[]): Action | undefined {
+  const since = runner.phaseSince ?? runner.createdAt;
+  const deadline = since + settings.finishingTimeoutMs;
+  if (now < deadline) {
+    deadlines.push(deadline);
+    return undefined;
+  }
+  const reason = `agent finished ${formatMs(now - since)} ago but the instance is still running: force-stopped (finishing deadline ${formatMs(settings.finishingTimeoutMs)})`;
+  return { kind: "collect", pool: runner.pool, runner: runner.name, forceStop: true, outcome: "finishing-timeout", reason };
+}
+
 /** A runner whose pool left the configuration: idle ones go, busy ones finish their job. */
-function drainRunner(runner: ObservedRunner): Action | undefined {
+function drainRunner(runner: ObservedRunner, settings: PlanSettings, now: number, deadlines: number[]): Action | undefined {
   const base = { pool: runner.pool, runner: runner.name };
   switch (runner.phase) {
     case "stopped":
       return { kind: "collect", ...base, forceStop: false, reason: "instance stopped (pool no longer configured)" };
     case "finishing":
-      return undefined;
+      return stuckFinishing(runner, settings, now, deadlines);
     case "starting":
     case "idle":
       return { kind: "delete", ...base, outcome: "pool-removed", reason: `pool ${runner.pool} is no longer configured` };
@@ -225,7 +247,7 @@ function shareFreeSlots(tallies: Map<string, PoolTally>, wants: Map<string, numb
   const remaining = new Map(wants);
   const inUse = new Map<string, number>();
   const served = new Map(lastSpawnAt);
-  for (const [name, t] of tallies) inUse.set(name, t.creating + t.starting.length + t.idle.length + t.busy);
+  for (const [name, t] of tallies) inUse.set(name, t.creating + t.starting.length + t.idle.length + t.busy + t.held);
   for (let slot = 0; slot < free; slot++) {
     let best: string | undefined;
     let bestShare = Infinity;

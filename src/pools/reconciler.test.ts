@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { LxdError } from "../errors.js";
 import { Reconciler, type ReconcilerStatus } from "./reconciler.js";
-import type { PoolRuntime } from "./settings.js";
+import type { PoolRuntime, ReconcilerSettings } from "./settings.js";
 import { FakeLxd, FakeTokens, fakeHistory, poolRuntime, reconcilerSettings, settle, silentLogger, until } from "./test-support.js";
 
 const start = 1_800_000_000_000;
 
-function world(pools: PoolRuntime[], opts: { random?: number } = {}) {
+function world(pools: PoolRuntime[], opts: { random?: number; settings?: Partial<ReconcilerSettings> } = {}) {
   const clock = { t: start };
   const lxd = new FakeLxd();
   const tokens = new FakeTokens();
@@ -26,7 +26,7 @@ function world(pools: PoolRuntime[], opts: { random?: number } = {}) {
       onStatus: (s) => void statuses.push(s),
       newName: (prefix, pool) => `${prefix}-${pool}-${++serial}`,
     },
-    reconcilerSettings(pools),
+    reconcilerSettings(pools, opts.settings),
   );
   /** Moves the injected clock and the fake timers together. */
   const advance = async (ms: number) => {
@@ -244,6 +244,71 @@ describe("Reconciler backoff", () => {
     w.reconciler.requestPass("poll");
     await until(() => w.pool("web")?.failures === undefined, "the reset");
     expect(w.pool("web")?.lastError).toBeUndefined();
+    await w.reconciler.shutdown();
+  });
+});
+
+describe("Reconciler timers and a job that writes its own times", () => {
+  beforeEach(() => void vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval"] }));
+  afterEach(() => void vi.useRealTimers());
+  const day = 86_400_000;
+
+  it("an idle_timeout of 30 days does not overflow the next-pass timer into a hot loop", async () => {
+    const w = world([poolRuntime("web", { floor: 0, idleTimeoutMs: 30 * day })], { settings: { resyncIntervalMs: 15_000 } });
+    w.lxd.addRunner("rd-web-old", "web", { createdAt: start - 60_000, agent: { state: "idle", at: start - 30_000 } });
+    w.reconciler.start();
+    await until(() => w.statuses.length === 1, "the first pass");
+    await w.advance(1000);
+    expect(w.lxd.count("list")).toBe(1);
+    // The deadline's timer is capped at the resync interval: one pass per interval, no more.
+    await w.advance(14_000);
+    expect(w.lxd.count("list")).toBeLessThanOrEqual(3);
+    expect(w.lxd.count("delete")).toBe(0);
+    await w.reconciler.shutdown();
+  });
+
+  it("a resync interval of 30 days does not overflow either", async () => {
+    const w = world([poolRuntime("web", { floor: 0 })], { settings: { resyncIntervalMs: 30 * day } });
+    w.reconciler.start();
+    await until(() => w.statuses.length === 1, "the first pass");
+    await w.advance(10_000);
+    expect(w.lxd.count("list")).toBe(1);
+    await w.reconciler.shutdown();
+  });
+
+  it("a forged busy at 9999999999 neither loops nor escapes the job timeout", async () => {
+    const w = world([poolRuntime("web", { floor: 0, ceiling: 1 })], { settings: { resyncIntervalMs: 15_000 } });
+    w.lxd.addRunner("rd-web-old", "web", { createdAt: start - 60_000, agent: { state: "busy", at: 9_999_999_999_000 } });
+    w.reconciler.start();
+    await until(() => w.pool("web")?.busy === 1, "the runner busy");
+    await w.advance(1000);
+    expect(w.lxd.count("list")).toBe(1);
+    await w.advance(3_600_000 - 1000 - 15_000);
+    expect(w.lxd.count("stop rd-web-old")).toBe(0);
+    await w.advance(15_000);
+    await until(() => w.history.of("recordRunnerResult").length === 1, "the job timeout");
+    expect(w.lxd.count("stop rd-web-old")).toBe(1);
+    expect(w.history.of("recordRunnerResult")[0]).toEqual(["rd-web-old", expect.objectContaining({ outcome: "job-timeout" })]);
+    expect(w.lxd.count("list")).toBeLessThan(3_600_000 / 15_000 + 10);
+    await w.reconciler.shutdown();
+  });
+
+  it("a runner that says finished and stays up holds its slot, and is force-stopped at the finishing deadline", async () => {
+    const w = world([poolRuntime("web", { floor: 1, ceiling: 1 })]);
+    w.lxd.addRunner("rd-web-old", "web", { createdAt: start - 60_000, agent: { state: "finished", at: 9_999_999_999_000 } });
+    w.reconciler.start();
+    await until(() => w.pool("web")?.finishing === 1, "the runner finishing");
+    await w.advance(59_000);
+    expect(w.lxd.count("create")).toBe(0); // at the ceiling while its instance runs
+    expect(w.lxd.count("stop")).toBe(0);
+    await w.advance(1000);
+    await until(() => w.history.of("recordRunnerResult").length === 1, "the forced collect");
+    expect(w.lxd.count("stop rd-web-old")).toBe(1);
+    const [, result] = w.history.of("recordRunnerResult")[0] as [string, { outcome: string; detail: string }];
+    expect(result).toMatchObject({ outcome: "finishing-timeout", detail: expect.stringMatching(/agent finished 60s ago but the instance is still running: force-stopped/) });
+    expect(w.pool("web")).toMatchObject({ failures: 1 }); // it ended without a job
+    await w.advance(1000);
+    await until(() => w.lxd.count("create") === 1, "the replacement, once the slot is free");
     await w.reconciler.shutdown();
   });
 });

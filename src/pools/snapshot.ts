@@ -4,6 +4,7 @@
 import type { Logger } from "pino";
 import { describeError } from "../errors.js";
 import { isImageFingerprint } from "../lxd/index.js";
+import { clampPhaseStart } from "./agent-status.js";
 import type { PoolBackoff } from "./backoff.js";
 import type { DeprecatedPools } from "./deprecation.js";
 import { observeRunners, type CachedStatus, type InFlight, type Transition } from "./observe.js";
@@ -25,6 +26,8 @@ export interface SnapshotSources {
   lastSpawnAt: () => ReadonlyMap<string, number>;
   backoff: Pick<PoolBackoff, "settle" | "untilByPool">;
   deprecated?: Pick<DeprecatedPools, "settle" | "blocked">;
+  /** runnerd's clock (the reconciler's injected `now`); Date.now when absent. */
+  now?: () => number;
 }
 
 export interface Observed {
@@ -77,7 +80,12 @@ export class SnapshotObserver {
   assumeBusy(name: string, at: number): void {
     const cached = this.statusCache.get(name);
     if (cached && (cached.state === "busy" || cached.state === "finished")) return;
-    this.statusCache.set(name, { state: "busy", since: at, readAt: at, assumed: true });
+    // `at` may be the status file's time, which the job writes: never later than now (a future
+    // time would keep the assumption, and the job timeout, from ever coming due), and never
+    // before the phase runnerd saw last; observe bounds it by the instance's creation too.
+    const now = (this.sources.now ?? Date.now)();
+    const since = clampPhaseStart(at, cached?.since ?? -Infinity, now);
+    this.statusCache.set(name, { state: "busy", since, readAt: now, assumed: true });
   }
 
   /**

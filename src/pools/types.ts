@@ -16,7 +16,10 @@ export interface ObservedRunner {
   phase: RunnerPhase;
   /** ms since the epoch, from the instance's `user.runnerd.created-at` key. */
   createdAt: number;
-  /** ms since the epoch when the current phase began, when known (listening, busy). */
+  /**
+   * ms since the epoch when the current phase began, when known (idle, busy, finishing): the
+   * agent's time clamped between the instance's creation and runnerd's first sight of the phase.
+   */
   phaseSince?: number;
   job?: string;
   image?: string;
@@ -48,7 +51,10 @@ export interface PlanSettings {
   tokenMinValidityMs: number;
   /** Poll interval while a runner is starting: how soon to look again for "listening". */
   startingPollMs: number;
-  /** A runner whose agent finished but whose instance is still running after this is stopped. */
+  /**
+   * A runner whose agent finished but whose instance is still running after this is force-stopped
+   * and collected as `finishing-timeout` (the daemon uses `finishingDeadlineMs`, settings.ts).
+   */
   finishingTimeoutMs: number;
 }
 
@@ -71,7 +77,7 @@ export interface Snapshot {
   lastSpawnAt?: ReadonlyMap<string, number>;
 }
 
-export type Outcome = "boot-timeout" | "job-timeout" | "pool-removed" | "surplus" | "image-updated";
+export type Outcome = "boot-timeout" | "job-timeout" | "finishing-timeout" | "pool-removed" | "surplus" | "image-updated";
 
 export type Action =
   | { kind: "spawn"; pool: string; reason: string }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { PeriodicTask } from "./periodic-task.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -38,5 +38,28 @@ describe("PeriodicTask", () => {
     await sleep(60);
     await task.stop();
     expect(runs).toBeGreaterThan(1);
+  });
+
+  it("waits an interval longer than a timer can hold (30d) in steps, instead of firing at once", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      const day = 86_400_000;
+      let runs = 0;
+      const task = new PeriodicTask(async () => void runs++, () => 30 * day);
+      task.start(30 * day);
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(runs).toBe(0);
+      await vi.advanceTimersByTimeAsync(30 * day - 1001);
+      expect(runs).toBe(0);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(runs).toBe(1);
+      await vi.advanceTimersByTimeAsync(29 * day);
+      expect(runs).toBe(1);
+      await vi.advanceTimersByTimeAsync(day);
+      expect(runs).toBe(2);
+      await task.stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

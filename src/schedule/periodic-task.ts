@@ -1,6 +1,9 @@
 // A background job that runs after a first delay and then every interval (read each time, so a
 // reload applies), whose concurrent callers share one run, and which never reschedules itself
 // once stopped: a run still going at shutdown must not start another against a closed store.
+// An interval longer than a timer can hold (a configured `30d`) is waited in steps.
+import { maxTimerMs } from "./timers.js";
+
 export class PeriodicTask<T> {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<T> | undefined;
@@ -33,9 +36,15 @@ export class PeriodicTask<T> {
   private schedule(delayMs: number): void {
     clearTimeout(this.timer);
     if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      void this.run().catch(() => undefined).finally(() => this.schedule(this.intervalMs()));
-    }, delayMs);
+    // NaN (a bad interval) would fire at once, and keep doing so: wait the longest step instead.
+    const left = Number.isFinite(delayMs) ? Math.max(0, delayMs) : maxTimerMs;
+    if (left > maxTimerMs) {
+      this.timer = setTimeout(() => this.schedule(left - maxTimerMs), maxTimerMs);
+    } else {
+      this.timer = setTimeout(() => {
+        void this.run().catch(() => undefined).finally(() => this.schedule(this.intervalMs()));
+      }, left);
+    }
     this.timer.unref();
   }
 }
