@@ -1,5 +1,6 @@
 // `runnerd up`: the daemon in the foreground (systemd runs it as a simple service).
-// SIGHUP reloads the configuration, SIGUSR1 asks for a pass, SIGTERM/SIGINT stop it cleanly.
+// SIGHUP reloads the configuration, SIGUSR1 asks for a pass, SIGTERM/SIGINT stop it cleanly within
+// `shutdown_timeout` (daemon/shutdown.ts), even with LXD calls hanging.
 import type { Command } from "commander";
 import { startDaemon } from "../daemon/daemon.js";
 import { describeError } from "../errors.js";
@@ -16,6 +17,12 @@ export function registerUpCommand(program: Command): void {
         if (stopping) return;
         stopping = true;
         daemon.logger.info({ signal }, "signal received");
+        // The shutdown bounds its own waits; this only catches a bug that would still hang it.
+        const timeoutMs = daemon.config().shutdown_timeout;
+        setTimeout(() => {
+          daemon.logger.error({ timeoutMs }, "shutdown did not finish within shutdown_timeout; exiting anyway");
+          process.exit(1);
+        }, timeoutMs).unref();
         daemon.shutdown().then(
           () => process.exit(0),
           (err: unknown) => {

@@ -57,8 +57,12 @@ const fileSchema = z.strictObject({
       max_mib: z.int().min(1).default(2048),
     })
     .prefault({}),
-  /** Bound on concurrent LXD actions. */
+  /** Bound on concurrent spawns (create, push, start). */
   spawn_concurrency: z.int().min(1).default(4),
+  /** Bound on concurrent collections and deletions, apart from spawns so they never wait behind them. */
+  collect_concurrency: z.int().min(1).default(8),
+  /** SIGTERM: the daemon exits within this, aborting LXD calls still in flight halfway through (daemon/shutdown.ts). */
+  shutdown_timeout: duration(20_000),
   log_level: z.enum(LOG_LEVELS).default("info"),
   lxd: lxdSchema.prefault({}),
   /** runnerd's HTTP server: token push, webhooks, metrics, status page, health. */

@@ -20,6 +20,7 @@ import { buildParts, type Parts } from "./parts.js";
 import type { RegistrationSweeper } from "../pools/registration-sweeper.js";
 import { reloadConfig, type ReloadResult } from "./reload.js";
 import { daemonRoutes } from "./routes.js";
+import { boundedShutdown } from "./shutdown.js";
 import { claimPidFile, releasePidFile } from "./state-files.js";
 
 export type { ReloadResult } from "./reload.js";
@@ -50,6 +51,7 @@ export interface Daemon {
   config(): Config;
   /** Loads the file again; a refused file is logged and the old config keeps running. */
   reload(): ReloadResult;
+  /** Stops within `shutdown_timeout` even when LXD calls hang (shutdown.ts); running runners stay. Calls after the first share it. */
   shutdown(): Promise<void>;
 }
 
@@ -62,7 +64,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   claimPidFile(config.state_dir);
   const { store, lxd } = await openStoreAndLxd(config, logger);
   const startedAt = now();
-  const parts = buildParts({ live, store, lxd: lxd.client, logger, now, startedAt, configPath: options.configPath });
+  const parts = buildParts({ live, store, lxd: lxd.client, host: lxd.host, logger, now, startedAt, configPath: options.configPath });
   const events = followInstanceStops(lxd.client, parts.reconciler, logger);
   let http: HttpServer;
   try {
@@ -83,15 +85,27 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const housekeeping = startHousekeeping({ config: () => live.config, store, logger: logger.child({ task: "housekeeping" }) });
   store.addEvent({ level: "info", kind: "daemon-started", message: `runnerd started with ${config.pools.length} pool(s)` });
 
-  const shutdown = async () => {
-    logger.info({}, "shutting down: no new runners; running runners are left alone");
+  let stopping: Promise<void> | undefined;
+  const stop = async () => {
+    const timeoutMs = live.config.shutdown_timeout;
+    logger.info({ timeoutMs }, "shutting down: no new runners; running runners are left alone");
     housekeeping.stop();
-    await stopParts(parts, http);
     events.close();
-    store.addEvent({ level: "info", kind: "daemon-stopped", message: "runnerd stopped" });
-    await closeStoreAndLxd(live.config, store, lxd);
-    logger.info({}, "stopped");
+    const report = await boundedShutdown({
+      logger,
+      timeoutMs,
+      stopWork: () => stopParts(parts, http, timeoutMs),
+      inFlight: () => parts.reconciler.inFlightNames(),
+      abortLxd: () => lxd.client.close(0),
+      closeStore: () => {
+        store.addEvent({ level: "info", kind: "daemon-stopped", message: "runnerd stopped" });
+        store.close();
+        releasePidFile(live.config.state_dir);
+      },
+    });
+    logger.info(report, "stopped");
   };
+  const shutdown = () => (stopping ??= stop());
   const reload = () =>
     reloadConfig({
       configPath: options.configPath,
@@ -99,7 +113,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       logger,
       addEvent: (event) => store.addEvent(event),
       httpUrl: () => http.url,
-      apply: (next) => parts.reconciler.updateSettings(reconcilerSettings(next)),
+      apply: (next) => parts.reconciler.updateSettings(reconcilerSettings(next, lxd.host)),
     });
   const { reconciler, runnerUpdates, sweeper, jobRecovery } = parts;
   return { reconciler, runnerUpdates, sweeper, jobRecovery, http, store, logger, reload, shutdown, githubClients: () => live.githubClients, config: () => live.config };
@@ -110,8 +124,8 @@ async function openStoreAndLxd(config: Config, logger: Logger): Promise<{ store:
   let store: Store | undefined;
   try {
     store = openStore(config.state_dir);
-    const lxd = await connectLxd(config.lxd);
-    logger.info({ lxd: lxd.description, pools: config.pools.map((p) => p.name) }, "connected to LXD");
+    const lxd = await connectLxd(config.lxd, { host: true });
+    logger.info({ lxd: lxd.description, host: lxd.host, pools: config.pools.map((p) => p.name) }, "connected to LXD");
     return { store, lxd };
   } catch (err) {
     store?.close();
@@ -150,6 +164,7 @@ function startParts(parts: Parts, options: DaemonOptions): void {
   parts.jobRecovery.start(options.jobRecoveryDelayMs);
 }
 
-function stopParts(parts: Parts, http: HttpServer): Promise<unknown> {
-  return Promise.all([parts.reconciler.shutdown(), parts.runnerUpdates.stop(), parts.sweeper.stop(), parts.jobRecovery.stop(), http.close()]);
+/** Resolves once every part has stopped taking work and finished what it had under way (boundedShutdown bounds the wait). */
+function stopParts(parts: Parts, http: HttpServer, timeoutMs: number): Promise<unknown> {
+  return Promise.allSettled([parts.reconciler.shutdown(timeoutMs), parts.runnerUpdates.stop(), parts.sweeper.stop(), parts.jobRecovery.stop(), http.close()]);
 }

@@ -110,6 +110,42 @@ describe("createTransport on a unix socket", () => {
   });
 });
 
+describe("closing the transport with a grace period", () => {
+  it("aborts a request LXD never answers once the grace period is over, and refuses later ones", async () => {
+    const { socketPath } = await fakeLxd(() => undefined);
+    const t = createTransport({ socketPath, timeoutMs: 60_000 });
+    const hung = t.request("GET", "/1.0/instances/c/files", { what: "pull file /x" }).catch((e: unknown) => e);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = performance.now();
+    await t.close(200);
+    const err = (await hung) as LxdError;
+    const ms = performance.now() - started;
+    expect(ms).toBeGreaterThanOrEqual(190);
+    expect(ms).toBeLessThan(1_000);
+    expect(err).toBeInstanceOf(LxdError);
+    expect(err.status).toBe(0);
+    expect(err.message).toMatch(/^pull file \/x: LXD at .* not reached: /);
+    const late = (await t.request("GET", "/1.0").catch((e: unknown) => e)) as LxdError;
+    expect(late.status).toBe(0);
+  });
+
+  it("lets requests that answer within the grace period finish", async () => {
+    const { socketPath } = await fakeLxd((_req, res) => {
+      setTimeout(() => {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ type: "sync", status_code: 200, metadata: { ok: true } }));
+      }, 100);
+    });
+    const t = createTransport({ socketPath });
+    const answer = t.request("GET", "/1.0");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const started = performance.now();
+    await t.close(5_000);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    await expect(answer).resolves.toEqual({ kind: "sync", metadata: { ok: true }, status: 200 });
+  });
+});
+
 /** A self-signed, non-CA certificate like the ones LXD generates, made with the openssl CLI. */
 function selfSigned(dir: string, cn: string): { cert: string; key: string } {
   const cert = join(dir, `${cn}.crt`);

@@ -58,7 +58,12 @@ export interface Transport {
   /** Request whose successful answer is not a JSON envelope (file contents, logs). */
   requestRaw(method: HttpMethod, path: string, opts?: RequestOptions): Promise<RawAnswer>;
   websocketTarget(path: string, query?: Query): WebSocketTarget;
-  close(): Promise<void>;
+  /**
+   * Releases the connection pool. Without `graceMs`, waits for every request in flight (however
+   * long LXD takes to answer); with it, waits at most that long (requests started meanwhile
+   * included), then aborts what is still in flight, and every later request fails at once.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 interface TlsOptions {
@@ -73,6 +78,7 @@ const defaultTimeoutMs = 30_000;
 export function createTransport(opts: TransportOptions): Transport {
   const timeoutMs = opts.timeoutMs ?? defaultTimeoutMs;
   const { origin, endpoint, agent, tls } = connect(opts);
+  const inFlight = new Set<Promise<unknown>>();
 
   async function send(method: HttpMethod, path: string, ro: RequestOptions): Promise<{ status: number; headers: Record<string, string>; body: Buffer; what: string }> {
     const what = ro.what ?? `${method} ${path}`;
@@ -84,7 +90,7 @@ export function createTransport(opts: TransportOptions): Transport {
       headers["content-type"] = "application/json";
     }
     try {
-      const res = await agent.request({
+      const pending = agent.request({
         origin,
         path: withQuery(path, ro.query, opts.project),
         method,
@@ -94,7 +100,9 @@ export function createTransport(opts: TransportOptions): Transport {
         headersTimeout: limit,
         bodyTimeout: limit,
       });
-      const answer = await readBounded(res.body, ro.maxBytes, what);
+      const answered = pending.then((res) => readBounded(res.body, ro.maxBytes, what).then((answer) => ({ res, answer })));
+      inFlight.add(answered);
+      const { res, answer } = await answered.finally(() => inFlight.delete(answered));
       return { status: res.statusCode, headers: flattenHeaders(res.headers), body: answer, what };
     } catch (err) {
       if (err instanceof LxdError) throw err;
@@ -121,8 +129,26 @@ export function createTransport(opts: TransportOptions): Transport {
       const url = opts.socketPath ? `ws+unix://${opts.socketPath}:${full}` : `${origin.replace(/^http/, "ws")}${full}`;
       return { url, tls };
     },
-    close: () => agent.close(),
+    close: (graceMs) => (graceMs === undefined ? agent.close() : closeWithin(agent, inFlight, graceMs)),
   };
+}
+
+/**
+ * Waits up to `graceMs` for the requests in flight, then destroys the agent: that aborts whatever
+ * is left (a call LXD never answers) and refuses later requests. Not `close()` first: undici's
+ * Agent forgets its clients on close, so a destroy after it would abort nothing.
+ */
+async function closeWithin(agent: Agent, inFlight: ReadonlySet<Promise<unknown>>, graceMs: number): Promise<void> {
+  const deadline = performance.now() + graceMs;
+  let timer: NodeJS.Timeout | undefined;
+  while (inFlight.size > 0) {
+    const left = deadline - performance.now();
+    if (left <= 0) break;
+    const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, left)));
+    await Promise.race([Promise.allSettled([...inFlight]), expired]);
+    clearTimeout(timer);
+  }
+  await agent.destroy();
 }
 
 /** Reads a whole answer body, or throws once it grows past `maxBytes` (the rest is not read). */

@@ -17,11 +17,12 @@ describe("isStale", () => {
 
 const collect = (runner: string): Action => ({ kind: "collect", pool: "web", runner, reason: "instance stopped", forceStop: false });
 const spawn: Action = { kind: "spawn", pool: "web", reason: "0 of 1" };
+const bounds = (n: number, collect = n) => ({ spawn: n, collect });
 const hooks = (log: string[] = []) => ({ onError: (err: unknown) => void log.push(`error ${String(err)}`), onDone: () => void log.push("done") });
 
 describe("Dispatcher", () => {
   it("runs an action in the background and tracks it in flight", async () => {
-    const d = new Dispatcher(2, () => 42);
+    const d = new Dispatcher(bounds(2), () => 42);
     const gate = deferred();
     const log: string[] = [];
     expect(d.dispatch(collect("a"), "a", d.mark(), () => gate.promise, hooks(log))).toBe("started");
@@ -34,7 +35,7 @@ describe("Dispatcher", () => {
   });
 
   it("skips a plan made before the runner's last action finished", async () => {
-    const d = new Dispatcher(2, () => 0);
+    const d = new Dispatcher(bounds(2), () => 0);
     const before = d.mark();
     d.dispatch(collect("a"), "a", before, async () => undefined, hooks());
     await d.drain();
@@ -46,15 +47,15 @@ describe("Dispatcher", () => {
   });
 
   it("reports errors to the hook and still finishes", async () => {
-    const d = new Dispatcher(1, () => 0);
+    const d = new Dispatcher(bounds(1), () => 0);
     const log: string[] = [];
     d.dispatch(collect("a"), "a", d.mark(), () => Promise.reject(new Error("boom")), hooks(log));
     await d.drain();
     expect(log).toEqual(["error Error: boom", "done"]);
   });
 
-  it("bounds how many actions run at once", async () => {
-    const d = new Dispatcher(2, () => 0);
+  it("bounds how many collections run at once", async () => {
+    const d = new Dispatcher(bounds(2), () => 0);
     const gates = [deferred(), deferred(), deferred()];
     let running = 0;
     let most = 0;
@@ -74,7 +75,7 @@ describe("Dispatcher", () => {
   });
 
   it("marks each dispatched spawn with a serial per pool", () => {
-    const d = new Dispatcher(4, () => 0);
+    const d = new Dispatcher(bounds(4), () => 0);
     d.dispatch(spawn, "s1", d.mark(), () => new Promise(() => undefined), hooks());
     d.dispatch({ ...spawn, pool: "api" }, "s2", d.mark(), () => new Promise(() => undefined), hooks());
     d.dispatch(spawn, "s3", d.mark(), () => new Promise(() => undefined), hooks());
@@ -82,9 +83,92 @@ describe("Dispatcher", () => {
   });
 
   it("dispatches nothing once closed", () => {
-    const d = new Dispatcher(4, () => 0);
+    const d = new Dispatcher(bounds(4), () => 0);
     d.close();
     expect(d.dispatch(spawn, "s1", d.mark(), async () => undefined, hooks())).toBe("closed");
     expect(d.busy).toBe(false);
+  });
+
+  it("starts a collection at once while every spawn slot is held", async () => {
+    const d = new Dispatcher(bounds(2, 2), () => 0);
+    const spawns = [deferred(), deferred(), deferred()];
+    const started: string[] = [];
+    spawns.forEach((g, i) =>
+      d.dispatch(spawn, `s${i}`, d.mark(), async () => {
+        started.push(`s${i}`);
+        await g.promise;
+      }, hooks()),
+    );
+    await settle();
+    expect(started).toEqual(["s0", "s1"]); // the third spawn waits for a spawn slot
+    const collected = deferred();
+    d.dispatch(collect("a"), "a", d.mark(), async () => {
+      started.push("a");
+      await collected.promise;
+    }, hooks());
+    d.dispatch({ kind: "delete", pool: "web", runner: "b", reason: "surplus", outcome: "surplus" }, "b", d.mark(), async () => void started.push("b"), hooks());
+    await settle();
+    expect(started).toEqual(["s0", "s1", "a", "b"]);
+    spawns[0]?.resolve();
+    await settle();
+    expect(started).toEqual(["s0", "s1", "a", "b", "s2"]);
+    collected.resolve();
+    spawns.forEach((g) => g.resolve());
+    await d.drain();
+  });
+
+  it("never lets spawns wait behind hung collections", async () => {
+    const d = new Dispatcher(bounds(1, 1), () => 0);
+    d.dispatch(collect("a"), "a", d.mark(), () => new Promise(() => undefined), hooks());
+    let spawned = false;
+    d.dispatch(spawn, "s1", d.mark(), async () => void (spawned = true), hooks());
+    await settle();
+    expect(spawned).toBe(true);
+  });
+
+  it("keeps one runner's collect and delete apart across the bounds", async () => {
+    const d = new Dispatcher(bounds(1, 1), () => 0);
+    const gate = deferred();
+    expect(d.dispatch(collect("a"), "a", d.mark(), () => gate.promise, hooks())).toBe("started");
+    // A plan asking to delete the same runner while it is collected (or queued) must not act twice.
+    expect(d.dispatch({ kind: "delete", pool: "web", runner: "a", reason: "surplus", outcome: "surplus" }, "a", d.mark(), async () => undefined, hooks())).toBe("in-flight");
+    gate.resolve();
+    await d.drain();
+  });
+
+  it("applies a new bound to each kind on its own", async () => {
+    const d = new Dispatcher(bounds(1, 1), () => 0);
+    d.setConcurrency({ spawn: 1, collect: 3 });
+    const gates = [deferred(), deferred(), deferred()];
+    let running = 0;
+    gates.forEach((g, i) =>
+      d.dispatch(collect(`r${i}`), `r${i}`, d.mark(), async () => {
+        running++;
+        await g.promise;
+      }, hooks()),
+    );
+    await settle();
+    expect(running).toBe(3);
+    gates.forEach((g) => g.resolve());
+    await d.drain();
+  });
+
+  it("drops actions still queued when it closes, and lets those under way finish", async () => {
+    const d = new Dispatcher(bounds(1, 1), () => 0);
+    const gate = deferred();
+    const ran: string[] = [];
+    const log: string[] = [];
+    d.dispatch(collect("a"), "a", d.mark(), async () => {
+      ran.push("a");
+      await gate.promise;
+    }, hooks(log));
+    d.dispatch(collect("b"), "b", d.mark(), async () => void ran.push("b"), hooks(log));
+    await settle();
+    d.close();
+    gate.resolve();
+    await d.drain();
+    expect(ran).toEqual(["a"]);
+    expect(log).toEqual(["done", "done"]);
+    expect(d.inFlight.size).toBe(0);
   });
 });

@@ -1,6 +1,6 @@
-// Runs planned actions in the background under a concurrency bound and keeps the bookkeeping
-// that stops a plan from acting twice on one runner: what is in flight, and when each runner's
-// last action finished relative to the snapshot a plan was made from.
+// Runs planned actions in the background, each kind under its own concurrency bound, and keeps the
+// bookkeeping that stops a plan from acting twice on one runner: what is in flight, and when each
+// runner's last action finished relative to the snapshot a plan was made from.
 import { Limiter } from "./limiter.js";
 import type { InFlight } from "./observe.js";
 import type { Action } from "./types.js";
@@ -23,32 +23,45 @@ export interface DispatchHooks {
 
 export type DispatchResult = "started" | "closed" | "in-flight" | "stale";
 
+/**
+ * How many actions of each kind run at once (`spawn_concurrency`, `collect_concurrency`). Collects
+ * and deletes have their own bound, so a burst's finished runners are collected at once even
+ * while spawns fill every spawn slot (and a hung collection never holds up a spawn).
+ */
+export interface ActionBounds {
+  spawn: number;
+  /** Collects and deletes: the actions that remove a runner. */
+  collect: number;
+}
+
+type Lane = keyof ActionBounds;
+
+const laneOf = (action: Action): Lane => (action.kind === "spawn" ? "spawn" : "collect");
+
 export class Dispatcher {
   private readonly flights = new Map<string, InFlight>();
   /** Mark at which each runner's last action finished (see isStale). */
   private readonly finishedSeq = new Map<string, number>();
   private seq = 0;
   private readonly tasks = new Set<Promise<void>>();
-  private limiter: Limiter;
-  private concurrency: number;
+  private readonly limiters: Record<Lane, Limiter>;
   /** A serial per pool's last dispatched spawn: under the host cap, ties go to the pool served least recently. */
   private readonly spawnMarks = new Map<string, number>();
   private spawnSerial = 0;
   private closed = false;
 
   constructor(
-    concurrency: number,
+    bounds: ActionBounds,
     private readonly now: () => number,
   ) {
-    this.concurrency = concurrency;
-    this.limiter = new Limiter(concurrency);
+    this.limiters = { spawn: new Limiter(bounds.spawn), collect: new Limiter(bounds.collect) };
   }
 
-  /** A new bound applies to actions dispatched from now on; those under way keep counting against the old one. */
-  setConcurrency(concurrency: number): void {
-    if (concurrency === this.concurrency) return;
-    this.concurrency = concurrency;
-    this.limiter = new Limiter(concurrency);
+  /** A new bound applies to actions dispatched from now on; those under way (or queued) keep counting against the old one. */
+  setConcurrency(bounds: ActionBounds): void {
+    for (const lane of ["spawn", "collect"] as const) {
+      if (bounds[lane] !== this.limiters[lane].limit) this.limiters[lane] = new Limiter(bounds[lane]);
+    }
   }
 
   /** Taken just before a pass observes; hand it back to dispatch (see isStale). */
@@ -75,8 +88,9 @@ export class Dispatcher {
     this.flights.set(name, { kind: action.kind, pool: action.pool, startedAt: this.now() });
     // A serial, not the time: spawns dispatched in one pass must still be told apart.
     if (action.kind === "spawn") this.spawnMarks.set(action.pool, ++this.spawnSerial);
-    const task = this.limiter
-      .run(run)
+    // Queued behind its kind's bound; one still waiting when the dispatcher closes never starts.
+    const task = this.limiters[laneOf(action)]
+      .run(run, () => this.closed)
       .catch((err: unknown) => hooks.onError(err))
       .finally(() => {
         this.finishedSeq.set(name, this.seq++);
@@ -88,7 +102,7 @@ export class Dispatcher {
     return "started";
   }
 
-  /** Dispatches nothing more (shutdown); actions under way go on. */
+  /** Dispatches nothing more (shutdown); actions under way go on, queued ones are dropped unstarted. */
   close(): void {
     this.closed = true;
   }

@@ -4,10 +4,11 @@
 // background and ask for another pass when they finish, and publishes what it saw (report.ts).
 import type { Logger } from "pino";
 import { classifyFailure, describeError } from "../errors.js";
+import { timerDelay } from "../schedule/timers.js";
 import { RunnerActions } from "./actions.js";
 import { defaultBackoff, PoolBackoff, type BackoffPolicy } from "./backoff.js";
 import { DeprecatedPools } from "./deprecation.js";
-import { Dispatcher } from "./dispatcher.js";
+import { Dispatcher, type ActionBounds } from "./dispatcher.js";
 import { newRunnerName } from "./names.js";
 import { plan } from "./plan.js";
 import type { HistoryPort, ImagePort, LxdPort, ReconcilerObserver, RegistrarPort, TokenPort } from "./ports.js";
@@ -62,7 +63,7 @@ export class Reconciler {
     settings: ReconcilerSettings,
   ) {
     this.settings = settings;
-    this.dispatcher = new Dispatcher(settings.spawnConcurrency, deps.now);
+    this.dispatcher = new Dispatcher(actionBounds(settings), deps.now);
     this.backoff = new PoolBackoff({ now: deps.now, random: deps.random ?? Math.random }, { ...defaultBackoff, ...deps.backoff });
     this.snapshots = new SnapshotObserver({
       lxd: deps.lxd,
@@ -72,6 +73,7 @@ export class Reconciler {
       lastSpawnAt: () => this.dispatcher.lastSpawnAt,
       backoff: this.backoff,
       deprecated: this.deprecated,
+      now: deps.now,
     });
     this.actions = new RunnerActions(deps, {
       settings: () => this.settings,
@@ -90,7 +92,7 @@ export class Reconciler {
 
   /** A new configuration, already validated; the next pass drains pools that left it. */
   updateSettings(settings: ReconcilerSettings): void {
-    this.dispatcher.setConcurrency(settings.spawnConcurrency);
+    this.dispatcher.setConcurrency(actionBounds(settings));
     this.settings = settings;
     this.scheduleResync();
     this.requestPass("config reloaded");
@@ -158,6 +160,7 @@ export class Reconciler {
     const { snapshot, transitions, recovered, undeprecated } = observed;
     this.actions.noteObserved(snapshot.runners, transitions);
     if (recovered.length > 0) log.info({ pools: recovered }, "a new runner took a job or stayed listening: pool backoff reset");
+    for (const pool of recovered) this.deps.history.addEvent({ level: "info", kind: "backoff-ended", pool, message: backoffEnded });
     for (const pool of undeprecated) {
       log.info({ pool }, "the pool's image moved: spawning resumes");
       this.deps.history.addEvent({ level: "info", kind: "runner-deprecated-cleared", pool, message: "the pool's image points at a new image: spawning resumed" });
@@ -180,6 +183,8 @@ export class Reconciler {
     const name = action.kind === "spawn" ? (this.deps.newName ?? newRunnerName)(prefix, action.pool) : action.runner;
     this.dispatcher.dispatch(action, name, mark, () => this.actions.run(action, name, log), {
       onError: (err) => {
+        // Shutdown aborts the LXD calls still in flight after its grace period (daemon/shutdown.ts).
+        if (this.shuttingDown) return log.warn({ err: describeError(err), runner: name }, "action cut short by shutdown; the next start picks its runner up");
         log.error({ err: describeError(err), runner: name }, "action failed unexpectedly");
         this.deps.observer?.failure?.(classifyFailure(err).source, action.kind);
       },
@@ -192,15 +197,23 @@ export class Reconciler {
     this.deps.onStatus?.(status);
   }
 
+  /**
+   * A deadline further away than the next resync needs no timer of its own: every pass plans its
+   * deadlines afresh. The cap also keeps a far deadline (an `idle_timeout: 30d`, a time a job wrote)
+   * from overflowing setTimeout, which would fire at once, and again after every pass.
+   */
   private scheduleRequeue(afterMs: number | undefined): void {
     clearTimeout(this.requeueTimer);
     if (afterMs === undefined || this.shuttingDown) return;
-    this.requeueTimer = setTimeout(() => this.requestPass("deadline"), Math.max(50, afterMs));
+    this.requeueTimer = setTimeout(() => this.requestPass("deadline"), timerDelay(afterMs, this.settings.resyncIntervalMs, 50));
   }
 
   private scheduleResync(): void {
     clearInterval(this.resyncTimer);
     if (this.shuttingDown) return;
-    this.resyncTimer = setInterval(() => this.requestPass("resync"), this.settings.resyncIntervalMs);
+    this.resyncTimer = setInterval(() => this.requestPass("resync"), timerDelay(this.settings.resyncIntervalMs));
   }
 }
+
+const backoffEnded = "a runner spawned since the last failure took a job or stayed listening: spawning resumes at full speed";
+const actionBounds = (s: ReconcilerSettings): ActionBounds => ({ spawn: s.spawnConcurrency, collect: s.collectConcurrency });
