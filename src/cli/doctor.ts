@@ -5,6 +5,7 @@ import { connectLxd, type ConnectedLxd } from "../lxd/connect.js";
 import { isImageFingerprint } from "../lxd/index.js";
 import { scopeKey } from "../config/index.js";
 import { credentialSnapshot } from "../github/report.js";
+import { worstCaseDiskBytes } from "../pools/runner-limits.js";
 import { reconcilerSettings } from "../pools/settings-from-config.js";
 import { loadGitHubClients } from "../github/clients.js";
 import { createLogger } from "../log.js";
@@ -43,7 +44,7 @@ export function registerDoctorCommand(program: Command): void {
 async function runChecks(config: Config, checks: Check[], options: { launch: boolean; path: string }): Promise<void> {
   let lxd: ConnectedLxd;
   try {
-    lxd = await connectLxd(config.lxd);
+    lxd = await connectLxd(config.lxd, { host: true });
   } catch (err) {
     checks.push({ level: "fail", message: `LXD is not reachable: ${describeError(err)} (is the daemon running? 'lxd waitready' / 'systemctl start lxd', or for Incus 'incus admin waitready')` });
     return;
@@ -86,10 +87,20 @@ async function checkStoragePool(lxd: ConnectedLxd, config: Config, checks: Check
       ? `storage pool ${name} uses ${pool.driver}: copy-on-write clones`
       : `storage pool ${name} uses ${pool.driver}: every runner is a full copy of its image (slow spawns); use btrfs or zfs`,
   });
+  if (pool.driver === "dir") {
+    // Measured on LXD 5.0.2 and Incus 6.0.4: a root disk `size` on a dir pool over ext4 without
+    // project quotas is accepted and ignored; btrfs (qgroups), zfs, lvm and ceph enforce it.
+    checks.push({ level: "warn", message: `storage pool ${name} uses dir: runners' root disk size (instance.disk, 20GiB unless set) is enforced only when its filesystem has project quotas, so a job may fill the pool` });
+  }
   try {
     const res = await lxd.client.storagePoolResources(name);
     const freeRatio = res.space.total > 0 ? 1 - res.space.used / res.space.total : 1;
     checks.push({ level: freeRatio < 0.1 ? "warn" : "ok", message: `storage pool ${name}: ${gib(res.space.used)} used of ${gib(res.space.total)}` });
+    const disks = reconcilerSettings(config, lxd.host).pools.map((p) => ({ ceiling: p.spec.ceiling, disk: p.devices.root?.size }));
+    const worst = worstCaseDiskBytes(disks, config.max_runners);
+    if (worst > res.space.total) {
+      checks.push({ level: "warn", message: `storage pool ${name}: runners' root disks may hold ${gib(worst)} together, more than its ${gib(res.space.total)}: jobs that fill their disks can fill the pool; lower instance.disk or max_runners, or grow the pool` });
+    }
   } catch {
     // Not every driver reports usage; not a problem in itself.
   }
@@ -107,7 +118,7 @@ async function checkDockerSupport(lxd: ConnectedLxd, config: Config, checks: Che
 }
 
 async function checkPools(lxd: ConnectedLxd, config: Config, checks: Check[], options: { launch: boolean }): Promise<void> {
-  const settings = reconcilerSettings(config);
+  const settings = reconcilerSettings(config, lxd.host);
   for (const pool of settings.pools) {
     const image = isImageFingerprint(pool.image) ? await lxd.client.getImage(pool.image) : await lxd.client.getImageAlias(pool.image);
     if (!image) {
@@ -122,7 +133,7 @@ async function checkPools(lxd: ConnectedLxd, config: Config, checks: Check[], op
     try {
       const request = instanceRequest({ name, pool, controllerId: `${config.controller_id}-doctor`, credential: { token: "" }, agentScript: "", createdAt: new Date() });
       await lxd.client.createInstance(request);
-      checks.push({ level: "ok", message: `pool ${pool.spec.name}: LXD accepts its instance settings` });
+      checks.push({ level: "ok", message: `pool ${pool.spec.name}: LXD accepts its instance settings (${describeLimits(request)})` });
       const builtByRunnerd = await isRunnerdDockerImage(lxd, pool.image);
       if (options.launch && pool.instanceConfig["security.nesting"] === "true" && builtByRunnerd) {
         checks.push(await dockerRunsInside(lxd, name, pool.spec.name));
@@ -231,4 +242,11 @@ function checkRunnerVersions(config: Config, checks: Check[]): void {
 
 function gib(bytes: number): string {
   return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+}
+
+/** "cpu 2, memory 4915MiB, processes 10000, disk 20GiB": what each runner of a pool may use. */
+function describeLimits(request: { config: Record<string, string>; devices: Record<string, Record<string, string>> }): string {
+  const value = (v: string | undefined) => (v === undefined || v === "" ? "unlimited" : v);
+  const c = request.config;
+  return `cpu ${value(c["limits.cpu"])}, memory ${value(c["limits.memory"])}, processes ${value(c["limits.processes"])}, disk ${value(request.devices.root?.size)}`;
 }

@@ -93,9 +93,12 @@ pools:
     name_prefix: rd                  # runner names: rd-web-<random>
     instance:
       profiles: [default]
-      cpu: 2
-      memory: 4GiB
-      disk: 20GiB
+      # Each runner's limits; left out, they come from the host: every CPU, 80% of its memory
+      # split over the runners that can run at once (at least 2GiB), 10000 processes, a 20GiB disk.
+      cpu: 2                         # limits.cpu
+      memory: 4GiB                   # limits.memory (swap off: over it, the job is OOM-killed)
+      processes: 10000               # limits.processes
+      disk: 20GiB                    # the root disk's size (enforced on btrfs, zfs, lvm, ceph)
       docker: true                   # nesting + mknod/setxattr interception, so Docker runs inside
       # idmap_isolated: true         # a uid/gid range of its own per runner
       config: {}                     # raw LXD config, overriding runnerd's

@@ -65,11 +65,15 @@ const instanceSchema = z.strictObject({
   docker: z.boolean().default(true),
   /** `security.idmap.isolated`: a uid/gid range of its own per instance. */
   idmap_isolated: z.boolean().default(false),
-  /** `limits.cpu` value (a count or a CPU set). */
+  // Runner limits: each unset one is derived from the host (pools/runner-limits.ts); a key of the
+  // same name in `config` (or `devices.root.size`) still wins.
+  /** `limits.cpu` value (a count or a CPU set); every host CPU unless set. */
   cpu: cpu.optional(),
-  /** `limits.memory` value (LXD size string or percentage). */
+  /** `limits.memory` value (LXD size string or percentage); a share of the host's memory unless set. */
   memory: memory.optional(),
-  /** Root disk size (LXD size string). */
+  /** `limits.processes` value; 10000 unless set. */
+  processes: z.int().min(1).optional(),
+  /** Root disk size (LXD size string); 20GiB unless set. */
   disk: lxdSize.optional(),
   /** Raw LXD config overrides; `user.runnerd.*` keys are refused (checks.ts). */
   config: z.record(z.string(), lxdValue).default({}),

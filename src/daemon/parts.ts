@@ -10,7 +10,7 @@ import { DEMAND_MAX_AGE_MS } from "../jobs/demand.js";
 import { jobEventHandler } from "../jobs/job-events.js";
 import { JobRecovery } from "../jobs/job-recovery.js";
 import type { JobEvent } from "../store/job-types.js";
-import type { LxdClient } from "../lxd/index.js";
+import type { HostResources, LxdClient } from "../lxd/index.js";
 import { Reconciler } from "../pools/reconciler.js";
 import { reconcilerSettings } from "../pools/settings-from-config.js";
 import type { Store } from "../store/index.js";
@@ -23,6 +23,8 @@ export interface PartsContext {
   live: LiveConfig;
   store: Store;
   lxd: LxdClient;
+  /** The host's size, for the runners' default limits (null: unknown). */
+  host: HostResources | null;
   logger: Logger;
   now: () => number;
   startedAt: number;
@@ -75,7 +77,7 @@ export function buildParts(ctx: PartsContext): Parts {
       agentScript: readAgentScript(),
       onStatus: () => publisher.publish(),
     },
-    reconcilerSettings(live.config),
+    reconcilerSettings(live.config, ctx.host),
   );
   const handleJob = jobEventHandler({
     config,

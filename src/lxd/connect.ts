@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import type { LxdConfig } from "../config/index.js";
 import { ConfigError } from "../errors.js";
-import { createLxdClient, detectLxdSocket, type LxdClient, type LxdClientOptions, type ServerInfo } from "./index.js";
+import { createLxdClient, detectLxdSocket, type HostResources, type LxdClient, type LxdClientOptions, type ServerInfo } from "./index.js";
 
 export interface ConnectedLxd {
   client: LxdClient;
@@ -14,6 +14,8 @@ export interface ConnectedLxd {
   server: ServerInfo;
   /** "incus 6.0.4 at unix:/var/lib/incus/unix.socket", for status and doctor. */
   backend: string;
+  /** The host's CPUs and memory, which runners' default limits derive from; null when LXD would not say. */
+  host: HostResources | null;
 }
 
 export function lxdClientOptions(config: LxdConfig): { options: LxdClientOptions; description: string } {
@@ -29,12 +31,17 @@ export function lxdClientOptions(config: LxdConfig): { options: LxdClientOptions
   return { options, description: `unix:${options.socketPath}` };
 }
 
-/** Creates the client and checks that LXD answers, so a wrong address fails at start. */
-export async function connectLxd(config: LxdConfig): Promise<ConnectedLxd> {
+/**
+ * Creates the client and checks that LXD answers, so a wrong address fails at start. `host`: also
+ * read the host's size (the daemon and doctor derive runner limits from it); a server that does
+ * not say within 5 s gives null, and the limits fall back to shares LXD resolves itself.
+ */
+export async function connectLxd(config: LxdConfig, opts: { host?: boolean } = {}): Promise<ConnectedLxd> {
   const { options, description } = lxdClientOptions(config);
   const client = createLxdClient(options);
-  const server = await client.serverInfo();
-  return { client, port: client, description, server, backend: `${server.backend} ${server.serverVersion} at ${description}` };
+  const host = opts.host ? client.hostResources({ timeoutMs: 5_000 }).catch(() => null) : Promise.resolve(null);
+  const [server] = await Promise.all([client.serverInfo(), host]);
+  return { client, port: client, description, server, backend: `${server.backend} ${server.serverVersion} at ${description}`, host: await host };
 }
 
 function readPem(path: string | undefined, field: string): string {

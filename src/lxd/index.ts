@@ -20,8 +20,8 @@ import {
   waitForStopCleanup,
 } from "./instances.js";
 import type { CreateInstanceSpec, Instance, InstanceFilter, InstanceState, StopOptions } from "./instances.js";
-import { getServerInfo } from "./server.js";
-import type { ServerInfo } from "./server.js";
+import { getHostResources, getServerInfo } from "./server.js";
+import type { HostResources, ServerInfo } from "./server.js";
 import { getStoragePool, getStoragePoolResources } from "./storage.js";
 import type { StoragePool, StoragePoolResources } from "./storage.js";
 import { createTransport } from "./transport.js";
@@ -29,7 +29,7 @@ import type { Transport, TransportOptions } from "./transport.js";
 
 export type LxdClientOptions = TransportOptions;
 
-export type { ServerInfo } from "./server.js";
+export type { HostResources, ServerInfo } from "./server.js";
 export type { Instance, InstanceFilter, InstanceState, InstanceStatus, CreateInstanceSpec, ImageSource, StopOptions } from "./instances.js";
 export type { FileOwnership, MakeDirectoryOptions, PullOptions, PushOptions } from "./files.js";
 export type { ExecOptions, ExecResult } from "./exec.js";
@@ -57,6 +57,11 @@ export class LxdClient {
     const info = await getServerInfo(this.transport);
     this.extensions = Promise.resolve(new Set(info.apiExtensions));
     return info;
+  }
+
+  /** The host's CPU count and memory (`GET /1.0/resources`). */
+  hostResources(opts: { timeoutMs?: number } = {}): Promise<HostResources> {
+    return getHostResources(this.transport, opts.timeoutMs);
   }
 
   /** Whether the server has an API extension; read once per client, since it changes only on upgrade. */
@@ -175,8 +180,11 @@ export class LxdClient {
     return subscribeEvents(this.transport, opts);
   }
 
-  /** Releases the connection pool; open event subscriptions are closed by their own `close()`. */
-  close(): Promise<void> {
-    return this.transport.close();
+  /**
+   * Releases the connection pool; open event subscriptions are closed by their own `close()`. With
+   * `graceMs`, calls still in flight after that long are aborted (shutdown with LXD hanging).
+   */
+  close(graceMs?: number): Promise<void> {
+    return this.transport.close(graceMs);
   }
 }

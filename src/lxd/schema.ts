@@ -109,6 +109,12 @@ export const storagePoolResourcesSchema = z.looseObject({
   inodes: z.looseObject({ used: z.number().optional(), total: z.number().optional() }).optional(),
 });
 
+/** `GET /1.0/resources`: only the totals runnerd sizes runners by. */
+export const hostResourcesSchema = z.looseObject({
+  cpu: z.looseObject({ total: z.number() }),
+  memory: z.looseObject({ total: z.number() }),
+});
+
 export const stringListSchema = z.array(z.string()).nullable();
 
 export const eventSchema = z.looseObject({

@@ -1,6 +1,7 @@
-// Reads what the LXD (or Incus) server is and can do (`GET /1.0`).
+// Reads what the LXD (or Incus) server is and can do (`GET /1.0`), and the host it runs on
+// (`GET /1.0/resources`).
 import { parseMetadata } from "./response.js";
-import { serverSchema } from "./schema.js";
+import { hostResourcesSchema, serverSchema } from "./schema.js";
 import type { Transport } from "./transport.js";
 
 export interface ServerInfo {
@@ -34,4 +35,18 @@ export async function getServerInfo(transport: Transport): Promise<ServerInfo> {
     auth: body.auth,
     clustered: env.server_clustered ?? false,
   };
+}
+
+/** The host's size as the server sees it (all of a cluster member's CPUs and memory, not a project's quota). */
+export interface HostResources {
+  /** Logical CPUs (threads). */
+  cpus: number;
+  memoryBytes: number;
+}
+
+export async function getHostResources(transport: Transport, timeoutMs?: number): Promise<HostResources> {
+  const what = "read the host's resources";
+  const res = await transport.request("GET", "/1.0/resources", { what, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
+  const body = parseMetadata(what, hostResourcesSchema, res.kind === "sync" ? res.metadata : undefined);
+  return { cpus: body.cpu.total, memoryBytes: body.memory.total };
 }

@@ -1,44 +1,50 @@
 // Turns the loaded configuration into what the reconciler needs: scope keys, registration URLs,
-// and the LXD config and devices of each pool's instances.
+// and the LXD config and devices of each pool's instances, with their limits.
 import { join } from "node:path";
 import { poolScopeKey, type Config, type PoolConfig } from "../config/index.js";
-import type { PoolRuntime, ReconcilerSettings } from "./settings.js";
+import { finishingDeadlineMs, type PoolRuntime, type ReconcilerSettings } from "./settings.js";
+import type { HostResources } from "../lxd/index.js";
+import { concurrentRunners, defaultLimits, limitsConfig, poolLimits, type RunnerLimits } from "./runner-limits.js";
 import { DOCKER_READY_CONFIG } from "../images/docker-ready.js";
 import { imageAlias } from "../images/source.js";
 
 /** How often a starting runner's status file is read until it listens. */
 const startingPollMs = 500;
 
-export function reconcilerSettings(config: Config): ReconcilerSettings {
+/**
+ * `host`: the host's size as LXD reports it, which the runners' default limits are derived from
+ * (runner-limits.ts); null when unknown (commands that only read), which gives LXD-relative values.
+ */
+export function reconcilerSettings(config: Config, host: HostResources | null = null): ReconcilerSettings {
+  const defaults = defaultLimits(host, concurrentRunners(config.max_runners, config.pools.map((p) => p.runners.ceiling)));
   return {
     controllerId: config.controller_id,
     logsDir: join(config.state_dir, "logs"),
     resyncIntervalMs: config.resync_interval,
     spawnConcurrency: config.spawn_concurrency,
+    collectConcurrency: config.collect_concurrency,
     plan: {
       maxRunners: config.max_runners,
       bootTimeoutMs: config.boot_timeout,
       jobTimeoutMs: config.job_timeout,
       tokenMinValidityMs: config.token_min_validity,
       startingPollMs,
-      finishingTimeoutMs: 60_000,
+      finishingTimeoutMs: finishingDeadlineMs,
     },
-    pools: config.pools.map((pool) => poolRuntime(config, pool)),
+    pools: config.pools.map((pool) => poolRuntime(config, pool, defaults)),
   };
 }
 
-function poolRuntime(config: Config, pool: PoolConfig): PoolRuntime {
+function poolRuntime(config: Config, pool: PoolConfig, defaults: RunnerLimits): PoolRuntime {
   const connection = config.github[pool.connection];
   if (!connection) throw new Error(`pool ${pool.name}: connection ${pool.connection} is not configured`);
   const registrationUrl = pool.scope.type === "repo" ? `${connection.url}/${pool.scope.repo}` : `${connection.url}/${pool.scope.org}`;
   const instanceConfig: Record<string, string> = pool.instance.docker ? { ...DOCKER_READY_CONFIG } : {};
   if (pool.instance.idmap_isolated) instanceConfig["security.idmap.isolated"] = "true";
-  if (pool.instance.cpu !== undefined) instanceConfig["limits.cpu"] = pool.instance.cpu;
-  if (pool.instance.memory !== undefined) instanceConfig["limits.memory"] = pool.instance.memory;
-  Object.assign(instanceConfig, pool.instance.config);
+  const limits = poolLimits(pool.instance, defaults);
+  Object.assign(instanceConfig, limitsConfig(limits), pool.instance.config);
 
-  const root: Record<string, string> = { type: "disk", path: "/", pool: config.lxd.storage_pool };
-  if (pool.instance.disk !== undefined) root.size = pool.instance.disk;
+  const root: Record<string, string> = { type: "disk", path: "/", pool: config.lxd.storage_pool, size: limits.disk };
   const devices: Record<string, Record<string, string>> = { root };
   for (const [name, device] of Object.entries(pool.instance.devices)) {
     devices[name] = name === "root" ? { ...root, ...device } : { ...device };

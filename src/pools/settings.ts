@@ -2,6 +2,14 @@
 import type { ScopeRef } from "../config/index.js";
 import type { PlanSettings, PoolSpec } from "./types.js";
 
+/**
+ * How long a runner whose agent wrote "finished" may keep running before runnerd force-stops and
+ * collects it (`finishing-timeout`). The agent powers off right after writing it, and LXD reports
+ * the stop within a second or two; a minute leaves room for a loaded host, and bounds what a job
+ * that writes "finished" and stays up can hold (it counts toward every cap meanwhile).
+ */
+export const finishingDeadlineMs = 60_000;
+
 export interface PoolRuntime {
   spec: PoolSpec;
   /** Name of the GitHub connection the pool's runners register with. */
@@ -30,6 +38,9 @@ export interface ReconcilerSettings {
   logsDir: string;
   plan: PlanSettings;
   resyncIntervalMs: number;
+  /** Spawns at once (`spawn_concurrency`). */
   spawnConcurrency: number;
+  /** Collects and deletes at once (`collect_concurrency`), a bound of their own so they never wait behind spawns. */
+  collectConcurrency: number;
   pools: PoolRuntime[];
 }

@@ -29,6 +29,8 @@ export interface PoolInput {
   image?: string;
   /** Extra LXD devices for the pool's instances, next to the emulator's proxy device. */
   devices?: Record<string, Record<string, string>>;
+  /** Other keys of the pool's `instance:` section, e.g. `{ memory: "128MiB" }`. */
+  instance?: Record<string, unknown>;
 }
 
 export interface EmulatorWorld {
@@ -138,6 +140,7 @@ function runnerdConfig(ids: WorldIds, pools: PoolInput[], extra: Record<string, 
       image: p.image ?? busyboxImage,
       name_prefix: "rt",
       instance: {
+        ...p.instance,
         // No NIC: the runner reaches the emulator on the host's loopback through LXD.
         devices: {
           github: { type: "proxy", bind: "instance", listen: `tcp:127.0.0.1:${port}`, connect: `tcp:127.0.0.1:${port}` },
