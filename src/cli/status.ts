@@ -143,6 +143,8 @@ function tokenText(pool: PoolReport, now: number): string {
   return left > 0 ? `expires in ${humanDuration(left)}` : `expired ${humanDuration(left)} ago`;
 }
 
+/** While a pool's backoff lasts, a retry under way (not blocked this moment) still says so. */
 function poolState(pool: PoolReport): string {
-  return pool.blocked ? (blockerText[pool.blocked] ?? pool.blocked) : "ok";
+  if (pool.blocked) return blockerText[pool.blocked] ?? pool.blocked;
+  return pool.backoffReason ? `failing (${pool.failures ?? 1} in a row); retrying` : "ok";
 }

@@ -53,6 +53,8 @@ export async function liveStatus(config: Config, lxd: ConnectedLxd, store: Store
     if (known?.lastError) report.lastError = known.lastError;
     if (known?.failures !== undefined) report.failures = known.failures;
     if (known?.retryAt !== undefined) report.retryAt = known.retryAt;
+    if (known?.backoffReason !== undefined) report.backoffReason = known.backoffReason;
+    if (known?.failingSince !== undefined) report.failingSince = known.failingSince;
     return report;
   });
   const daemon: LiveStatus["daemon"] = { running: pid !== undefined };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createMetricsRegistry } from "./metrics.js";
+import type { PoolReport } from "../pools/report.js";
 import type { PoolStatus } from "../pools/types.js";
 import { RunnerMetrics } from "./runner-metrics.js";
 
@@ -51,5 +52,20 @@ describe("runner metrics", () => {
     expect(text).toContain('runnerd_pool_blocked{pool="web",reason="runner-deprecated"} 1');
     expect(text).not.toMatch(/runnerd_pool_blocked\{pool="api"/);
     expect(text).toContain('runnerd_runner_self_updates_total{pool="web"} 3');
+  });
+
+  it("shows a pool's backoff on every scrape while it lasts, a retry under way included", async () => {
+    const registry = createMetricsRegistry({ now: () => now, credentials: () => [], github: () => [] });
+    // Retrying right now: the plan does not call the pool blocked, its backoff still stands.
+    const pools: PoolReport[] = [
+      { name: "web", scope: "repo:acme/web", idle: 1, busy: 0, starting: 0, finishing: 0, floor: 2, ceiling: 3, failures: 4, backoffReason: "spawn-lxd", lastError: { message: "no space left on device", at: now } },
+      { name: "api", scope: "repo:acme/api", idle: 1, busy: 0, starting: 0, finishing: 0, floor: 1, ceiling: 2 },
+    ];
+    new RunnerMetrics(registry, { runners: () => [], pools: () => pools });
+    const text = await registry.metrics();
+    expect(text).toContain('runnerd_pool_backoff_failures{pool="web"} 4');
+    expect(text).toContain('runnerd_pool_backoff_failures{pool="api"} 0');
+    expect(text).toContain('runnerd_pool_backoff{pool="web",reason="spawn-lxd"} 1');
+    expect(text).not.toMatch(/runnerd_pool_backoff\{pool="api"/);
   });
 });

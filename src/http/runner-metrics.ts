@@ -4,11 +4,12 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { JobRecord } from "../store/job-types.js";
 import type { ReconcilerObserver } from "../pools/ports.js";
-import type { ObservedRunner, PoolStatus } from "../pools/types.js";
+import type { PoolReport } from "../pools/report.js";
+import type { ObservedRunner } from "../pools/types.js";
 
 export interface RunnerMetricsSource {
   runners(): readonly ObservedRunner[];
-  pools(): readonly PoolStatus[];
+  pools(): readonly PoolReport[];
 }
 
 const secondsBuckets = [0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120, 300];
@@ -78,6 +79,7 @@ export class RunnerMetrics implements ReconcilerObserver {
         for (const pool of source.pools()) if (pool.blocked) this.set({ pool: pool.name, reason: pool.blocked }, 1);
       },
     });
+    backoffGauges(registers, source);
     this.spawnSeconds = new Histogram({ name: "runnerd_spawn_duration_seconds", help: "Time to create, prepare and start a runner's instance (JIT config included)", labelNames: ["pool", "result"], buckets: secondsBuckets, registers });
     this.replacementSeconds = new Histogram({ name: "runnerd_replacement_latency_seconds", help: "From a runner going away to the next runner of its pool listening", labelNames: ["pool"], buckets: secondsBuckets, registers });
     this.queueWaitSeconds = new Histogram({ name: "runnerd_job_queue_wait_seconds", help: "From a job being queued to it starting (in_progress), per pool", labelNames: ["pool"], buckets: [1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800], registers });
@@ -135,4 +137,28 @@ export class RunnerMetrics implements ReconcilerObserver {
   webhookDelivery(outcome: string): void {
     this.deliveries.inc({ outcome });
   }
+}
+
+/** A pool's backoff, on every scrape while it lasts (a retry under way included, when the plan does not call the pool blocked). */
+function backoffGauges(registers: Registry[], source: RunnerMetricsSource): void {
+  new Gauge({
+    name: "runnerd_pool_backoff_failures",
+    help: "Failures in a row of the pool's spawns or new runners; 0 once a runner spawned since the last failure works",
+    labelNames: ["pool"],
+    registers,
+    collect() {
+      this.reset();
+      for (const pool of source.pools()) this.set({ pool: pool.name }, pool.failures ?? 0);
+    },
+  });
+  new Gauge({
+    name: "runnerd_pool_backoff",
+    help: "1 while the pool backs off (from its first failure until a runner spawned since works), by the kind of failure (spawn-lxd, spawn-github, spawn-other, runner-<outcome>)",
+    labelNames: ["pool", "reason"],
+    registers,
+    collect() {
+      this.reset();
+      for (const pool of source.pools()) if (pool.backoffReason) this.set({ pool: pool.name, reason: pool.backoffReason }, 1);
+    },
+  });
 }

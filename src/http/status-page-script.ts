@@ -67,7 +67,8 @@ export const pageScript = `
   function renderPools(d) {
     fill("pools", d.pools.map(function (p) {
       var state = el("span");
-      state.append(p.blocked ? badge(blockers[p.blocked] || p.blocked, "warn") : badge("ok", "ok"));
+      // While a backoff lasts the pool is failing, also while a retry is under way (not blocked then).
+      state.append(p.blocked ? badge(blockers[p.blocked] || p.blocked, "warn") : p.backoffReason ? badge("failing (" + p.failures + " in a row); retrying", "warn") : badge("ok", "ok"));
       if (p.lastError) state.append(el("div", "detail", "last failure " + duration(d.at - p.lastError.at) + " ago: " + p.lastError.message));
       if (p.deprecated) state.append(el("div", "detail", p.deprecated.message));
       return row("pool-row", [p.name, p.scope, p.floor, p.ceiling, p.idle, p.busy, p.starting, p.finishing, p.queued, state]);

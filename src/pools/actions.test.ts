@@ -96,7 +96,14 @@ describe("RunnerActions.spawn", () => {
     await w.actions.spawn("web", "rd-web-1", silentLogger);
     expect(w.history.of("markRunnerDeleted")).toEqual([]);
     expect(w.registrar.deleted).toEqual([]);
-    expect(w.history.of("recordRunnerResult")[0]?.[1]).toMatchObject({ outcome: "spawn-failed" });
+    // Not recorded yet: what LXD holds settles it. Here a pass finds it stopped, never started.
+    expect(w.history.of("recordRunnerResult")).toEqual([]);
+    w.lxd.deleteInstance = async (name) => void w.lxd.instances.delete(name);
+    w.actions.noteObserved([{ name: "rd-web-1", pool: "web", phase: "stopped", createdAt: now, githubRunnerId: 100, connection: "main", scope: "repo:acme/web" }], []);
+    await w.actions.collect(collectAction("rd-web-1"), silentLogger);
+    expect(w.history.of("recordRunnerResult")).toEqual([["rd-web-1", expect.objectContaining({ outcome: "spawn-failed", detail: expect.stringMatching(/proxy device .*never started it/) })]]);
+    expect(w.registrar.deleted.map((r) => r.runnerId)).toEqual([100]);
+    expect(w.backoff.get("web")?.count).toBe(7); // a 400 goes to the cap at once; counted once, at the spawn
   });
 });
 

@@ -11,6 +11,7 @@ import type { Transition } from "./observe.js";
 import { paths } from "./ownership.js";
 import { statusRead } from "./read-limits.js";
 import type { HistoryPort, ImagePort, LxdPort, ReconcilerObserver, RegistrarPort, TokenPort } from "./ports.js";
+import { LostSpawns, settledAsFailed } from "./lost-spawns.js";
 import { applyRunnerEnd } from "./runner-ends.js";
 import type { PoolRuntime, ReconcilerSettings } from "./settings.js";
 import { spawnRunner, type RunnerCredential } from "./spawn.js";
@@ -57,6 +58,8 @@ export class RunnerActions {
   private readonly sawJob = new Set<string>();
   /** Runners whose registration runnerd deleted while their instance lived (a scale-down whose instance deletion failed). */
   private readonly released = new Set<string>();
+  /** Spawns whose instance may exist although the spawn failed: settled from what LXD holds (lost-spawns.ts). */
+  readonly lost = new LostSpawns();
 
   constructor(
     private readonly ports: ActionPorts,
@@ -91,6 +94,7 @@ export class RunnerActions {
         this.ports.observer?.runnerListening?.(pool, at.getTime());
       } else if (status.state === "busy") this.ports.history.markRunnerBusy(runner, at, status.job);
     }
+    for (const gone of this.lost.observe(runners)) void this.spawnSettled(gone.name, `${gone.message} (settled: LXD holds no instance of it)`, gone.log);
   }
 
   /** Forgets registrations of runners neither listed nor in flight (deleted by hand, say); the sweep covers them. */
@@ -142,22 +146,36 @@ export class RunnerActions {
     return { credential: { jitconfig: jit.encodedJitConfig, githubRunnerId: jit.runnerId }, jitMs: Math.round(performance.now() - started) };
   }
 
+  /**
+   * Counts the failure against the pool; logs it and records an event only when the pool's state
+   * changes (it was working, or failed differently), not on every attempt. A spawn that may have
+   * left an instance (a lost answer, a half-made instance LXD would not delete) is not recorded as
+   * failed yet: what LXD holds at the next passes settles it.
+   */
   private async spawnFailed(poolName: string, name: string, err: unknown, log: Logger): Promise<void> {
     const { history, observer } = this.ports;
     const message = describeError(err);
     const failure = classifyFailure(err);
-    const { count, delay, at } = this.ctx.backoff.fail(poolName, message, !failure.transient);
+    const report = { reason: `spawn-${failure.source}`, key: message.replaceAll(name, "<runner>") };
+    const { count, delay, changed } = this.ctx.backoff.fail(poolName, message, !failure.transient, report);
     const leftover = !(err instanceof SpawnFailed) || err.leftover;
-    history.recordRunnerResult(name, { exitCode: null, jobSeen: false, outcome: "spawn-failed", detail: message, finishedAt: new Date(at) });
-    if (!leftover) {
-      history.markRunnerDeleted(name, new Date(at));
-      // No instance will ever use this registration: do not leave it in GitHub's list.
-      await this.releaseRegistration(name, log);
-    }
-    history.addEvent({ level: "error", kind: "spawn-failed", pool: poolName, runner: name, message });
     observer?.failure?.(failure.source, "spawn");
-    const what = leftover ? "spawn failed; its instance is left for a later pass to collect" : "spawn failed; nothing left behind";
-    log.error({ err: message, retryInMs: delay, failures: count, transient: failure.transient }, what);
+    const what = leftover ? "spawn failed; what LXD holds of its instance settles it at the next pass" : "spawn failed; nothing left behind";
+    const fields = { err: message, retryInMs: delay, failures: count, transient: failure.transient };
+    if (changed) {
+      history.addEvent({ level: "error", kind: "spawn-failed", pool: poolName, runner: name, message });
+      log.error(fields, what);
+    } else log.debug(fields, `${what} (the pool keeps failing the same way)`);
+    if (leftover) this.lost.add(name, poolName, message, log);
+    else await this.spawnSettled(name, message, log);
+  }
+
+  /** The spawn failed for sure: its result, and no registration left in GitHub's list for an instance that will never use it. */
+  private async spawnSettled(name: string, detail: string, log: Logger): Promise<void> {
+    const at = new Date(this.ports.now());
+    this.ports.history.recordRunnerResult(name, { exitCode: null, jobSeen: false, outcome: "spawn-failed", detail, finishedAt: at });
+    this.ports.history.markRunnerDeleted(name, at);
+    await this.releaseRegistration(name, log);
   }
 
   /**
@@ -183,8 +201,10 @@ export class RunnerActions {
     history.markRunnerStopped(action.runner, new Date(now()));
     observer?.runnerGone?.(action.pool, now());
     const collected = await collectRunner(this.ports.lxd, action.runner, this.ctx.settings().logsDir, action.forceStop);
-    const outcome = action.outcome ?? collected.outcome;
-    const detail = action.outcome ? action.reason : collected.detail;
+    // A spawn whose answer was lost, never started: it failed after all (its failure counted then).
+    const spawnFailed = settledAsFailed(this.lost.take(action.runner), collected.result !== null, action.outcome);
+    const outcome = action.outcome ?? (spawnFailed ? "spawn-failed" : collected.outcome);
+    const detail = action.outcome ? action.reason : (spawnFailed ?? collected.detail);
     const finishedAt = new Date(now());
     // The agent's own times fill what no pass saw: a job shorter than the poll interval, or
     // phases that passed while runnerd was down. Recorded times that exist are kept.
@@ -198,7 +218,7 @@ export class RunnerActions {
     const runtime = this.ctx.settings().pools.find((p) => p.spec.name === action.pool);
     const seen = this.seen.get(action.runner);
     const end = { pool: action.pool, runner: action.runner, runtime, image: seen?.image, createdAt: seen?.createdAt, facts, detail, result };
-    applyRunnerEnd(end, this.ports, { ...this.ctx, now }, log);
+    if (!spawnFailed) applyRunnerEnd(end, this.ports, { ...this.ctx, now }, log);
     this.forgetRunner(action.runner);
     observer?.collected?.(action.pool, outcome);
     const level = outcome === "succeeded" ? "info" : "warn";

@@ -38,6 +38,21 @@ export interface PoolFailure {
   until: number;
   message: string;
   terminal: boolean;
+  /** When the pool began failing (its first failure since it last worked). */
+  since: number;
+  /**
+   * What kind of failure, for metrics and for telling a new failure from the same one again:
+   * `spawn-lxd`, `spawn-github`, `spawn-other` or `runner-<outcome>`.
+   */
+  reason: string;
+  /** The message with what differs between attempts (the runner's name) taken out. */
+  key: string;
+}
+
+/** A failure as the caller reports it: `reason` and `key` default to "failure" and the message. */
+export interface FailureReport {
+  reason?: string;
+  key?: string;
 }
 
 /** The exponential's bound for the `count`th failure in a row: base, 2 × base, … up to the cap. */
@@ -103,15 +118,24 @@ export class PoolBackoff {
     private readonly policy: BackoffPolicy = defaultBackoff,
   ) {}
 
-  /** Records a failure of `pool` and returns its new state (retry after `until`). */
-  fail(pool: string, message: string, terminal: boolean): PoolFailure & { delay: number } {
+  /**
+   * Records a failure of `pool` and returns its new state (retry after `until`). `changed`: the
+   * pool was not failing, or failed differently (another reason, key or class) before: callers log
+   * and record an event only then, so a pool that keeps failing the same way leaves one event, not
+   * one per attempt.
+   */
+  fail(pool: string, message: string, terminal: boolean, report: FailureReport = {}): PoolFailure & { delay: number; changed: boolean } {
     const at = this.clock.now();
-    const next = (this.failures.get(pool)?.count ?? 0) + 1;
+    const before = this.failures.get(pool);
+    const next = (before?.count ?? 0) + 1;
     const count = terminal ? Math.max(next, countAtCap(this.policy)) : next;
     const delay = backoffDelay(count, this.clock.random(), this.policy);
-    const failure: PoolFailure = { count, at, until: at + delay, message, terminal };
+    const reason = report.reason ?? "failure";
+    const key = report.key ?? message;
+    const failure: PoolFailure = { count, at, until: at + delay, message, terminal, since: before?.since ?? at, reason, key };
     this.failures.set(pool, failure);
-    return { ...failure, delay };
+    const changed = !before || before.reason !== reason || before.key !== key || before.terminal !== terminal;
+    return { ...failure, delay, changed };
   }
 
   /**

@@ -13,6 +13,13 @@ export interface PoolReport extends PoolStatus {
   retryAt?: number;
   /** Failures in a row since the pool last worked. */
   failures?: number;
+  /**
+   * While the pool's backoff lasts (from its first failure until a runner spawned since works):
+   * what kind of failure, `spawn-lxd`, `spawn-github`, `spawn-other` or `runner-<outcome>`, and
+   * since when it fails. Present on every report meanwhile, also while a retry is under way.
+   */
+  backoffReason?: string;
+  failingSince?: number;
   /** While GitHub refuses the runner version of the pool's image: what happened and what to do. */
   deprecated?: { message: string; at: number; version?: string };
 }
@@ -39,6 +46,8 @@ export function poolReports(pools: readonly PoolStatus[], facts: PoolFacts, now:
     if (f) {
       report.lastError = { message: f.message, at: f.at };
       report.failures = f.count;
+      report.backoffReason = f.reason;
+      report.failingSince = f.since;
       if (f.until > now) report.retryAt = f.until;
     }
     if (d) report.deprecated = { message: d.message, at: d.at, ...(d.version ? { version: d.version } : {}) };

@@ -42,10 +42,13 @@ export function applyRunnerEnd(end: RunnerEnd, ports: RunnerEndPorts, ctx: Runne
   const { outcome } = end.facts;
   if (endedWithoutJob(end.facts)) {
     const message = `runner ${end.runner} ended without a job (${outcome}${end.detail ? `: ${end.detail}` : ""})`;
-    const { delay, count } = ctx.backoff.fail(end.pool, message, isTerminalEnd(outcome));
-    log.warn({ retryInMs: delay, failures: count }, "runner ended without running a job; pool backs off");
+    const report = { reason: `runner-${outcome}`, key: `${outcome}: ${(end.detail ?? "").replaceAll(end.runner, "<runner>")}` };
+    const { delay, count, changed } = ctx.backoff.fail(end.pool, message, isTerminalEnd(outcome), report);
+    // Once per change of the pool's state; the runner's own end is an event of collect's.
+    log[changed ? "warn" : "debug"]({ retryInMs: delay, failures: count }, "runner ended without running a job; pool backs off");
   } else if (ranJob(end.facts) && end.createdAt !== undefined && ctx.backoff.jobDone(end.pool, end.createdAt)) {
     log.info({}, "a runner made after the pool's last failure ran a job: pool backoff reset");
+    ports.history.addEvent({ level: "info", kind: "backoff-ended", pool: end.pool, runner: end.runner, message: "a runner spawned since the last failure ran a job: spawning resumes at full speed" });
   }
   if (outcome === "runner-deprecated" && end.facts.plannedOutcome === undefined) deprecated(end, ports, ctx, log);
   const updates = selfUpdates(end.result);

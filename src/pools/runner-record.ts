@@ -8,6 +8,7 @@ export type RunnerOutcome =
   | "config-failed" // config.sh refused (bad or expired token, name clash)
   | "boot-timeout"
   | "job-timeout"
+  | "finishing-timeout" // its agent finished, but the instance still ran after the deadline: force-stopped
   | "spawn-failed"
   | "pool-removed"
   | "surplus"

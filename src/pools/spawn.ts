@@ -2,7 +2,7 @@
 // configuration through the LXD file API (never config keys), and start it. A failed spawn
 // removes what it made.
 import { isImageFingerprint } from "../lxd/index.js";
-import { describeError, SpawnFailed } from "../errors.js";
+import { describeError, LxdError, SpawnFailed } from "../errors.js";
 import { keys, ownershipConfig, paths } from "./ownership.js";
 import type { CreateInstanceRequest, LxdPort } from "./ports.js";
 import { renderRunnerConfig } from "./runner-config.js";
@@ -63,9 +63,9 @@ export async function spawnRunner(lxd: LxdPort, input: SpawnInput): Promise<Spaw
   try {
     await lxd.createInstance(instanceRequest(input));
   } catch (err) {
-    // LXD removes what a failed create made; a create that merely timed out here is found
-    // stopped by a later pass and collected.
-    throw new SpawnFailed(describeError(err), false, { cause: err });
+    // LXD removes what a failed create made. A create whose answer was lost (LXD died or stalled
+    // mid-call) may have made the instance: leftover, settled from what LXD holds at the next pass.
+    throw new SpawnFailed(describeError(err), answerMayBeLost(err), { cause: err });
   }
   const t1 = performance.now();
   try {
@@ -90,6 +90,13 @@ export async function spawnRunner(lxd: LxdPort, input: SpawnInput): Promise<Spaw
   } catch (err) {
     throw await removeHalfMade(lxd, input.name, err);
   }
+}
+
+/** LXD was reached but did not answer (a reset, a deadline, an operation still running): it may have done what was asked. */
+export function answerMayBeLost(err: unknown): boolean {
+  if (!(err instanceof LxdError) || err.status !== 0) return false;
+  const code = (err.cause as { code?: unknown } | undefined)?.code;
+  return code !== "ECONNREFUSED" && code !== "ENOENT";
 }
 
 async function removeHalfMade(lxd: LxdPort, name: string, original: unknown): Promise<SpawnFailed> {

@@ -60,6 +60,12 @@ export class FakeLxd implements LxdPort {
   readonly aliases = new Map<string, string>();
   /** Throws this from createInstance (per runner name, or for all with "*"). */
   readonly createErrors = new Map<string, Error>();
+  /**
+   * Calls whose answer is lost: LXD does what was asked, then the caller gets a reset connection
+   * (status 0), as when LXD dies mid-call. Keys: "create <name>", "start <name>", or "create" /
+   * "start" for any; each is used once.
+   */
+  readonly lostAnswers = new Set<string>();
   private readonly holds = new Map<string, (Deferred & { markReached(): void })[]>();
 
   /** The next call `key` ("list", "create <name>", "delete <name>", "create" for any) waits until released. */
@@ -111,6 +117,14 @@ export class FakeLxd implements LxdPort {
     const err = this.createErrors.get(request.name) ?? this.createErrors.get("*");
     if (err) throw err;
     this.instances.set(request.name, { status: "Stopped", config: { ...request.config }, files: new Map() });
+    this.loseAnswer("create", request.name);
+  }
+
+  private loseAnswer(op: string, name: string): void {
+    const key = [`${op} ${name}`, op].find((k) => this.lostAnswers.has(k));
+    if (key === undefined) return;
+    this.lostAnswers.delete(key);
+    throw new LxdError(`${op} instance ${name}: LXD at /var/lib/lxd/unix.socket not reached: socket hang up (ECONNRESET)`, 0, { cause: Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }) });
   }
 
   async startInstance(name: string): Promise<void> {
@@ -119,6 +133,7 @@ export class FakeLxd implements LxdPort {
     const i = this.instances.get(name);
     if (!i) throw new Error(`no instance ${name}`);
     i.status = "Running";
+    this.loseAnswer("start", name);
   }
 
   async stopInstance(name: string): Promise<void> {
@@ -266,6 +281,7 @@ export function reconcilerSettings(pools: PoolRuntime[], over: Partial<Reconcile
     plan: { maxRunners: 10, bootTimeoutMs: 300_000, jobTimeoutMs: 3_600_000, tokenMinValidityMs: 300_000, startingPollMs: 500, finishingTimeoutMs: 60_000 },
     resyncIntervalMs: 3_600_000,
     spawnConcurrency: 4,
+    collectConcurrency: 8,
     pools,
     ...over,
   };
