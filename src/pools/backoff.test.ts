@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { backoffBound, backoffDelay, countAtCap, PoolBackoff, recoveredSince, recoveryDueAt } from "./backoff.js";
+import { backoffBound, backoffDelay, countAtCap, failureKey, PoolBackoff, recoveredSince, recoveryDueAt } from "./backoff.js";
 import type { ObservedRunner } from "./types.js";
 
 const policy = { baseMs: 1000, capMs: 60_000, stableIdleMs: 90_000 };
@@ -182,5 +182,16 @@ describe("PoolBackoff", () => {
     }
     expect(waits).toEqual([1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 60_000, 60_000]);
     expect(b.get("web")?.count).toBe(9);
+  });
+});
+
+describe("PoolBackoff: one change, one event", () => {
+  it("counts a failure that differs only in numbers, ids or its class as the same failure", () => {
+    const b = new PoolBackoff({ now: () => 1000, random: () => 0.5 });
+    expect(b.fail("web", "Failed to start device \"p\": listen tcp 127.0.0.1:40123: pid 4711", false).changed).toBe(true);
+    expect(b.fail("web", "Failed to start device \"p\": listen tcp 127.0.0.1:40999: pid 4812", true).changed).toBe(false);
+    expect(b.fail("web", "Image \"0123456789abcdef0123\" not found", true).changed).toBe(true);
+    expect(b.fail("web", "Image \"fedcba9876543210fedc\" not found", true).changed).toBe(false);
+    expect(failureKey("rt-web-1 exited 137")).toBe("rt-web-# exited #");
   });
 });

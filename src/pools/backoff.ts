@@ -131,10 +131,12 @@ export class PoolBackoff {
     const count = terminal ? Math.max(next, countAtCap(this.policy)) : next;
     const delay = backoffDelay(count, this.clock.random(), this.policy);
     const reason = report.reason ?? "failure";
-    const key = report.key ?? message;
+    const key = failureKey(report.key ?? message);
     const failure: PoolFailure = { count, at, until: at + delay, message, terminal, since: before?.since ?? at, reason, key };
     this.failures.set(pool, failure);
-    const changed = !before || before.reason !== reason || before.key !== key || before.terminal !== terminal;
+    // The same failure may be classed transient once and terminal the next time (LXD answers a
+    // failed operation, Incus a 500): for the operator it is the same failure.
+    const changed = !before || before.reason !== reason || before.key !== key;
     return { ...failure, delay, changed };
   }
 
@@ -176,4 +178,12 @@ export class PoolBackoff {
   untilByPool(): Map<string, number> {
     return new Map([...this.failures].map(([pool, f]) => [pool, f.until]));
   }
+}
+
+/**
+ * What identifies a failure across attempts: its message without what varies per attempt
+ * (numbers such as ports, pids and sizes; long hex ids). Callers replace the runner's name.
+ */
+export function failureKey(message: string): string {
+  return message.replace(/\b[0-9a-f]{12,}\b/gi, "#").replace(/\d+/g, "#");
 }
