@@ -26,7 +26,6 @@ export async function collectRunner(lxd: LxdPort, name: string, logsDir: string,
   const rawResult = await reader.read(paths.result, resultRead);
   const { result, outcome, detail: resultDetail } = readAgentResult(rawResult);
   const detail = reader.errors.length > 0 ? `reading result.json failed: ${reader.errors.join("; ")}` : resultDetail;
-  reader.errors.length = 0;
   const logFiles = await saveLogs(reader, join(logsDir, name), rawResult);
   await deleteInstance(lxd, name);
   const collected: Collected = { result, outcome, logFiles };
