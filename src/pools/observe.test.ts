@@ -115,3 +115,30 @@ describe("SnapshotObserver.assumeBusy", () => {
     expect(reread.snapshot.runners[0]).toMatchObject({ phase: "busy", phaseSince: now });
   });
 });
+
+describe("observe: a spawn that finishes while LXD lists the instances", () => {
+  // LXD answers with the instances as it read them: the spawn's instance made but not started.
+  async function listedMidSpawn(listsIt: boolean) {
+    const lxd = new FakeLxd();
+    for (let i = 1; i <= 5; i++) lxd.addRunner(`rd-web-${i}`, "web", { createdAt: created, agent: { state: "busy", at: Math.floor(now / 1000) } });
+    if (listsIt) lxd.addRunner("rd-web-6", "web", { createdAt: now - 2000, status: "Stopped" });
+    const inFlight = new Map([["rd-web-6", { kind: "spawn" as const, pool: "web", startedAt: now - 3000 }]]);
+    const list = lxd.listInstances.bind(lxd);
+    lxd.listInstances = async (filter) => {
+      const answer = await list(filter);
+      inFlight.delete("rd-web-6"); // the spawn's start returned before the answer was read
+      return answer;
+    };
+    return observeRunners(lxd, new FakeTokens(), "test", inFlight, new Map(), { now, idleRecheckMs: 2000 });
+  }
+
+  it.each([true, false])("still counts it toward the ceiling (listed: %s), so the plan spawns none beyond", async (listsIt) => {
+    const { runners } = await listedMidSpawn(listsIt);
+    expect(runners.find((r) => r.name === "rd-web-6")?.phase).toBe("creating");
+    const pool = { name: "web", scope: "repo:acme/web", floor: 1, ceiling: 6, credential: "jit" as const };
+    const demand = new Map([["web", 20]]);
+    const result = plan({ pools: [pool], runners, tokenExpiry: new Map(), backoffUntil: new Map(), shuttingDown: false, demand }, settings, now);
+    expect(result.actions.filter((a) => a.kind === "spawn")).toHaveLength(0);
+    expect(result.actions.filter((a) => a.kind === "collect")).toHaveLength(0);
+  });
+});

@@ -43,7 +43,14 @@ export async function observeRunners(
   statusCache: Map<string, CachedStatus>,
   clock: { now: number; idleRecheckMs: number } = { now: Date.now(), idleRecheckMs: 0 },
 ): Promise<Observation> {
+  // The actions in flight when the listing was asked for, and those in flight when it came back,
+  // both count: LXD answers with the instances as they were when it read them, so a spawn that
+  // finished meanwhile has its instance listed "Stopped" (made, not yet started) or not at all.
+  // Seen through the later map alone it would be a stopped runner holding no slot, and the plan
+  // would spawn one beyond the ceiling (seen on Incus, whose listing is slower: 7 under 6).
+  const before = new Map(inFlight);
   const instances = await lxd.listInstances({ configKey: keys.controller, value: controllerId });
+  const flightOf = (name: string) => inFlight.get(name) ?? before.get(name);
   const runners: ObservedRunner[] = [];
   const transitions: Observation["transitions"] = [];
   const seen = new Set<string>();
@@ -64,7 +71,7 @@ export async function observeRunners(
       }
       const scope = instance.config[keys.scope];
       if (scope) runner.scope = scope;
-      const flight = inFlight.get(instance.name);
+      const flight = flightOf(instance.name);
       if (flight) {
         runner.phase = flight.kind === "spawn" ? "creating" : "deleting";
       } else if (instance.status === "Stopped") {
@@ -78,7 +85,7 @@ export async function observeRunners(
   );
 
   // Spawns whose instance LXD does not list yet still count, or the planner would spawn twice.
-  for (const [name, flight] of inFlight) {
+  for (const [name, flight] of new Map([...before, ...inFlight])) {
     if (flight.kind === "spawn" && !seen.has(name)) {
       runners.push({ name, pool: flight.pool, phase: "creating", createdAt: flight.startedAt });
     }
