@@ -189,6 +189,17 @@ describe("deleting an instance that just stopped by itself", () => {
     }
   });
 
+  it("gives each read only what is left of the bound, so a hung answer cannot stretch it", async () => {
+    const t = daemon([body("Stopped", "RUNNING")]);
+    const limits: (number | undefined)[] = [];
+    const request = t.request.bind(t);
+    t.request = (method, path, ro) => (limits.push(ro?.timeoutMs), request(method, path, ro));
+    await waitForStopCleanup(t, "c", 80, 10);
+    expect(limits.length).toBeGreaterThan(2);
+    expect(limits.every((l) => l !== undefined && l <= 80 && l >= 1)).toBe(true);
+    expect(limits.at(-1)).toBeLessThan(limits[0] ?? 0);
+  });
+
   it("gives up waiting after the timeout (a daemon that lost its stop hook)", async () => {
     const t = daemon([body("Stopped", "RUNNING")]);
     const started = Date.now();

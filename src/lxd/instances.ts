@@ -73,10 +73,10 @@ export async function listInstances(t: Transport, filter: InstanceFilter | undef
   return filter ? all.filter((i) => i.config[filter.configKey] === filter.value) : all;
 }
 
-export async function getInstance(t: Transport, name: string): Promise<Instance | null> {
+export async function getInstance(t: Transport, name: string, timeoutMs?: number): Promise<Instance | null> {
   const what = `read instance ${name}`;
   try {
-    const res = await t.request("GET", instancePath(name), { what });
+    const res = await t.request("GET", instancePath(name), { what, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
     return toInstance(parseMetadata(what, instanceSchema, res.kind === "sync" ? res.metadata : undefined));
   } catch (err) {
     if (isNotFound(err)) return null;
@@ -177,7 +177,8 @@ export async function deleteInstance(t: Transport, name: string, opts: { force?:
 export async function waitForStopCleanup(t: Transport, name: string, timeoutMs = 10_000, pollMs = 100): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (let first = true; ; first = false) {
-    const instance = await getInstance(t, name);
+    // Each read gets what is left of the bound: a hung answer must not stretch it to 30 s.
+    const instance = await getInstance(t, name, Math.max(1, deadline - Date.now()));
     if (!instance) return;
     const unprocessed = instance.status === "Stopped" && instance.config["volatile.last_state.power"] === "RUNNING";
     // Running again after that is Incus's stop lock, not a restart: keep waiting (bounded).
