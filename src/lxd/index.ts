@@ -41,7 +41,7 @@ export type { Transport, TransportOptions, RequestOptions, RawAnswer, Query, Htt
 export type { LxdResult } from "./response.js";
 export { instanceNameFromLifecycle, isInstanceStopEvent, reconnectDelayMs } from "./events.js";
 export { detectLxdSocket, defaultSocketCandidates } from "./socket-path.js";
-export { isDeadlineError, isNotFound } from "./response.js";
+export { isDeadlineError, isNotFound, isUnreached } from "./response.js";
 
 export function createLxdClient(opts: LxdClientOptions): LxdClient {
   return new LxdClient(createTransport(opts));

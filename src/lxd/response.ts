@@ -63,6 +63,11 @@ export function isDeadlineError(err: unknown): boolean {
   return err instanceof LxdError && err.status === 0 && (err.cause as { code?: unknown } | undefined)?.code === "ETIMEDOUT";
 }
 
+/** LXD did not answer at all (socket refused or closed, not a deadline): nothing it holds was read. */
+export function isUnreached(err: unknown): boolean {
+  return err instanceof LxdError && err.status === 0 && !isDeadlineError(err);
+}
+
 /** Parses schema-checked metadata; a mismatch means LXD answered something runnerd does not understand. */
 export function parseMetadata<T>(what: string, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: Error } }, value: unknown): T {
   const parsed = schema.safeParse(value);

@@ -3,7 +3,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { describeError, LxdError } from "../errors.js";
-import { isDeadlineError } from "../lxd/index.js";
+import { isDeadlineError, isUnreached } from "../lxd/index.js";
 import { paths } from "./ownership.js";
 import type { LxdPort } from "./ports.js";
 import { collectReadBudgetMs, logArchiveRead, looseLogRead, resultRead, type ReadBounds } from "./read-limits.js";
@@ -108,8 +108,4 @@ async function saveLogs(reader: InstanceReader, dir: string, rawResult: Buffer |
   // The agent did not get as far as bundling its logs: take whatever loose logs there are.
   for (const path of paths.logs) await save(basename(path), await reader.read(path, looseLogRead));
   return saved;
-}
-
-function isUnreached(err: unknown): boolean {
-  return err instanceof LxdError && err.status === 0 && !isDeadlineError(err);
 }
