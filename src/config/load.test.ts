@@ -44,7 +44,7 @@ describe("parseConfig", () => {
       runner_check_interval: 86_400_000,
       registration_sweep_interval: 600_000,
       job_recovery_interval: 300_000,
-      logs_retention: { count: 500, max_mib: 2048 },
+      logs_retention: { count: 500, max_mib: 2048, max_runner_mib: 64 },
       spawn_concurrency: 4,
       collect_concurrency: 8,
       shutdown_timeout: 20_000,

@@ -55,6 +55,8 @@ const fileSchema = z.strictObject({
       count: z.int().min(0).default(500),
       /** Upper bound on the logs directory, in MiB. */
       max_mib: z.int().min(1).default(2048),
+      /** A runner's log bundle is kept up to this many MiB; the rest is not read (a job can write any amount). */
+      max_runner_mib: z.int().min(1).max(4096).default(64),
     })
     .prefault({}),
   /** Bound on concurrent spawns (create, push, start). */

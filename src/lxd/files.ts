@@ -1,5 +1,8 @@
 // Files inside instances: push, pull, list, mkdir, delete. LXD serves these on stopped instances too.
+import { createWriteStream } from "node:fs";
+import { rm } from "node:fs/promises";
 import type { Readable } from "node:stream";
+import { finished } from "node:stream/promises";
 import { LxdError } from "../errors.js";
 import { answerHeader, bothHeaderFamilies } from "./headers.js";
 import { isNotFound, parseMetadata } from "./response.js";
@@ -63,6 +66,34 @@ export async function pullFile(t: Transport, instance: string, path: string, opt
     if (answerHeader(res.headers, "type") === "directory") throw new LxdError(`${what}: it is a directory`, 400);
     return res.body;
   } catch (err) {
+    if (isNotFound(err)) return null;
+    throw err;
+  }
+}
+
+/** How much of a file `pullFileTo` wrote, and whether it stopped at `maxBytes`. */
+export interface PulledFile {
+  bytes: number;
+  truncated: boolean;
+}
+
+/**
+ * Streams a file to `dest` on the host (mode 0640), keeping at most `maxBytes` of it: larger files
+ * are cut there, not refused. Null (and no `dest`) when the file does not exist; on any error
+ * `dest` is removed, so a half-written file is never taken for the whole.
+ */
+export async function pullFileTo(t: Transport, instance: string, path: string, dest: string, opts: PullOptions = {}): Promise<PulledFile | null> {
+  const what = `pull file ${path} from instance ${instance}`;
+  const sink = createWriteStream(dest, { mode: 0o640 });
+  try {
+    const res = await t.requestRaw("GET", filesPath(instance), { what, query: { path }, ...opts, truncate: true, sink });
+    if (answerHeader(res.headers, "type") === "directory") throw new LxdError(`${what}: it is a directory`, 400);
+    sink.end();
+    await finished(sink);
+    return { bytes: res.size, truncated: res.truncated };
+  } catch (err) {
+    sink.destroy();
+    await rm(dest, { force: true });
     if (isNotFound(err)) return null;
     throw err;
   }

@@ -76,17 +76,17 @@ describe("file operations on either daemon", () => {
 
   it("lists a directory Incus answers with X-Incus-Type only", async () => {
     const body = Buffer.from(JSON.stringify({ type: "sync", metadata: ["token"] }));
-    const t = recording(() => ({ status: 200, headers: { "x-incus-type": "directory", "x-incus-mode": "0700" }, body }));
+    const t = recording(() => ({ status: 200, headers: { "x-incus-type": "directory", "x-incus-mode": "0700" }, body, size: body.length, truncated: false }));
     expect(await listDirectory(t, "c", "/home/runner/.config")).toEqual(["token"]);
   });
 
   it("refuses to pull a directory Incus calls one", async () => {
-    const t = recording(() => ({ status: 200, headers: { "x-incus-type": "directory" }, body: Buffer.from("{}") }));
+    const t = recording(() => ({ status: 200, headers: { "x-incus-type": "directory" }, body: Buffer.from("{}"), size: 2, truncated: false }));
     await expect(pullFile(t, "c", "/tmp")).rejects.toThrow("pull file /tmp from instance c: it is a directory");
   });
 
   it("still calls a file a file when neither header family names it a directory", async () => {
-    const t = recording(() => ({ status: 200, headers: { "x-incus-type": "file" }, body: Buffer.from("bytes") }));
+    const t = recording(() => ({ status: 200, headers: { "x-incus-type": "file" }, body: Buffer.from("bytes"), size: 5, truncated: false }));
     await expect(listDirectory(t, "c", "/etc/hostname")).rejects.toThrow("it is a file, not a directory");
   });
 });

@@ -3,7 +3,7 @@ import { execInstance } from "./exec.js";
 import type { ExecOptions, ExecResult } from "./exec.js";
 import { subscribeEvents } from "./events.js";
 import type { EventSubscription, SubscribeOptions } from "./events.js";
-import { deleteFile, listDirectory, makeDirectory, pullFile, pushFile, type PullOptions } from "./files.js";
+import { deleteFile, listDirectory, makeDirectory, pullFile, pullFileTo, pushFile, type PulledFile, type PullOptions } from "./files.js";
 import type { MakeDirectoryOptions, PushOptions } from "./files.js";
 import type { Readable } from "node:stream";
 import { deleteImage, deleteImageAlias, getImage, getImageAlias, importImage, listImages, pointAlias, publishInstance } from "./images.js";
@@ -31,7 +31,7 @@ export type LxdClientOptions = TransportOptions;
 
 export type { HostResources, ServerInfo } from "./server.js";
 export type { Instance, InstanceFilter, InstanceState, InstanceStatus, CreateInstanceSpec, ImageSource, StopOptions } from "./instances.js";
-export type { FileOwnership, MakeDirectoryOptions, PullOptions, PushOptions } from "./files.js";
+export type { FileOwnership, MakeDirectoryOptions, PulledFile, PullOptions, PushOptions } from "./files.js";
 export type { ExecOptions, ExecResult } from "./exec.js";
 export type { Image, ImageAlias, ImportImageOptions, PublishOptions } from "./images.js";
 export { isImageFingerprint } from "./images.js";
@@ -122,6 +122,10 @@ export class LxdClient {
 
   pullFile(instance: string, path: string, opts?: PullOptions): Promise<Buffer | null> {
     return pullFile(this.transport, instance, path, opts);
+  }
+
+  pullFileTo(instance: string, path: string, dest: string, opts?: PullOptions): Promise<PulledFile | null> {
+    return pullFileTo(this.transport, instance, path, dest, opts);
   }
 
   listDirectory(instance: string, path: string): Promise<string[] | null> {

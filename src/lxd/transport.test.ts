@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
@@ -13,6 +13,7 @@ import { WebSocketServer } from "ws";
 import { LxdError } from "../errors.js";
 import { subscribeEvents } from "./events.js";
 import { isDeadlineError } from "./response.js";
+import { pullFileTo } from "./files.js";
 import { createTransport, withQuery } from "./transport.js";
 
 describe("withQuery", () => {
@@ -107,6 +108,35 @@ describe("createTransport on a unix socket", () => {
     expect(err.status).toBe(413);
     expect(err.message).toBe("pull file /x: the answer is larger than 100000 bytes");
     expect(written).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it("streams a file to disk cut at maxBytes, removes what it wrote when the file is missing", async () => {
+    let written = 0;
+    const { socketPath } = await fakeLxd((req, res) => {
+      if (req.url?.includes("missing")) {
+        res.writeHead(404, { "content-type": "application/json" });
+        return res.end(JSON.stringify({ type: "error", error: "not found", error_code: 404 }));
+      }
+      res.writeHead(200, { "content-type": "application/octet-stream", "x-lxd-type": "file" });
+      const chunk = Buffer.alloc(64 * 1024, 120);
+      const pump = () => {
+        while (written < 64 * 1024 * 1024 && res.write(chunk)) written += chunk.length;
+        if (written < 64 * 1024 * 1024) res.once("drain", pump);
+        else res.end();
+      };
+      res.on("close", () => res.removeAllListeners("drain"));
+      pump();
+    });
+    const t = createTransport({ socketPath });
+    cleanups.push(() => t.close());
+    const dir = mkdtempSync(join(tmpdir(), "runnerd-pull-"));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const dest = join(dir, "logs.tar.gz");
+    expect(await pullFileTo(t, "c", "/var/log/big", dest, { maxBytes: 1_000_000 })).toEqual({ bytes: 1_000_000, truncated: true });
+    expect(readFileSync(dest).length).toBe(1_000_000);
+    expect(written).toBeLessThan(64 * 1024 * 1024);
+    expect(await pullFileTo(t, "c", "/missing", join(dir, "gone"), { maxBytes: 10 })).toBeNull();
+    expect(existsSync(join(dir, "gone"))).toBe(false);
   });
 });
 

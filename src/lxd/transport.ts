@@ -1,6 +1,6 @@
 // The one way runnerd talks HTTP to LXD: unix socket or pinned-certificate HTTPS, JSON envelopes, timeouts.
 import { X509Certificate } from "node:crypto";
-import type { Readable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 import type { PeerCertificate } from "node:tls";
 import { Agent } from "undici";
 import { LxdError } from "../errors.js";
@@ -37,12 +37,21 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** Stops reading the answer beyond this many bytes and throws (what an instance holds is untrusted). */
   maxBytes?: number;
+  /** With `maxBytes`: keep the first `maxBytes` bytes and stop, instead of throwing. */
+  truncate?: boolean;
+  /** A successful answer's body goes here as it arrives (not into memory); errors are still read. */
+  sink?: Writable;
 }
 
 export interface RawAnswer {
   status: number;
   headers: Record<string, string>;
+  /** Empty when the body went to a `sink`. */
   body: Buffer;
+  /** Bytes of the body read (written to the sink, or in `body`). */
+  size: number;
+  /** `truncate` cut the body at `maxBytes`. */
+  truncated: boolean;
 }
 
 export interface WebSocketTarget {
@@ -80,7 +89,7 @@ export function createTransport(opts: TransportOptions): Transport {
   const { origin, endpoint, agent, tls } = connect(opts);
   const inFlight = new Set<Promise<unknown>>();
 
-  async function send(method: HttpMethod, path: string, ro: RequestOptions): Promise<{ status: number; headers: Record<string, string>; body: Buffer; what: string }> {
+  async function send(method: HttpMethod, path: string, ro: RequestOptions): Promise<RawAnswer & { what: string }> {
     const what = ro.what ?? `${method} ${path}`;
     const limit = ro.timeoutMs ?? timeoutMs;
     const headers: Record<string, string> = { ...ro.headers };
@@ -100,10 +109,13 @@ export function createTransport(opts: TransportOptions): Transport {
         headersTimeout: limit,
         bodyTimeout: limit,
       });
-      const answered = pending.then((res) => readBounded(res.body, ro.maxBytes, what).then((answer) => ({ res, answer })));
+      const answered = pending.then((res) => {
+        const bounds = { maxBytes: ro.maxBytes, truncate: ro.truncate === true, sink: res.statusCode < 300 ? ro.sink : undefined };
+        return readBounded(res.body, bounds, what).then((answer) => ({ res, answer }));
+      });
       inFlight.add(answered);
       const { res, answer } = await answered.finally(() => inFlight.delete(answered));
-      return { status: res.statusCode, headers: flattenHeaders(res.headers), body: answer, what };
+      return { status: res.statusCode, headers: flattenHeaders(res.headers), ...answer, what };
     } catch (err) {
       if (err instanceof LxdError) throw err;
       const name = (err as { name?: string } | null)?.name;
@@ -122,7 +134,7 @@ export function createTransport(opts: TransportOptions): Transport {
     async requestRaw(method, path, ro = {}) {
       const res = await send(method, path, ro);
       if (res.status >= 400) throw errorFromRawAnswer(res.what, res.status, res.body.toString("utf8"));
-      return { status: res.status, headers: res.headers, body: res.body };
+      return { status: res.status, headers: res.headers, body: res.body, size: res.size, truncated: res.truncated };
     },
     websocketTarget(path, query) {
       const full = withQuery(path, query, opts.project);
@@ -151,19 +163,49 @@ async function closeWithin(agent: Agent, inFlight: ReadonlySet<Promise<unknown>>
   await agent.destroy();
 }
 
-/** Reads a whole answer body, or throws once it grows past `maxBytes` (the rest is not read). */
-async function readBounded(body: AsyncIterable<unknown> & { destroy(err?: Error): unknown }, maxBytes: number | undefined, what: string): Promise<Buffer> {
+interface BodyBounds {
+  maxBytes: number | undefined;
+  truncate: boolean;
+  sink: Writable | undefined;
+}
+
+/**
+ * Reads an answer body into memory or into `sink`, up to `maxBytes`: past it, the rest is not
+ * read, and the read throws (413) or, with `truncate`, ends with what it has.
+ */
+async function readBounded(body: AsyncIterable<unknown> & { destroy(err?: Error): unknown }, bounds: BodyBounds, what: string): Promise<{ body: Buffer; size: number; truncated: boolean }> {
+  const { maxBytes, truncate, sink } = bounds;
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of body) {
-    size += (chunk as Buffer).length;
-    if (maxBytes !== undefined && size > maxBytes) {
+  let truncated = false;
+  for await (const raw of body) {
+    let chunk = raw as Buffer;
+    if (maxBytes !== undefined && size + chunk.length > maxBytes) {
       body.destroy();
-      throw new LxdError(`${what}: the answer is larger than ${maxBytes} bytes`, 413);
+      if (!truncate) throw new LxdError(`${what}: the answer is larger than ${maxBytes} bytes`, 413);
+      chunk = chunk.subarray(0, maxBytes - size);
+      truncated = true;
     }
-    chunks.push(chunk as Buffer);
+    size += chunk.length;
+    if (sink) await write(sink, chunk);
+    else chunks.push(chunk);
+    if (truncated) break;
   }
-  return Buffer.concat(chunks);
+  return { body: Buffer.concat(chunks), size, truncated };
+}
+
+/** Writes a chunk, waiting for the sink to drain (a slow disk holds back the socket, not memory). */
+async function write(sink: Writable, chunk: Buffer): Promise<void> {
+  if (chunk.length === 0) return;
+  if (sink.write(chunk)) return;
+  await new Promise<void>((resolve, reject) => {
+    const done = (err?: Error) => {
+      sink.off("drain", done).off("error", done);
+      if (err) reject(err);
+      else resolve();
+    };
+    sink.on("drain", done).on("error", done);
+  });
 }
 
 function connect(opts: TransportOptions): { origin: string; endpoint: string; agent: Agent; tls: TlsOptions | undefined } {

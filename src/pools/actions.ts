@@ -200,7 +200,7 @@ export class RunnerActions {
     const started = performance.now();
     history.markRunnerStopped(action.runner, new Date(now()));
     observer?.runnerGone?.(action.pool, now());
-    const collected = await collectRunner(this.ports.lxd, action.runner, this.ctx.settings().logsDir, action.forceStop);
+    const collected = await collectRunner(this.ports.lxd, action.runner, this.ctx.settings(), action.forceStop);
     // A spawn whose answer was lost, never started: it failed after all (its failure counted then).
     const spawnFailed = settledAsFailed(this.lost.take(action.runner), collected.result !== null, action.outcome);
     const outcome = action.outcome ?? (spawnFailed ? "spawn-failed" : collected.outcome);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -19,12 +19,15 @@ function stoppedRunner(files: Record<string, string> = {}): FakeLxd {
   return lxd;
 }
 
+const keeping = (logsDir = mkdtempSync(join(tmpdir(), "runnerd-collect-")), maxRunnerLogBytes = 64 * 1024 * 1024) => ({ logsDir, maxRunnerLogBytes });
+
 describe("collectRunner", () => {
   it("waits for LXD's stop clean-up before the first read, then reads, saves the logs and deletes", async () => {
     const lxd = stoppedRunner({ [paths.logArchive]: "tar" });
     const logs = mkdtempSync(join(tmpdir(), "runnerd-collect-"));
-    const collected = await collectRunner(lxd, "r1", logs, false);
+    const collected = await collectRunner(lxd, "r1", keeping(logs), false);
     expect(collected.outcome).toBe("succeeded");
+    expect(collected.detail).toBeUndefined();
     expect(collected.logFiles).toEqual(["result.json", "logs.tar.gz"]);
     expect(readdirSync(join(logs, "r1")).sort()).toEqual(["logs.tar.gz", "result.json"]);
     expect(lxd.calls.indexOf("wait-stop r1")).toBeLessThan(lxd.calls.indexOf(`pull ${paths.result}`));
@@ -65,7 +68,7 @@ describe("collectRunner", () => {
   it("records a hung result read as the runner's detail, not as a success", async () => {
     const lxd = stoppedRunner();
     lxd.hangingReads.add(paths.result);
-    const collected = await collectRunner(lxd, "r1", mkdtempSync(join(tmpdir(), "runnerd-collect-")), false);
+    const collected = await collectRunner(lxd, "r1", keeping(), false);
     expect(collected.result).toBeNull();
     expect(collected.detail).toMatch(/reading result.json failed: .*no answer within/);
     expect(lxd.instances.has("r1")).toBe(false);
@@ -74,7 +77,17 @@ describe("collectRunner", () => {
   it("gives the collection up when LXD is not reached, so a later pass collects the runner instead of recording a guess", async () => {
     const lxd = stoppedRunner();
     lxd.pullFile = () => Promise.reject(new LxdError("pull file: LXD at /x not reached: other side closed", 0));
-    await expect(collectRunner(lxd, "r1", mkdtempSync(join(tmpdir(), "runnerd-collect-")), false)).rejects.toThrow(/not reached/);
+    await expect(collectRunner(lxd, "r1", keeping(), false)).rejects.toThrow(/not reached/);
     expect(lxd.instances.has("r1")).toBe(true);
+  });
+
+  it("keeps a log bundle larger than logs_retention.max_runner_mib cut at that size, and says so", async () => {
+    const lxd = stoppedRunner({ [paths.logArchive]: "L".repeat(3 * 1024 * 1024) });
+    const logs = mkdtempSync(join(tmpdir(), "runnerd-collect-"));
+    const collected = await collectRunner(lxd, "r1", keeping(logs, 1024 * 1024), false);
+    expect(collected.outcome).toBe("succeeded"); // the job's own result stands
+    expect(collected.logFiles).toEqual(["result.json", "logs.tar.gz"]);
+    expect(statSync(join(logs, "r1", "logs.tar.gz")).size).toBe(1024 * 1024);
+    expect(collected.detail).toBe("logs.tar.gz cut at 1 MiB (logs_retention.max_runner_mib); the rest was not read");
   });
 });

@@ -16,7 +16,13 @@ export interface Collected {
   logFiles: string[];
 }
 
-export async function collectRunner(lxd: LxdPort, name: string, logsDir: string, forceStop: boolean): Promise<Collected> {
+/** Where logs go, and how much of a runner's log bundle is kept (`logs_retention.max_runner_mib`). */
+export interface LogKeeping {
+  logsDir: string;
+  maxRunnerLogBytes: number;
+}
+
+export async function collectRunner(lxd: LxdPort, name: string, keeping: LogKeeping, forceStop: boolean): Promise<Collected> {
   if (forceStop) await lxd.stopInstance(name, { force: true, timeoutSeconds: 30 });
   // Reads made before LXD has run the stop hook of an instance that powered itself off race
   // that hook (in CI, on LXD 5.0.2 and on Incus 6.0.4, such reads hung ~30 s each); after it,
@@ -26,10 +32,11 @@ export async function collectRunner(lxd: LxdPort, name: string, logsDir: string,
   const rawResult = await reader.read(paths.result, resultRead);
   const { result, outcome, detail: resultDetail } = readAgentResult(rawResult);
   const detail = reader.errors.length > 0 ? `reading result.json failed: ${reader.errors.join("; ")}` : resultDetail;
-  const logFiles = await saveLogs(reader, join(logsDir, name), rawResult);
+  const { saved: logFiles, cut } = await saveLogs(reader, join(keeping.logsDir, name), rawResult, keeping.maxRunnerLogBytes);
   await deleteInstance(lxd, name);
   const collected: Collected = { result, outcome, logFiles };
-  if (detail) collected.detail = detail;
+  const notes = [detail, ...cut.map((file) => `${file} cut at ${mib(keeping.maxRunnerLogBytes)} (logs_retention.max_runner_mib); the rest was not read`)];
+  if (notes.some(Boolean)) collected.detail = notes.filter(Boolean).join("; ");
   return collected;
 }
 
@@ -51,7 +58,16 @@ export class InstanceReader {
     this.deadline = performance.now() + budgetMs;
   }
 
-  async read(path: string, bounds: ReadBounds): Promise<Buffer | null> {
+  read(path: string, bounds: ReadBounds): Promise<Buffer | null> {
+    return this.attempt(path, bounds, (b) => this.lxd.pullFile(this.name, path, b));
+  }
+
+  /** Streams the file to `dest`, cut at `bounds.maxBytes` (logs: the first part is worth keeping). */
+  readTo(path: string, dest: string, bounds: ReadBounds): Promise<{ bytes: number; truncated: boolean } | null> {
+    return this.attempt(path, bounds, (b) => this.lxd.pullFileTo(this.name, path, dest, b));
+  }
+
+  private async attempt<T>(path: string, bounds: ReadBounds, pull: (bounds: ReadBounds) => Promise<T | null>): Promise<T | null> {
     for (let attempt = 1; ; attempt++) {
       const left = Math.floor(this.deadline - performance.now());
       if (this.hung || left <= 0) {
@@ -59,7 +75,7 @@ export class InstanceReader {
         return null;
       }
       try {
-        return await this.lxd.pullFile(this.name, path, { timeoutMs: Math.min(bounds.timeoutMs, left), maxBytes: bounds.maxBytes });
+        return await pull({ timeoutMs: Math.min(bounds.timeoutMs, left), maxBytes: bounds.maxBytes });
       } catch (err) {
         if (isDeadlineError(err)) this.hung = true;
         // LXD not reached (restarting, or runnerd shutting down): no answer about the file at
@@ -91,21 +107,26 @@ export async function deleteInstance(lxd: LxdPort, name: string): Promise<void> 
   }
 }
 
-async function saveLogs(reader: InstanceReader, dir: string, rawResult: Buffer | null): Promise<string[]> {
+/** Saves result.json and the logs; `cut`: files kept only up to `maxLogBytes`. */
+async function saveLogs(reader: InstanceReader, dir: string, rawResult: Buffer | null, maxLogBytes: number): Promise<{ saved: string[]; cut: string[] }> {
   await mkdir(dir, { recursive: true, mode: 0o750 });
   const saved: string[] = [];
-  const save = async (file: string, content: Buffer | null) => {
-    if (!content) return;
-    await writeFile(join(dir, file), content, { mode: 0o640 });
-    saved.push(file);
-  };
-  await save("result.json", rawResult);
-  const archive = await reader.read(paths.logArchive, logArchiveRead);
-  if (archive) {
-    await save(basename(paths.logArchive), archive);
-    return saved;
+  const cut: string[] = [];
+  if (rawResult) {
+    await writeFile(join(dir, "result.json"), rawResult, { mode: 0o640 });
+    saved.push("result.json");
   }
+  const keep = async (path: string, bounds: ReadBounds): Promise<boolean> => {
+    const file = basename(path);
+    const pulled = await reader.readTo(path, join(dir, file), bounds);
+    if (pulled) saved.push(file);
+    if (pulled?.truncated) cut.push(file);
+    return pulled !== null;
+  };
+  if (await keep(paths.logArchive, { ...logArchiveRead, maxBytes: maxLogBytes })) return { saved, cut };
   // The agent did not get as far as bundling its logs: take whatever loose logs there are.
-  for (const path of paths.logs) await save(basename(path), await reader.read(path, looseLogRead));
-  return saved;
+  for (const path of paths.logs) await keep(path, { ...looseLogRead, maxBytes: Math.min(looseLogRead.maxBytes, maxLogBytes) });
+  return { saved, cut };
 }
+
+const mib = (bytes: number) => `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MiB`;

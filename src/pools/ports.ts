@@ -28,6 +28,8 @@ export interface LxdPort {
   pushFile(instance: string, path: string, content: Buffer | string, options: { mode: number; uid?: number; gid?: number }): Promise<void>;
   /** Bounded: a job controls these files and can make a read hang or a file huge (see read-limits.ts). */
   pullFile(instance: string, path: string, bounds: { timeoutMs: number; maxBytes: number }): Promise<Buffer | null>;
+  /** As pullFile, streamed to a host file and cut at `maxBytes` instead of refused; null when missing. */
+  pullFileTo(instance: string, path: string, dest: string, bounds: { timeoutMs: number; maxBytes: number }): Promise<{ bytes: number; truncated: boolean } | null>;
   /** Waits, bounded, until LXD has cleaned up after an instance that stopped by itself. */
   waitForStopCleanup(name: string): Promise<void>;
   /** The fingerprint an image alias points at; null when there is no such alias. */

@@ -13,9 +13,12 @@ export interface ReadBounds {
 export const statusRead: ReadBounds = { timeoutMs: 5_000, maxBytes: 16 * 1024 };
 /** result.json: well under a kilobyte. */
 export const resultRead: ReadBounds = { timeoutMs: 5_000, maxBytes: 64 * 1024 };
-/** The agent's log bundle (runner _diag included): a job can make it large, runnerd keeps 64 MiB at most. */
+/**
+ * The agent's log bundle (runner _diag included): a job can make it large. Streamed to disk and
+ * cut at `logs_retention.max_runner_mib` (the maxBytes here is only the default of that).
+ */
 export const logArchiveRead: ReadBounds = { timeoutMs: 20_000, maxBytes: 64 * 1024 * 1024 };
-/** A loose log, read when the agent did not get as far as bundling. */
+/** A loose log, read when the agent did not get as far as bundling; cut like the bundle. */
 export const looseLogRead: ReadBounds = { timeoutMs: 5_000, maxBytes: 8 * 1024 * 1024 };
 /** What collecting one runner may spend on reads in all, retries included. */
 export const collectReadBudgetMs = 30_000;

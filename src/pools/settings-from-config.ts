@@ -20,6 +20,7 @@ export function reconcilerSettings(config: Config, host: HostResources | null = 
   return {
     controllerId: config.controller_id,
     logsDir: join(config.state_dir, "logs"),
+    maxRunnerLogBytes: config.logs_retention.max_runner_mib * 1024 * 1024,
     resyncIntervalMs: config.resync_interval,
     spawnConcurrency: config.spawn_concurrency,
     collectConcurrency: config.collect_concurrency,

@@ -36,6 +36,8 @@ export interface PoolRuntime {
 export interface ReconcilerSettings {
   controllerId: string;
   logsDir: string;
+  /** A runner's log bundle is cut at this size when collected (`logs_retention.max_runner_mib`). */
+  maxRunnerLogBytes: number;
   plan: PlanSettings;
   resyncIntervalMs: number;
   /** Spawns at once (`spawn_concurrency`). */

@@ -44,6 +44,7 @@ function fakeLxd(options: { dirs?: string[]; failCreate?: boolean; failStart?: b
       files.set(path, { content: content.toString(), mode });
     },
     pullFile: async () => null,
+    pullFileTo: async () => null,
     waitForStopCleanup: async () => undefined,
   };
   return { port, instances, files, calls };

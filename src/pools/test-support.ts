@@ -1,6 +1,6 @@
 // Fakes of the reconciler's ports for unit tests: an in-memory LXD whose calls a test can hold
 // and release, a token store, a history that records what it is told, and a GitHub registrar.
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
@@ -168,6 +168,16 @@ export class FakeLxd implements LxdPort {
     return content === undefined ? null : Buffer.from(content);
   }
 
+  async pullFileTo(instance: string, path: string, dest: string, bounds: { timeoutMs: number; maxBytes: number }): Promise<{ bytes: number; truncated: boolean } | null> {
+    this.calls.push(`pull-to ${path}`);
+    if (this.hangingReads.has(path)) return this.pullFile(instance, path, bounds).then(() => null);
+    const content = this.instances.get(instance)?.files.get(path);
+    if (content === undefined) return null;
+    const kept = Buffer.from(content).subarray(0, bounds.maxBytes);
+    writeFileSync(dest, kept, { mode: 0o640 });
+    return { bytes: kept.length, truncated: kept.length < Buffer.byteLength(content) };
+  }
+
   async waitForStopCleanup(name: string): Promise<void> {
     this.calls.push(`wait-stop ${name}`);
   }
@@ -278,6 +288,7 @@ export function reconcilerSettings(pools: PoolRuntime[], over: Partial<Reconcile
   return {
     controllerId: "test",
     logsDir: join(mkdtempSync(join(tmpdir(), "runnerd-pools-")), "logs"),
+    maxRunnerLogBytes: 64 * 1024 * 1024,
     plan: { maxRunners: 10, bootTimeoutMs: 300_000, jobTimeoutMs: 3_600_000, tokenMinValidityMs: 300_000, startingPollMs: 500, finishingTimeoutMs: 60_000 },
     resyncIntervalMs: 3_600_000,
     spawnConcurrency: 4,

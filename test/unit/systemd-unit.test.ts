@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
 import { defaultSocketCandidates } from "../../src/lxd/socket-path.js";
-import { logArchiveRead } from "../../src/pools/read-limits.js";
+import { resultRead } from "../../src/pools/read-limits.js";
 
 const unitPath = join(import.meta.dirname, "..", "..", "deploy", "systemd", "runnerd.service");
 
@@ -50,9 +50,10 @@ describe("deploy/systemd/runnerd.service", () => {
     const max = value("MemoryMax") ?? "";
     expect(max).toMatch(/^\d+[KMG]$/);
     const bytes = Number(max.slice(0, -1)) * 1024 ** " KMG".indexOf(max.slice(-1));
-    // Above the worst case of bounded reads (every collect at once holding a whole log bundle, twice
-    // while its chunks are joined) plus 256 MiB for the heap: else hostile runners could crash-loop it.
-    expect(bytes).toBeGreaterThanOrEqual(defaults.collect_concurrency * 2 * logArchiveRead.maxBytes + 256 * 1024 ** 2);
+    // Above the worst case of what reads hold in memory (every collect at once holding a whole
+    // result.json, twice while its chunks are joined; log bundles are streamed to disk) plus 1 GiB
+    // for the heap: else hostile runners could crash-loop it.
+    expect(bytes).toBeGreaterThanOrEqual(defaults.collect_concurrency * 2 * resultRead.maxBytes + 1024 ** 3);
     expect(bytes).toBeLessThanOrEqual(2 * 1024 ** 3);
     expect(value("LimitCORE")).toBe("0");
   });
