@@ -37,7 +37,9 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
-    if (err instanceof CommanderError) process.exit(err.exitCode);
+    // Commander's refusals (unknown command or option, a missing argument) are bad input: 2,
+    // as documented; help and --version exit 0.
+    if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
     // Exit 2: the operator's input (a flag, an argument, the config file) needs fixing.
     if (err instanceof ConfigError || err instanceof UsageError) {
       console.error(`runnerd: ${err.message}`);

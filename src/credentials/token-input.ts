@@ -54,12 +54,15 @@ function parseJsonResponse(text: string, now: Date): PushedToken {
  * ignored). `prefix` and `where` place the messages: the CLI's stdin or an HTTP request body.
  * An expiry in the past is refused; one beyond maxExpiry is cut to it.
  */
+const isoDateTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
+
 export function parseTokenResponse(body: unknown, now: Date, context: { prefix: string; where: string }): PushedToken {
   const { prefix, where } = context;
   const { token, expires_at: expiresAt } = (typeof body === "object" && body !== null ? body : {}) as { token?: unknown; expires_at?: unknown };
   if (typeof token !== "string" || !tokenPattern.test(token)) throw new ConfigError(`${prefix}field token is missing or malformed in ${where}`);
-  if (typeof expiresAt !== "string") throw new ConfigError(`${prefix}field expires_at is missing in ${where}`);
-  const expires = new Date(expiresAt);
+  if (expiresAt === undefined || expiresAt === null) throw new ConfigError(`${prefix}field expires_at is missing in ${where}`);
+  // ISO 8601 with a date and a time, as GitHub sends it: `new Date` alone reads "99999" as a year.
+  const expires = typeof expiresAt === "string" && isoDateTime.test(expiresAt) ? new Date(expiresAt) : new Date(Number.NaN);
   if (Number.isNaN(expires.getTime())) throw new ConfigError(`${prefix}field expires_at in ${where} is not a date (ISO 8601, as GitHub sends it)`);
   if (expires.getTime() <= now.getTime()) throw new ConfigError(`${prefix}field expires_at in ${where} is not in the future: the token has expired (this server's clock reads ${now.toISOString()})`);
   const latest = maxExpiry(now);

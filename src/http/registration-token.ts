@@ -184,7 +184,8 @@ class TokenPushRoutes {
   private parseBody(body: unknown): ScopedToken | { bad: string } {
     if (typeof body !== "object" || body === null || Array.isArray(body)) return { bad: 'body must be a JSON object {"token", "expires_at", "scope"}' };
     const rawScope = (body as { scope?: unknown }).scope;
-    if (typeof rawScope !== "string") return { bad: "field scope is missing: repo:owner/name or org:name" };
+    if (rawScope === undefined || rawScope === null) return { bad: "field scope is missing: repo:owner/name or org:name" };
+    if (typeof rawScope !== "string") return { bad: "field scope is not repo:owner/name or org:name" };
     let scope: string;
     try {
       scope = scopeKey(parseScopeKey(rawScope));
