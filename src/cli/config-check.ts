@@ -1,8 +1,9 @@
 // `runnerd config check [FILE]`: validates a configuration file and reports every problem, and
-// warnings such as deprecated keys. Image sources are checked against the backend that answers on
+// warnings such as deprecated keys; `config example` and `config schema` print a commented
+// example and the file's JSON Schema. Image sources are checked against the backend that answers on
 // the configured socket (LXD or Incus); when none answers, against both.
 import type { Command } from "commander";
-import { exampleConfig, formatConfigIssues, formatWarnings, loadConfigWithWarnings, type Config } from "../config/index.js";
+import { configJsonSchemaText, exampleConfig, formatConfigIssues, formatWarnings, loadConfigWithWarnings, type Config } from "../config/index.js";
 import { ConfigError, describeError, type ConfigIssue } from "../errors.js";
 import type { SourceTarget } from "../images/index.js";
 import { connectLxd } from "../lxd/connect.js";
@@ -10,7 +11,7 @@ import { configPath, type GlobalOptions } from "./context.js";
 import { imageSourceReports, targetOf } from "./image-sources.js";
 
 export function registerConfigCommands(program: Command): void {
-  const config = program.command("config").description("check or print configuration");
+  const config = program.command("config").description("check or print configuration, its example or its JSON Schema");
   config
     .command("check")
     .argument("[file]", "configuration file (default: --config, $RUNNERD_CONFIG or /etc/runnerd/config.yaml)")
@@ -31,6 +32,12 @@ export function registerConfigCommands(program: Command): void {
     .description("print a commented example configuration")
     .action(() => {
       process.stdout.write(exampleConfig());
+    });
+  config
+    .command("schema")
+    .description("print the configuration file's JSON Schema (draft-07), for editors such as VS Code's YAML extension")
+    .action(() => {
+      process.stdout.write(configJsonSchemaText());
     });
 }
 

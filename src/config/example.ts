@@ -1,6 +1,9 @@
 // A commented example config file, printed by `runnerd config example` and kept valid by a test.
+// Its first line points editors (yaml-language-server) at the JSON Schema the Debian package
+// installs, relative to /etc/runnerd/config.yaml (json-schema.ts: INSTALLED_SCHEMA_PATH).
 
-const EXAMPLE = `# runnerd configuration. Durations: "500ms", "15s", "5m", "6h", or a number of seconds.
+const EXAMPLE = `# yaml-language-server: $schema=../../usr/share/runnerd/runnerd-config.schema.json
+# runnerd configuration. Durations: "500ms", "15s", "5m", "6h", or a number of seconds.
 
 # Marks the LXD instances this runnerd owns (recorded in user.runnerd.* keys); [a-z0-9-], at most 32.
 controller_id: runnerd

@@ -1,15 +1,33 @@
 // Leaf validators shared by the parts of the config schema.
 import { z } from "zod";
-import { parseDuration } from "./duration.js";
+import { durationPattern, formatDuration, parseDuration } from "./duration.js";
 import { parseScopeKey, scopeKey } from "./scope.js";
 
 export const absolutePath = z.string().startsWith("/", { error: "must be an absolute path" });
 
 export const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" });
 
-/** A duration key: the parsed value is milliseconds, under the file's key name. */
-export function duration(fallback: number) {
-  return z
+/**
+ * What a key accepts in the file, as JSON Schema, where zod cannot derive it (a transform from
+ * `unknown`), with its default as the file would spell it; json-schema.ts puts it in the schema.
+ */
+export const fileInput = z.registry<z.core.JSONSchema.BaseSchema>();
+
+const durationInput = {
+  description: 'a duration: "500ms", "15s", "5m", "6h", "1d", or a number of seconds',
+  anyOf: [
+    { type: "string", pattern: `^\\s*${durationPattern.source.slice(1, -1)}\\s*$` },
+    { type: "number", exclusiveMinimum: 0 },
+  ],
+} satisfies z.core.JSONSchema.BaseSchema;
+
+/**
+ * A duration key: the parsed value is milliseconds, under the file's key name. `min`/`max` (ms):
+ * bounds where a value outside them would hurt (a 1 ms interval runs a loop back to back; a
+ * timeout of days overflows a timer).
+ */
+export function duration(fallback: number, bounds: { min?: number; max?: number } = {}) {
+  const schema = z
     .unknown()
     .transform((value, ctx) => {
       const ms = typeof value === "string" || typeof value === "number" ? parseDuration(value) : undefined;
@@ -21,9 +39,16 @@ export function duration(fallback: number) {
         });
         return z.NEVER;
       }
+      const outside = bounds.min !== undefined && ms < bounds.min ? `at least ${formatDuration(bounds.min)}` : bounds.max !== undefined && ms > bounds.max ? `at most ${formatDuration(bounds.max)}` : undefined;
+      if (outside) {
+        ctx.addIssue({ code: "custom", input: value, message: `must be ${outside} (got ${formatDuration(ms)})` });
+        return z.NEVER;
+      }
       return ms;
     })
     .default(fallback);
+  fileInput.add(schema, { ...durationInput, default: formatDuration(fallback) });
+  return schema;
 }
 
 // LXD takes every config value as a string; YAML's `true` or `2` mean the same thing to the
@@ -36,7 +61,7 @@ const sizePattern = /^\d+(\.\d+)?(B|kB|MB|GB|TB|PB|EB|KiB|MiB|GiB|TiB|PiB|EiB)?$
 export const lxdSize = z.string().regex(sizePattern, { error: 'must be an LXD size such as "512MiB", "4GiB" or "20GB"' });
 export const memory = z
   .string()
-  .regex(new RegExp(`${sizePattern.source}|^\\d{1,3}%$`), { error: 'must be an LXD size such as "4GiB", or a percentage such as "50%"' });
+  .regex(new RegExp(`${sizePattern.source}|^([1-9]\\d?|100)%$`), { error: 'must be an LXD size such as "4GiB", or a percentage from 1% to 100% such as "50%"' });
 export const cpu = z
   .union([z.int().min(1), z.string().regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/)], {
     error: 'must be a number of CPUs or a CPU set such as "0-3" or "0,2"',

@@ -3,6 +3,7 @@
 // address its rate limits are counted under, so only proxies the operator names are believed.
 import { isIP } from "node:net";
 import { z } from "zod";
+import { fileInput } from "./fields.js";
 
 /** `address` or `address/prefix`, IPv4 or IPv6 (no zone id: a proxy's address is global or loopback). */
 export function isAddressOrCidr(text: string): boolean {
@@ -43,11 +44,23 @@ export const trustProxySchema = z
   })
   .default(false);
 
+fileInput.add(trustProxySchema, {
+  description: TRUST_PROXY_HELP,
+  anyOf: [
+    // `true` still loads, read as 1 with a warning (deprecations.ts).
+    { type: "boolean" },
+    { type: "integer", minimum: 1 },
+    { type: "array", minItems: 1, items: { type: "string" } },
+  ],
+  default: false,
+});
+
 export const httpSchema = z
   .strictObject({
     listen: z
       .string()
       .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { error: 'must be "host:port", e.g. "127.0.0.1:8780" (port 0: any free port)' })
+      .refine((listen) => Number(listen.slice(listen.lastIndexOf(":") + 1)) <= 65535, { error: "the port must be 0 to 65535" })
       .default("127.0.0.1:8780"),
     trust_proxy: trustProxySchema,
   })

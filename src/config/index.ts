@@ -14,3 +14,4 @@ export { MAX_RUNNER_NAME_LENGTH, RESERVED_CONFIG_PREFIX, RUNNER_NAME_SUFFIX_LENG
 export { LOG_LEVELS } from "./schema.js";
 export { AUTH_TYPES, OIDC_RULE_CLAIMS } from "./github-schema.js";
 export { DEFAULT_IMAGE_PACKAGES } from "./image-schema.js";
+export { INSTALLED_SCHEMA_PATH, configJsonSchema, configJsonSchemaText } from "./json-schema.js";

@@ -37,18 +37,18 @@ const fileSchema = z.strictObject({
   state_dir: absolutePath.default("/var/lib/runnerd"),
   /** Host-wide cap on runners across all pools. */
   max_runners: z.int().min(1).default(10),
-  resync_interval: duration(15_000),
+  resync_interval: duration(15_000, { min: 500, max: 3_600_000 }),
   /** A runner not listening after this long is deleted. */
   boot_timeout: duration(5 * 60_000),
   job_timeout: duration(6 * 3_600_000),
   /** Never start a runner with a registration token expiring sooner than this. */
-  token_min_validity: duration(5 * 60_000),
+  token_min_validity: duration(5 * 60_000, { max: 30 * 60_000 }),
   /** How often the daemon looks for a new actions/runner release. */
-  runner_check_interval: duration(24 * 3_600_000),
+  runner_check_interval: duration(24 * 3_600_000, { min: 60_000 }),
   /** How often offline registrations left behind by app/pat runners are looked for and deleted. */
-  registration_sweep_interval: duration(10 * 60_000),
+  registration_sweep_interval: duration(10 * 60_000, { min: 60_000 }),
   /** app/pat: how often queued jobs are listed from GitHub, to recover lost webhooks. */
-  job_recovery_interval: duration(5 * 60_000),
+  job_recovery_interval: duration(5 * 60_000, { min: 30_000 }),
   logs_retention: z
     .strictObject({
       /** Runners whose logs are kept on the host (newest first). */
@@ -64,7 +64,7 @@ const fileSchema = z.strictObject({
   /** Bound on concurrent collections and deletions, apart from spawns so they never wait behind them. */
   collect_concurrency: z.int().min(1).default(8),
   /** SIGTERM: the daemon exits within this, aborting LXD calls still in flight halfway through (daemon/shutdown.ts). */
-  shutdown_timeout: duration(20_000),
+  shutdown_timeout: duration(20_000, { min: 1_000, max: 10 * 60_000 }),
   log_level: z.enum(LOG_LEVELS).default("info"),
   lxd: lxdSchema.prefault({}),
   /** runnerd's HTTP server: token push, webhooks, metrics, status page, health. */
