@@ -142,3 +142,29 @@ describe("observe: a spawn that finishes while LXD lists the instances", () => {
     expect(result.actions.filter((a) => a.kind === "collect")).toHaveLength(0);
   });
 });
+
+describe("observe: a busy runner's status is read again", () => {
+  it("sees `finished` written after a long job by an agent kept from powering off, so the finishing deadline applies", async () => {
+    const w = world();
+    w.forge("busy", String(Math.floor(now / 1000)));
+    expect((await w.observe(now)).runner).toMatchObject({ phase: "busy" });
+    w.forge("finished", String(Math.floor(now / 1000) + 30));
+    expect((await w.observe(now + 5_000)).runner?.phase).toBe("busy"); // not yet: read every 10 s
+    const later = await w.observe(now + 31_000);
+    expect(later.runner).toMatchObject({ phase: "finishing", phaseSince: now + 30_000 });
+    expect(later.transitions.map((t) => t.status.state)).toEqual(["finished"]);
+    expect(planAt([later.runner!], now + 90_000).actions).toEqual([expect.objectContaining({ kind: "collect", outcome: "finishing-timeout", forceStop: true })]);
+  });
+
+  it("stops reading it after a read hung (a FIFO the job left); its job timeout still applies", async () => {
+    const w = world();
+    w.forge("busy", String(Math.floor(now / 1000)));
+    await w.observe(now);
+    w.lxd.hangingReads.add(paths.status);
+    const before = w.lxd.count(`pull ${paths.status}`);
+    await w.observe(now + 11_000);
+    await w.observe(now + 22_000);
+    expect(w.lxd.count(`pull ${paths.status}`) - before).toBe(1);
+    expect(w.cache.get("rd-web-1")).toMatchObject({ state: "busy", hung: true });
+  }, 15_000);
+});

@@ -1,6 +1,7 @@
 // Observe, the runners' part: runnerd's instances in LXD, what their agents report, and the
 // registration tokens on hand. LXD is the source of truth; memory only caches.
 import { clampPhaseStart, isNewerStatus, parseAgentStatus, type AgentStatus } from "./agent-status.js";
+import { isDeadlineError } from "../lxd/index.js";
 import { keys, paths } from "./ownership.js";
 import { statusRead } from "./read-limits.js";
 import type { LxdPort, TokenPort } from "./ports.js";
@@ -17,10 +18,16 @@ export interface InFlight {
  * runnerd's clock (`believe`). `assumed`: not read but inferred (GitHub refused to delete the
  * runner's registration: it has a job).
  */
-export type CachedStatus = AgentStatus & { readAt: number; assumed?: boolean };
+export type CachedStatus = AgentStatus & { readAt: number; assumed?: boolean; hung?: boolean };
 
 /** How long an assumed busy status stands before the status file is read again. */
 const assumedBusyMs = 10_000;
+/**
+ * A busy runner's file is read again this often: its agent writes `finished` and powers off, and
+ * one kept from powering off (a job froze it) must still meet the finishing deadline, not
+ * job_timeout hours later (hostile-jobs.test.ts, attack 8).
+ */
+export const busyRecheckMs = 10_000;
 
 /** An agent status change seen in a pass, for the history. */
 export interface Transition {
@@ -98,7 +105,11 @@ export async function observeRunners(
   return { runners, tokenExpiry, transitions };
 }
 
-/** A busy runner stays busy until it stops, so its status file need not be read again. */
+/**
+ * A finished runner's status is final; a busy one's is read again every busyRecheckMs, unless a
+ * read of it hung (a FIFO the job put there: each read would cost a pass its deadline; its job
+ * timeout still applies). Statuses only move forward (isNewerStatus): a forged idle changes nothing.
+ */
 async function readStatus(
   lxd: LxdPort,
   runner: ObservedRunner,
@@ -119,15 +130,17 @@ async function readStatus(
     cache.set(name, { ...status, readAt: clock.now });
     return status;
   }
-  if (cached && (cached.state === "busy" || cached.state === "finished")) return cached;
+  if (cached?.state === "finished") return cached;
+  if (cached?.state === "busy" && (cached.hung === true || clock.now - cached.readAt < busyRecheckMs)) return cached;
   // An idle runner changes only when a job arrives; reading each idle runner's file on every
   // pass (passes come several times a second in a burst) costs LXD a helper process each time.
   if (cached?.state === "idle" && clock.now - cached.readAt < clock.idleRecheckMs) return cached;
   let read: AgentStatus | null = null;
   try {
     read = parseAgentStatus(await lxd.pullFile(name, paths.status, statusRead));
-  } catch {
+  } catch (err) {
     // The instance may be stopping right now; the next pass sees it stopped.
+    if (cached && isDeadlineError(err)) cached.hung = true;
     return cached;
   }
   if (!read || (cached && !isNewerStatus(read, cached))) {
