@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds a plain Debian 12 (bookworm) container image and imports it into LXD: the *source* image
+# Builds a plain Debian 12 (bookworm) container image, or Debian 13 (trixie) with
+# RUNNERD_DEBIAN_SUITE=trixie (the package test's host), and imports it into LXD: the *source* image
 # for runnerd's image builder, like images:debian/12 but made here with debootstrap (minbase plus
 # systemd, dbus, iproute2, ca-certificates and procps) from this machine's Debian mirror through
 # the local apt cache (scripts/start-apt-cache.sh). No network configuration: containers from it
@@ -8,17 +9,23 @@
 #
 # Idempotent: the image carries a hash of its recipe (this script, the package list, the mirror)
 # and is rebuilt only when that changes; the built tarball is kept in
-# /var/cache/runnerd-test/images/debian12-<recipe>.tar.gz and reused without debootstrap.
+# /var/cache/runnerd-test/images/debian<release>-<recipe>.tar.gz and reused without debootstrap.
 #
-#   usage: build-debian-source-image.sh [ALIAS]      (default alias: runnerd-test/debian12)
+#   usage: build-debian-source-image.sh [ALIAS]      (default alias: runnerd-test/debian12, or 13)
+#   RUNNERD_DEBIAN_SUITE    bookworm (default) or trixie
 #   RUNNERD_DEBIAN_MIRROR   Debian mirror URL (default: the one in this machine's apt sources)
 set -euo pipefail
 umask 022
 
-alias=${1:-runnerd-test/debian12}
+suite=${RUNNERD_DEBIAN_SUITE:-bookworm}
+case $suite in
+  bookworm) release=12 ;;
+  trixie) release=13 ;;
+  *) printf '[debian-image] unknown RUNNERD_DEBIAN_SUITE %s (bookworm or trixie)\n' "$suite" >&2; exit 2 ;;
+esac
+alias=${1:-runnerd-test/debian$release}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
-suite=bookworm
 include=systemd-sysv,dbus,iproute2,ca-certificates,procps
 cache_dir=/var/cache/runnerd-test/images
 
@@ -41,13 +48,13 @@ mirror=$(debian_mirror)
 security=$(security_mirror)
 
 recipe=$( { cat "$0" "$root/scripts/lib/apt-sources.sh"; echo "$suite $include"; echo "$mirror"; echo "$security"; } | sha256sum | cut -c1-16)
-tarball=$cache_dir/debian12-$recipe.tar.gz
+tarball=$cache_dir/debian$release-$recipe.tar.gz
 
 image_fingerprint() { "$lxc" image info "$1" 2>/dev/null | awk '/^Fingerprint:/ { print $2; exit }'; }
 
 mkdir -p "$cache_dir"
 # One build at a time: a second run waits and then finds the image current.
-exec 9>"$cache_dir/.debian12.lock"
+exec 9>"$cache_dir/.debian$release.lock"
 flock 9
 
 current=$(image_fingerprint "$alias" || true)
@@ -82,7 +89,7 @@ else
   }
   # 9>&-: the cache daemon it may start must not inherit (and hold) the build lock.
   proxy=$(bash "$root/scripts/start-apt-cache.sh" 9>&-)
-  work=$(mktemp -d /var/tmp/runnerd-debian12.XXXXXX)
+  work=$(mktemp -d "/var/tmp/runnerd-debian$release.XXXXXX")
   rootfs=$work/rootfs
   arch=$(dpkg --print-architecture)
   log "debootstrap $suite ($arch, minbase + $include) from $mirror via $proxy"
@@ -96,7 +103,7 @@ else
   fi
   log "debootstrap done in $((SECONDS - started)) s"
 
-  # apt sources in deb822 style, as images:debian/12 has them; no proxy settings stay behind.
+  # apt sources in deb822 style, as images:debian/<release> has them; no proxy settings stay behind.
   keyring=/usr/share/keyrings/debian-archive-keyring.gpg
   stanza() {
     printf 'Types: deb\nURIs: %s\nSuites: %s\nComponents: main\n' "$1" "$2"
@@ -148,7 +155,7 @@ HOSTS
 architecture: $(uname -m)
 creation_date: $(date +%s)
 properties:
-  description: Debian 12 (bookworm) $arch minbase, systemd (runnerd test source image)
+  description: Debian $release ($suite) $arch minbase, systemd (runnerd test source image)
   os: debian
   release: $suite
   architecture: $arch
@@ -166,7 +173,7 @@ META
   tar -C "$work" --numeric-owner --xattrs --xattrs-include='*' -czf "$tarball.part" \
     metadata.yaml templates rootfs
   mv -f "$tarball.part" "$tarball"
-  for old in "$cache_dir"/debian12-*.tar.gz; do
+  for old in "$cache_dir"/debian$release-*.tar.gz; do
     [ "$old" = "$tarball" ] || rm -f "$old"
   done
   log "built $tarball ($(du -h "$tarball" | cut -f1))"
