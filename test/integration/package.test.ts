@@ -40,7 +40,7 @@ async function buildPackage(): Promise<string> {
   const { stdout: diff } = await run("git", ["diff", "HEAD", "--", ...shipped], { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 });
   const key = createHash("sha256").update(files).update(diff).digest("hex").slice(0, 12);
   const out = join(repoRoot, "dist-deb", key);
-  const built = () => (existsSync(out) ? readdirSync(out).find((f) => f.endsWith(".deb")) : undefined);
+  const built = () => (existsSync(out) ? readdirSync(out).find((f) => f.endsWith(".deb") && !f.includes("+next")) : undefined);
   if (!built()) {
     mkdirSync(out, { recursive: true });
     await run("bash", [join(repoRoot, "scripts", "build-deb.sh")], { cwd: repoRoot, env: { ...process.env, DEB_OUT: out }, timeout: 900_000, maxBuffer: 64 * 1024 * 1024 });
