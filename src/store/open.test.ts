@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, statSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
@@ -34,6 +34,15 @@ describe("openStore", () => {
       expect(existsSync(store.file + suffix)).toBe(true);
       expect(mode(store.file + suffix)).toBe(0o600);
     }
+  });
+
+  it.skipIf(process.getuid?.() !== 0)("run by root, gives the files it makes to the state dir's owner (the service's user)", () => {
+    const dir = makeStateDir();
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chownSync(dir, 4242, 4243);
+    const store = open(dir);
+    store.setToken("repo:o/r", "secret", new Date(Date.now() + 3_600_000), "test");
+    for (const path of [store.file, `${store.file}-wal`, `${store.file}-shm`]) expect(statSync(path)).toMatchObject({ uid: 4242, gid: 4243 });
   });
 
   it("tightens an existing database file's mode and uses WAL", () => {

@@ -1,6 +1,6 @@
 // Opens the state database: a record of tokens, runner and job history, and events. LXD, not
 // this file, is the source of truth about which runners exist.
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, statSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { createEventTable } from "./events.js";
@@ -47,6 +47,7 @@ export function openStore(stateDir: string, options: StoreOptions = {}): Store {
     for (const suffix of ["-wal", "-shm"]) {
       if (existsSync(file + suffix)) chmodSync(file + suffix, 0o600);
     }
+    giveToStateDirOwner(stateDir, file);
   } catch (err) {
     db.close();
     throw err;
@@ -60,4 +61,18 @@ export function openStore(stateDir: string, options: StoreOptions = {}): Store {
     ...createJobTable(db, now),
     close: () => db.close(),
   };
+}
+
+/**
+ * root running a CLI command (`runnerd token set` in a root shell) must not leave the service,
+ * which runs as the state dir's owner (the package's `runnerd`), a database it cannot open: the
+ * files it made go to that owner, as the service would have made them.
+ */
+function giveToStateDirOwner(stateDir: string, file: string): void {
+  if (process.getuid?.() !== 0) return;
+  const { uid, gid } = statSync(stateDir);
+  if (uid === 0) return;
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) {
+    if (existsSync(path) && statSync(path).uid !== uid) chownSync(path, uid, gid);
+  }
 }
