@@ -96,7 +96,7 @@ describe("runnerd logs", () => {
     writeFileSync(join(logs, "rd-web-2", "agent.log"), "agent: config.sh failed");
     const text = runnerLogsText(logs, "rd-web-2", null);
     expect(text).toContain("runner rd-web-2 (no record in the store)\n");
-    expect(text).toContain("== result.json ==\n(not saved: the runner stopped before its agent finished)\n");
+    expect(text).toContain("== result.json ==\n(not saved: the runner stopped before its agent wrote one; it ended early, or its disk was full)\n");
     expect(text).toContain("== agent.log ==\nagent: config.sh failed\n");
     expect(text).toContain("== runner.log ==\n(not saved)\n");
     expect(() => runnerLogsText(logs, "rd-web-2", null, "diag")).toThrow("rd-web-2 has no diag files saved");

@@ -59,7 +59,7 @@ export function runnerLogsText(logsDir: string, name: string, record: RunnerReco
   }
   const parts = record ? [renderRunnerRecord(record)] : [`runner ${name} (no record in the store)\n`];
   const result = logs.read("result.json");
-  parts.push(section("result.json", result === null ? "(not saved: the runner stopped before its agent finished)\n" : resultSummary(result)));
+  parts.push(section("result.json", result === null ? "(not saved: the runner stopped before its agent wrote one; it ended early, or its disk was full)\n" : resultSummary(result)));
   for (const log of ["agent.log", "runner.log"]) {
     const content = logs.read(log);
     parts.push(section(log, content === null ? "(not saved)\n" : withNewline(content.toString("utf8"))));

@@ -75,7 +75,7 @@ const knownOutcomes = new Set<string>(["succeeded", "no-job", "failed", "config-
 
 /** Parses result.json; a missing or garbled file is a runner that was lost, not an error. Never throws. */
 export function readAgentResult(raw: Buffer | null): { result: AgentResult | null; outcome: RunnerOutcome; detail?: string } {
-  if (!raw) return { result: null, outcome: "lost", detail: "no result.json: the runner stopped before its agent finished" };
+  if (!raw) return { result: null, outcome: "lost", detail: "no result.json: the runner stopped before its agent wrote one (it ended early, or its disk was full)" };
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw.toString("utf8"));
