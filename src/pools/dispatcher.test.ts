@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Dispatcher, isStale } from "./dispatcher.js";
+import { Dispatcher, isStale, retryDelayMs } from "./dispatcher.js";
 import { deferred, settle } from "./test-support.js";
 import type { Action } from "./types.js";
 
@@ -44,6 +44,28 @@ describe("Dispatcher", () => {
     // A pass that observed after the finish may act on it.
     expect(d.dispatch(collect("a"), "a", d.mark(), async () => undefined, hooks())).toBe("started");
     await d.drain();
+  });
+
+  it("holds back the next action on a runner whose last one threw, 1 s doubling to a minute, and forgets that once one succeeds", async () => {
+    let now = 0;
+    const d = new Dispatcher(bounds(2), () => now);
+    const fail = async () => {
+      throw new Error("boom");
+    };
+    d.dispatch(collect("a"), "a", d.mark(), fail, hooks());
+    await d.drain();
+    expect(d.dispatch(collect("a"), "a", d.mark(), fail, hooks())).toBe("retry-later");
+    now = 1000;
+    expect(d.dispatch(collect("a"), "a", d.mark(), fail, hooks())).toBe("started");
+    await d.drain();
+    now = 2999;
+    expect(d.dispatch(collect("a"), "a", d.mark(), async () => undefined, hooks())).toBe("retry-later");
+    now = 3000;
+    expect(d.dispatch(collect("a"), "a", d.mark(), async () => undefined, hooks())).toBe("started");
+    await d.drain();
+    expect(d.dispatch(collect("a"), "a", d.mark(), async () => undefined, hooks())).toBe("started");
+    await d.drain();
+    expect([1, 2, 3, 7, 20].map(retryDelayMs)).toEqual([1000, 2000, 4000, 60_000, 60_000]);
   });
 
   it("reports errors to the hook and still finishes", async () => {

@@ -21,7 +21,16 @@ export interface DispatchHooks {
   onDone(): void;
 }
 
-export type DispatchResult = "started" | "closed" | "in-flight" | "stale";
+export type DispatchResult = "started" | "closed" | "in-flight" | "stale" | "retry-later";
+
+/**
+ * After an action on a runner threw, the next one on it waits 1 s, doubling to a minute: an
+ * action that fails the same way on every pass (passes come several times a second) must not
+ * run and log in a hot loop.
+ */
+export function retryDelayMs(failures: number): number {
+  return Math.min(60_000, 1000 * 2 ** Math.max(0, failures - 1));
+}
 
 /**
  * How many actions of each kind run at once (`spawn_concurrency`, `collect_concurrency`). Collects
@@ -42,6 +51,8 @@ export class Dispatcher {
   private readonly flights = new Map<string, InFlight>();
   /** Mark at which each runner's last action finished (see isStale). */
   private readonly finishedSeq = new Map<string, number>();
+  /** Runners whose last action threw: how often in a row, and when the next may start. */
+  private readonly failed = new Map<string, { count: number; until: number }>();
   private seq = 0;
   private readonly tasks = new Set<Promise<void>>();
   private readonly limiters: Record<Lane, Limiter>;
@@ -85,13 +96,23 @@ export class Dispatcher {
     if (this.closed) return "closed";
     if (this.flights.has(name)) return "in-flight";
     if (isStale(this.finishedSeq.get(name), seqAtObserve)) return "stale";
+    if ((this.failed.get(name)?.until ?? 0) > this.now()) return "retry-later";
     this.flights.set(name, { kind: action.kind, pool: action.pool, startedAt: this.now() });
     // A serial, not the time: spawns dispatched in one pass must still be told apart.
     if (action.kind === "spawn") this.spawnMarks.set(action.pool, ++this.spawnSerial);
     // Queued behind its kind's bound; one still waiting when the dispatcher closes never starts.
     const task = this.limiters[laneOf(action)]
       .run(run, () => this.closed)
-      .catch((err: unknown) => hooks.onError(err))
+      .then(
+        () => {
+          this.failed.delete(name);
+        },
+        (err: unknown) => {
+          const count = (this.failed.get(name)?.count ?? 0) + 1;
+          this.failed.set(name, { count, until: this.now() + retryDelayMs(count) });
+          hooks.onError(err);
+        },
+      )
       .finally(() => {
         this.finishedSeq.set(name, this.seq++);
         this.flights.delete(name);
@@ -116,5 +137,6 @@ export class Dispatcher {
   forget(present: ReadonlySet<string>): void {
     if (this.finishedSeq.size < 256) return;
     for (const name of this.finishedSeq.keys()) if (!present.has(name) && !this.flights.has(name)) this.finishedSeq.delete(name);
+    for (const name of this.failed.keys()) if (!present.has(name) && !this.flights.has(name)) this.failed.delete(name);
   }
 }
