@@ -63,7 +63,7 @@ export const memory = z
   .string()
   .regex(new RegExp(`${sizePattern.source}|^([1-9]\\d?|100)%$`), { error: 'must be an LXD size such as "4GiB", or a percentage from 1% to 100% such as "50%"' });
 export const cpu = z
-  .union([z.int().min(1), z.string().regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/)], {
+  .union([z.int().min(1), z.string().regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, { error: 'must be a number of CPUs or a CPU set such as "0-3" or "0,2"' })], {
     error: 'must be a number of CPUs or a CPU set such as "0-3" or "0,2"',
   })
   .transform(String);

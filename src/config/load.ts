@@ -91,6 +91,11 @@ function placeIssue(issue: z.core.$ZodIssue, doc: Document, lineCounter: LineCou
       return { file, ...locate(doc, lineCounter, path, "key"), path: formatPath(path), message: `unknown key "${key}"` };
     });
   }
+  // zod says only "Invalid key in record"; the key schema's own message says what is wrong.
+  if (issue.code === "invalid_key") {
+    const message = issue.issues.map((inner) => inner.message).join("; ") || issue.message;
+    return [{ file, ...locate(doc, lineCounter, issue.path, "key"), path: formatPath(issue.path), message }];
+  }
   const at = issue.code === "custom" && issue.params?.at === "key" ? "key" : undefined;
   return [{ file, ...locate(doc, lineCounter, issue.path, at), path: formatPath(issue.path), message: issue.message }];
 }
