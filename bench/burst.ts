@@ -10,10 +10,10 @@
 //
 //   npm run bench:burst [-- --jobs 80 --runners 40 --floor 0 --script "sleep 5" --spawn-concurrency 4 --collect-concurrency 8]
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { stopDaemon, summary } from "./stats.js";
+import { stopDaemon, summary, writeResult } from "./stats.js";
 import { createTestWorld, ensureTestImage, lxdUnavailableReason, repoRoot, waitFor, type TestWorld } from "../test/support/lxd-harness.js";
 import { readStatusFile } from "../src/daemon/state-files.js";
 import type { JobRecord } from "../src/emulator/types.js";
@@ -271,8 +271,7 @@ async function main(): Promise<void> {
     world.emulator.addWebhook({ url: `${http.url}/webhooks/github`, secret });
     if (floor > 0) await waitFor("the floor's runners listening", () => world.emulator.runners().filter((r) => r.listeningAt !== null).length >= floor || undefined, 120_000);
     const result = report(world, await burst(world, daemonLog));
-    mkdirSync(join(repoRoot, "test-results"), { recursive: true });
-    writeFileSync(join(repoRoot, values.out ?? "test-results/bench-burst.json"), `${JSON.stringify(result, null, 2)}\n`);
+    writeResult(values.out ?? "test-results/bench-burst.json", result);
     print(result);
   } finally {
     await stopDaemon(daemon);

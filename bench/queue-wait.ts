@@ -5,10 +5,10 @@
 //
 //   npm run bench:queue-wait [-- --jobs 10]
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { stopDaemon, summary } from "./stats.js";
+import { stopDaemon, summary, writeResult } from "./stats.js";
 import { createTestWorld, ensureTestImage, lxdUnavailableReason, repoRoot, waitFor, type TestWorld } from "../test/support/lxd-harness.js";
 import { readStatusFile } from "../src/daemon/state-files.js";
 
@@ -81,8 +81,7 @@ async function main(): Promise<void> {
       warm_from_queued_ms: summary(warm.fromQueued),
       emulator_schema_violations: emu.violations.length,
     };
-    mkdirSync(join(repoRoot, "test-results"), { recursive: true });
-    writeFileSync(join(repoRoot, values.out ?? "test-results/bench-queue-wait.json"), `${JSON.stringify(result, null, 2)}\n`);
+    writeResult(values.out ?? "test-results/bench-queue-wait.json", result);
     console.log(`
 | queue wait, p50 / p95 (n=${jobsPerMode}) | queued webhook answered -> job assigned | job queued -> job assigned |
 |---|---|---|

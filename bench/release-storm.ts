@@ -7,10 +7,10 @@
 //
 //   npm run bench:release-storm [-- --jobs 20 --pool 4]
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { stopDaemon, summary } from "./stats.js";
+import { stopDaemon, summary, writeResult } from "./stats.js";
 import { createTestWorld, ensureTestImage, lxdUnavailableReason, repoRoot, waitFor } from "../test/support/lxd-harness.js";
 
 const { values } = parseArgs({ options: { jobs: { type: "string", default: "20" }, pool: { type: "string", default: "4" }, out: { type: "string", default: "test-results/bench-release-storm.json" } } });
@@ -68,8 +68,7 @@ async function main(): Promise<void> {
       job_duration_ms: summary(done.map((j) => (j.completedAt ?? 0) - (j.queuedAt ?? 0))),
       emulator_schema_violations: emu.violations.length,
     };
-    mkdirSync(join(repoRoot, "test-results"), { recursive: true });
-    writeFileSync(join(repoRoot, values.out ?? "test-results/bench-release-storm.json"), `${JSON.stringify(result, null, 2)}\n`);
+    writeResult(values.out ?? "test-results/bench-release-storm.json", result);
     console.log(JSON.stringify(result, null, 2));
   } finally {
     await stopDaemon(daemon);

@@ -1,5 +1,9 @@
-// Shared by the benchmarks: percentiles of a sample, and stopping the daemon child they run.
+// Shared by the benchmarks: percentiles of a sample, stopping the daemon child they run, and
+// writing their results where the README's figures are taken from.
 import type { ChildProcess } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { repoRoot } from "../test/support/lxd-harness.js";
 
 export function summary(values: number[]): { n: number; p50: number; p95: number; min: number; max: number } {
   const s = [...values].sort((a, b) => a - b);
@@ -12,4 +16,11 @@ export async function stopDaemon(daemon: ChildProcess | undefined): Promise<void
   if (!daemon || daemon.exitCode !== null || daemon.signalCode !== null) return;
   daemon.kill("SIGTERM");
   await new Promise((resolve) => daemon.once("exit", resolve));
+}
+
+/** Writes a benchmark's result as JSON to `out` (relative to the repository, under test-results/). */
+export function writeResult(out: string, result: unknown): void {
+  const file = join(repoRoot, out);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
 }

@@ -36,6 +36,24 @@ async function fakeLxd(handler: (req: IncomingMessage, res: ServerResponse) => v
   return { socketPath, server };
 }
 
+/** A 64 MiB answer body written as fast as the client reads it; `written()`: how much went out. */
+function bigAnswer(): { send(res: ServerResponse): void; written(): number } {
+  let written = 0;
+  return {
+    send(res) {
+      const chunk = Buffer.alloc(64 * 1024, 120);
+      const pump = () => {
+        while (written < 64 * 1024 * 1024 && res.write(chunk)) written += chunk.length;
+        if (written < 64 * 1024 * 1024) res.once("drain", pump);
+        else res.end();
+      };
+      res.on("close", () => res.removeAllListeners("drain"));
+      pump();
+    },
+    written: () => written,
+  };
+}
+
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -89,17 +107,10 @@ describe("createTransport on a unix socket", () => {
   });
 
   it("refuses an answer larger than maxBytes without reading the rest", async () => {
-    let written = 0;
+    const big = bigAnswer();
     const { socketPath } = await fakeLxd((_req, res) => {
       res.writeHead(200, { "content-type": "application/octet-stream" });
-      const chunk = Buffer.alloc(64 * 1024, 120);
-      const pump = () => {
-        while (written < 64 * 1024 * 1024 && res.write(chunk)) written += chunk.length;
-        if (written < 64 * 1024 * 1024) res.once("drain", pump);
-        else res.end();
-      };
-      res.on("close", () => res.removeAllListeners("drain"));
-      pump();
+      big.send(res);
     });
     const t = createTransport({ socketPath });
     cleanups.push(() => t.close());
@@ -107,25 +118,18 @@ describe("createTransport on a unix socket", () => {
     expect(err).toBeInstanceOf(LxdError);
     expect(err.status).toBe(413);
     expect(err.message).toBe("pull file /x: the answer is larger than 100000 bytes");
-    expect(written).toBeLessThan(64 * 1024 * 1024);
+    expect(big.written()).toBeLessThan(64 * 1024 * 1024);
   });
 
   it("streams a file to disk cut at maxBytes, removes what it wrote when the file is missing", async () => {
-    let written = 0;
+    const big = bigAnswer();
     const { socketPath } = await fakeLxd((req, res) => {
       if (req.url?.includes("missing")) {
         res.writeHead(404, { "content-type": "application/json" });
         return res.end(JSON.stringify({ type: "error", error: "not found", error_code: 404 }));
       }
       res.writeHead(200, { "content-type": "application/octet-stream", "x-lxd-type": "file" });
-      const chunk = Buffer.alloc(64 * 1024, 120);
-      const pump = () => {
-        while (written < 64 * 1024 * 1024 && res.write(chunk)) written += chunk.length;
-        if (written < 64 * 1024 * 1024) res.once("drain", pump);
-        else res.end();
-      };
-      res.on("close", () => res.removeAllListeners("drain"));
-      pump();
+      big.send(res);
     });
     const t = createTransport({ socketPath });
     cleanups.push(() => t.close());
@@ -134,7 +138,7 @@ describe("createTransport on a unix socket", () => {
     const dest = join(dir, "logs.tar.gz");
     expect(await pullFileTo(t, "c", "/var/log/big", dest, { maxBytes: 1_000_000 })).toEqual({ bytes: 1_000_000, truncated: true });
     expect(readFileSync(dest).length).toBe(1_000_000);
-    expect(written).toBeLessThan(64 * 1024 * 1024);
+    expect(big.written()).toBeLessThan(64 * 1024 * 1024);
     expect(await pullFileTo(t, "c", "/missing", join(dir, "gone"), { maxBytes: 10 })).toBeNull();
     expect(existsSync(join(dir, "gone"))).toBe(false);
   });
