@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "dist-dev/", "node_modules/", "test-results/", "coverage/"] },
+  { ignores: ["dist/", "dist-dev/", "dist-deb/", "node_modules/", "test-results/", "coverage/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
