@@ -78,6 +78,8 @@ export async function observeRunners(
       }
       const scope = instance.config[keys.scope];
       if (scope) runner.scope = scope;
+      // A server that is not clustered reports "none" (LXD and Incus alike).
+      if (instance.location && instance.location !== "none") runner.member = instance.location;
       const flight = flightOf(instance.name);
       if (flight) {
         runner.phase = flight.kind === "spawn" ? "creating" : "deleting";

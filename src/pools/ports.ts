@@ -8,6 +8,8 @@ export interface InstanceSummary {
   name: string;
   status: string;
   config: Record<string, string>;
+  /** The cluster member it is on; "none" or "" on a server that is not clustered. */
+  location?: string;
 }
 
 export interface CreateInstanceRequest {

@@ -28,6 +28,8 @@ export interface ObservedRunner {
   /** JIT runners: GitHub's id of the registration and the connection it belongs to. */
   githubRunnerId?: number;
   connection?: string;
+  /** The cluster member the instance is on; absent when the server is not clustered. */
+  member?: string;
 }
 
 /** What the planner needs to know of one configured pool. */

@@ -55,10 +55,12 @@ describe.skipIf(lxd.skip)("secrets out of every process a job can read (real LXD
 
     const job = await jobRunning(repo);
     // The control: a shell holding the token in a variable (in its heap only, as the agent once did).
-    const decoy = run(backendCli(), ["exec", job.instance, "--", "sh", "-c", "read -r v; while :; do sleep 1; done"]);
+    const decoy = run(backendCli(), ["exec", job.instance, "--", "sh", "-c", "read -r v; : >/tmp/decoy-has-read; while :; do sleep 1; done"]);
     decoy.child.stdin?.end(`${grant.token}\n`);
     decoy.catch(() => undefined);
-    await waitFor("the decoy running", async () => (await inInstance(job.instance, "ps")).includes("read -r v") || undefined, 10_000);
+    // Wait until it has read the token, not only until it runs: the exec's stdin can reach it
+    // later than its process shows in ps (on Incus, a CI run scanned before it had).
+    await waitFor("the decoy holding the token", async () => (await inInstance(job.instance, "ls /tmp")).includes("decoy-has-read") || undefined, 20_000);
 
     const procs = await scanProcesses(job.instance);
     expect(procs.some((p) => p.cmdline.includes("runner-agent.sh"))).toBe(true);
