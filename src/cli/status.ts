@@ -90,6 +90,8 @@ const blockerText: Record<string, string> = {
   "runner-deprecated": "runner version refused by GitHub; image needs a rebuild",
   backoff: "spawn failing; retrying",
   "host-cap": "held back by max_runners",
+  "member-cap": "every eligible cluster member is at max_runners_per_member",
+  "no-member": "no online cluster member in the pool's placement target",
   "shutting-down": "shutting down",
 };
 
@@ -113,6 +115,7 @@ export function renderStatus(status: LiveStatus): string {
   for (const p of status.pools) if (p.lastError) parts.push(`  ${p.name}: ${failureText(p, status.at)}`);
   for (const p of status.pools) if (p.deprecated) parts.push(`  ${p.name}: ${p.deprecated.message}`);
   if (status.credentials.length > 0) parts.push("", renderCredentials(status));
+  if (status.members && status.members.length > 0) parts.push("", renderMembers(status.members));
   parts.push("", renderRunners(status));
   if (status.images.length > 0) parts.push("", renderImages(status));
   return parts.join("\n");
@@ -130,10 +133,16 @@ function renderImages(status: LiveStatus): string {
   return lines.join("\n");
 }
 
+function renderMembers(members: NonNullable<LiveStatus["members"]>): string {
+  const rows = members.map((m) => [m.name, m.state, String(m.runners), String(m.idle), String(m.busy), String(m.lost)]);
+  return table(["MEMBER", "STATE", "RUNNERS", "IDLE", "BUSY", "LOST"], rows);
+}
+
 function renderRunners(status: LiveStatus): string {
   if (status.runners.length === 0) return "no runners";
-  const rows = status.runners.map((r) => [r.name, r.pool, r.phase, humanDuration(status.at - r.createdAt), r.job ?? ""]);
-  return table(["RUNNER", "POOL", "STATE", "AGE", "JOB"], rows);
+  const clustered = status.runners.some((r) => r.member !== undefined);
+  const rows = status.runners.map((r) => [r.name, r.pool, ...(clustered ? [r.member ?? "-"] : []), r.phase, humanDuration(status.at - r.createdAt), r.job ?? ""]);
+  return table(["RUNNER", "POOL", ...(clustered ? ["MEMBER"] : []), "STATE", "AGE", "JOB"], rows);
 }
 
 function tokenText(pool: PoolReport, now: number): string {

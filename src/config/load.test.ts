@@ -58,6 +58,7 @@ describe("parseConfig", () => {
         project: "default",
         storage_pool: "default",
       },
+      cluster: { max_runners_per_member: undefined, member_offline_timeout: 30_000 },
       github: {
         main: { name: "main", url: "https://github.com", api_url: "https://api.github.com", auth: { type: "push", oidc: undefined, ssh_keys: {}, late_after: 2_700_000 }, webhook_secret_file: undefined },
       },
@@ -74,6 +75,7 @@ describe("parseConfig", () => {
           image: "runnerd/default",
           name_prefix: "rd",
           instance: { profiles: ["default"], docker: true, idmap_isolated: false, cpu: undefined, memory: undefined, disk: undefined, config: {}, devices: {} },
+          placement: { target: undefined, spread: false },
         },
       ],
       images: {},

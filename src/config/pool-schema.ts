@@ -80,6 +80,16 @@ const instanceSchema = z.strictObject({
   devices: z.record(z.string(), z.record(z.string(), lxdValue)).default({}),
 });
 
+/** A cluster member's name, or `@` and a cluster group's name (LXD's and Incus's `target=`). */
+const memberTarget = z.string().regex(/^@?[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, { error: 'must be a cluster member\'s name or "@" and a cluster group\'s name' });
+
+const placementSchema = z.strictObject({
+  /** Runners are placed on this member or `@group` only; the server's scheduler chooses among all members unless set. */
+  target: memberTarget.optional(),
+  /** Each new runner goes to the member holding the fewest of this pool's runners, so one member's failure never takes the whole pool. */
+  spread: z.boolean().default(false),
+});
+
 export const poolSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,19}$/, {
     error: "must be 1-20 lower-case letters, digits or '-', not starting with '-'",
@@ -102,4 +112,6 @@ export const poolSchema = z.strictObject({
     .regex(/^[a-z][a-z0-9-]{0,39}$/, { error: "must be 1-40 lower-case letters, digits or '-', starting with a letter" })
     .default("rd"),
   instance: instanceSchema.prefault({}),
+  /** On an LXD or Incus cluster: where the pool's runners go. Ignored on a single server. */
+  placement: placementSchema.prefault({}),
 });

@@ -28,6 +28,14 @@ const lxdSchema = z.strictObject({
   storage_pool: z.string().min(1).default("default"),
 });
 
+/** Only read when LXD or Incus is a cluster. */
+const clusterSchema = z.strictObject({
+  /** Runners at most on one member, across pools; no cap of its own unless set (max_runners still bounds the total). */
+  max_runners_per_member: z.int().min(1).optional(),
+  /** Runners on a member offline this long (after the server marked it offline) are written off and replaced. */
+  member_offline_timeout: duration(30_000, { min: 5_000, max: 3_600_000 }),
+});
+
 const fileSchema = z.strictObject({
   /** Recorded in `user.runnerd.*` keys; runnerd touches only instances carrying it. */
   controller_id: z
@@ -67,6 +75,7 @@ const fileSchema = z.strictObject({
   shutdown_timeout: duration(20_000, { min: 1_000, max: 10 * 60_000 }),
   log_level: z.enum(LOG_LEVELS).default("info"),
   lxd: lxdSchema.prefault({}),
+  cluster: clusterSchema.prefault({}),
   /** runnerd's HTTP server: token push, webhooks, metrics, status page, health. */
   http: httpSchema,
   /** At least one (checks.ts). */

@@ -1,10 +1,12 @@
 // What `runnerd status` shows: the world as LXD and the store see it now (the same observe and
 // plan the daemon runs, without acting), plus what only the running daemon knows (last errors).
+import { pino } from "pino";
 import type { Config } from "../config/index.js";
 import { observeRunners } from "../pools/observe.js";
 import { plan } from "../pools/plan.js";
 import type { PoolReport } from "../pools/reconciler.js";
-import type { ObservedRunner } from "../pools/types.js";
+import { ClusterMembers } from "../pools/members.js";
+import type { MemberStatus, ObservedRunner } from "../pools/types.js";
 import type { Store } from "../store/index.js";
 import type { ConnectedLxd } from "../lxd/connect.js";
 import { reconcilerSettings } from "../pools/settings-from-config.js";
@@ -21,6 +23,8 @@ export interface LiveStatus {
   daemon: { running: boolean; pid?: number; startedAt?: number; lastPassAt?: number; lastPassError?: string };
   pools: PoolReport[];
   runners: ObservedRunner[];
+  /** On a cluster: each member's state and the runners it holds. */
+  members?: MemberStatus[];
   /** From the daemon's last runner-release check, when it is running. */
   images: ImageReport[];
   /** Per scope: token expiry and late pushes (push), PAT expiry and API budget (app/pat, from the daemon). */
@@ -29,7 +33,10 @@ export interface LiveStatus {
 
 export async function liveStatus(config: Config, lxd: ConnectedLxd, store: Store, now = Date.now()): Promise<LiveStatus> {
   const settings = reconcilerSettings(config);
-  const observation = await observeRunners(lxd.port, store, config.controller_id, new Map(), new Map());
+  // A member seen offline now counts as offline since now: `status` alone never writes runners off.
+  const members = await new ClusterMembers().observe(lxd.port, now, silent);
+  const offline = new Set(members.filter((m) => m.state === "offline").map((m) => m.name));
+  const observation = await observeRunners(lxd.port, store, config.controller_id, new Map(), new Map(), { now, idleRecheckMs: 0 }, offline);
   const daemonFile = readStatusFile(config.state_dir);
   const pid = runningDaemonPid(config.state_dir);
   const result = plan(
@@ -40,6 +47,7 @@ export async function liveStatus(config: Config, lxd: ConnectedLxd, store: Store
       backoffUntil: new Map(),
       shuttingDown: false,
       demand: store.queuedDemand(now, DEMAND_MAX_AGE_MS),
+      ...(members.length > 0 ? { members } : {}),
     },
     settings.plan,
     now,
@@ -67,5 +75,9 @@ export async function liveStatus(config: Config, lxd: ConnectedLxd, store: Store
     }
   }
   const credentials = credentialSnapshot(config, store.listTokens(), pid !== undefined ? (daemonFile?.github ?? []) : [], now);
-  return { at: now, backend: lxd.backend, daemon, pools, runners: observation.runners, images: pid !== undefined ? (daemonFile?.images ?? []) : [], credentials };
+  const images = pid !== undefined ? (daemonFile?.images ?? []) : [];
+  return { at: now, backend: lxd.backend, daemon, pools, runners: observation.runners, ...(result.members ? { members: result.members } : {}), images, credentials };
 }
+
+/** ClusterMembers logs member changes for the daemon; a one-off status read has nothing to say. */
+const silent = pino({ level: "silent" });

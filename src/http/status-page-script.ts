@@ -11,6 +11,8 @@ export const pageScript = `
     "runner-deprecated": "runner version refused by GitHub; image needs a rebuild",
     backoff: "spawn failing; retrying",
     "host-cap": "held back by max_runners",
+    "member-cap": "every eligible cluster member is at max_runners_per_member",
+    "no-member": "no online cluster member in the pool's placement target",
     "shutting-down": "shutting down"
   };
   var levels = { ok: "ok", warn: "warning", error: "problem" };

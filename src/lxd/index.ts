@@ -20,6 +20,8 @@ import {
   waitForStopCleanup,
 } from "./instances.js";
 import type { CreateInstanceSpec, Instance, InstanceFilter, InstanceState, StopOptions } from "./instances.js";
+import { listClusterMembers } from "./cluster.js";
+import type { ClusterMember } from "./cluster.js";
 import { getHostResources, getServerInfo } from "./server.js";
 import type { HostResources, ServerInfo } from "./server.js";
 import { getStoragePool, getStoragePoolResources } from "./storage.js";
@@ -30,6 +32,7 @@ import type { Transport, TransportOptions } from "./transport.js";
 export type LxdClientOptions = TransportOptions;
 
 export type { HostResources, ServerInfo } from "./server.js";
+export type { ClusterMember, MemberStatus } from "./cluster.js";
 export type { Instance, InstanceFilter, InstanceState, InstanceStatus, CreateInstanceSpec, ImageSource, StopOptions } from "./instances.js";
 export type { FileOwnership, MakeDirectoryOptions, PulledFile, PullOptions, PushOptions } from "./files.js";
 export type { ExecOptions, ExecResult } from "./exec.js";
@@ -43,6 +46,8 @@ export { instanceNameFromLifecycle, isInstanceStopEvent, reconnectDelayMs } from
 export { detectLxdSocket, defaultSocketCandidates } from "./socket-path.js";
 export { isDeadlineError, isNotFound, isUnreached } from "./response.js";
 
+const clusterRecheckMs = 5 * 60_000;
+
 export function createLxdClient(opts: LxdClientOptions): LxdClient {
   return new LxdClient(createTransport(opts));
 }
@@ -50,13 +55,27 @@ export function createLxdClient(opts: LxdClientOptions): LxdClient {
 /** The only class here: a facade so callers depend on one narrow object, and tests can fake it. */
 export class LxdClient {
   private extensions: Promise<Set<string>> | undefined;
+  /** Whether the server is a cluster member, and when that was read (a server can join a cluster). */
+  private clustered: { value: boolean; at: number } | undefined;
 
   constructor(readonly transport: Transport) {}
 
   async serverInfo(): Promise<ServerInfo> {
     const info = await getServerInfo(this.transport);
     this.extensions = Promise.resolve(new Set(info.apiExtensions));
+    this.clustered = { value: info.clustered, at: Date.now() };
     return info;
+  }
+
+  /**
+   * The cluster's members and their state; empty on a server that is not clustered. Whether it
+   * is clustered is read again every few minutes, so a standalone server costs one call per pass
+   * only then.
+   */
+  async clusterMembers(opts: { timeoutMs?: number } = {}): Promise<ClusterMember[]> {
+    if (this.clustered === undefined || Date.now() - this.clustered.at > clusterRecheckMs) await this.serverInfo();
+    if (!this.clustered?.value) return [];
+    return listClusterMembers(this.transport, opts.timeoutMs);
   }
 
   /** The host's CPU count and memory (`GET /1.0/resources`). */

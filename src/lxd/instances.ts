@@ -41,6 +41,8 @@ export interface CreateInstanceSpec {
   start?: boolean;
   /** How long creating may take (downloading a remote image takes minutes). */
   timeoutMs?: number;
+  /** On a cluster: the member, or `@group`, to place it on; the server's scheduler chooses unless set. */
+  target?: string;
 }
 
 export interface StopOptions {
@@ -107,7 +109,8 @@ export async function createInstance(t: Transport, spec: CreateInstanceSpec, sta
   };
   if (spec.start && startInCreate) body.start = true;
   try {
-    const res = await t.request("POST", "/1.0/instances", { what, body });
+    const query = spec.target !== undefined ? { target: spec.target } : undefined;
+    const res = await t.request("POST", "/1.0/instances", { what, body, ...(query ? { query } : {}) });
     await settle(t, res, { what, ...(spec.timeoutMs !== undefined ? { timeoutMs: spec.timeoutMs } : {}) });
   } catch (err) {
     throw duplicateAsConflict(missingImageAsNotFound(err, spec.source));

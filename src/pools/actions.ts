@@ -14,7 +14,7 @@ import type { HistoryPort, ImagePort, LxdPort, ReconcilerObserver, RegistrarPort
 import { LostSpawns, settledAsFailed } from "./lost-spawns.js";
 import { applyRunnerEnd } from "./runner-ends.js";
 import type { PoolRuntime, ReconcilerSettings } from "./settings.js";
-import { spawnRunner, type RunnerCredential } from "./spawn.js";
+import { spawnRunner, type RunnerCredential, type SpawnInput } from "./spawn.js";
 import type { Action, ObservedRunner } from "./types.js";
 
 export interface ActionPorts {
@@ -70,7 +70,7 @@ export class RunnerActions {
     const alog = log.child({ pool: action.pool, runner: name });
     switch (action.kind) {
       case "spawn":
-        return this.spawn(action.pool, name, alog);
+        return this.spawn(action.pool, name, action.target !== undefined ? alog.child({ target: action.target }) : alog, placementOf(action));
       case "collect":
         return this.collect(action, alog);
       case "delete":
@@ -110,7 +110,7 @@ export class RunnerActions {
     this.released.delete(name);
   }
 
-  async spawn(poolName: string, name: string, log: Logger): Promise<void> {
+  async spawn(poolName: string, name: string, log: Logger, placement?: SpawnInput["placement"]): Promise<void> {
     const pool = this.ctx.settings().pools.find((p) => p.spec.name === poolName);
     if (!pool || this.ctx.shuttingDown()) return;
     const choice = chooseCredential({ name: poolName, connection: pool.connection, credential: pool.credential }, pool.credential === "push" ? this.ports.tokens.getToken(pool.spec.scope) : null, this.ports.registrar !== undefined);
@@ -123,7 +123,7 @@ export class RunnerActions {
       if (choice.kind === "refuse") throw new SpawnFailed(choice.message, false, { cause: new TerminalError(choice.message) });
       const { credential, jitMs } = choice.kind === "token" ? { credential: { token: choice.token }, jitMs: undefined } : await this.mintJit(pool, name, started);
       const { controllerId } = this.ctx.settings();
-      const timings = await spawnRunner(this.ports.lxd, { name, pool, controllerId, credential, agentScript: this.ports.agentScript, createdAt });
+      const timings = await spawnRunner(this.ports.lxd, { name, pool, controllerId, credential, agentScript: this.ports.agentScript, createdAt, ...(placement ? { placement } : {}) });
       log.info({ ms: Math.round(performance.now() - started), ...(jitMs !== undefined ? { jitMs } : {}), ...timings }, "runner spawned");
       observer?.spawnDone?.(poolName, performance.now() - started, true);
     } catch (err) {
@@ -287,4 +287,10 @@ export class RunnerActions {
       return "unchecked";
     }
   }
+}
+
+/** Where a spawn goes on a cluster: runnerd's choice of member or group, or the server's. */
+function placementOf(action: Extract<Action, { kind: "spawn" }>): SpawnInput["placement"] {
+  if (!action.clustered) return undefined;
+  return action.target !== undefined ? { target: action.target } : {};
 }

@@ -31,7 +31,7 @@ export interface CollectedFacts {
 }
 
 /** Outcomes of runners runnerd removed on purpose: never a failure of their pool. */
-const deliberate = new Set<string>(["surplus", "image-updated", "pool-removed"]);
+const deliberate = new Set<string>(["surplus", "image-updated", "pool-removed", "member-evacuated", "member-lost"]);
 
 /**
  * A collected runner that ended without running a job counts as a failure of its pool, which then

@@ -97,7 +97,8 @@ export class Dispatcher {
     if (this.flights.has(name)) return "in-flight";
     if (isStale(this.finishedSeq.get(name), seqAtObserve)) return "stale";
     if ((this.failed.get(name)?.until ?? 0) > this.now()) return "retry-later";
-    this.flights.set(name, { kind: action.kind, pool: action.pool, startedAt: this.now() });
+    const member = action.kind === "spawn" && action.target !== undefined && !action.target.startsWith("@") ? { member: action.target } : {};
+    this.flights.set(name, { kind: action.kind, pool: action.pool, startedAt: this.now(), ...member });
     // A serial, not the time: spawns dispatched in one pass must still be told apart.
     if (action.kind === "spawn") this.spawnMarks.set(action.pool, ++this.spawnSerial);
     // Queued behind its kind's bound; one still waiting when the dispatcher closes never starts.

@@ -11,6 +11,8 @@ export interface InFlight {
   kind: "spawn" | "collect" | "delete";
   pool: string;
   startedAt: number;
+  /** A spawn placed on a cluster member by runnerd (not by the server's scheduler). */
+  member?: string;
 }
 
 /**
@@ -42,13 +44,20 @@ export interface Observation {
   transitions: Transition[];
 }
 
+/** `idleRecheckMs`: how long an idle runner's status stands before its file is read again (per runner: idle-reads.ts). */
+export interface ObserveClock {
+  now: number;
+  idleRecheckMs: number | ((pool: string, runner: string) => number);
+}
+
 export async function observeRunners(
   lxd: LxdPort,
   tokens: TokenPort,
   controllerId: string,
   inFlight: ReadonlyMap<string, InFlight>,
   statusCache: Map<string, CachedStatus>,
-  clock: { now: number; idleRecheckMs: number } = { now: Date.now(), idleRecheckMs: 0 },
+  clock: ObserveClock = { now: Date.now(), idleRecheckMs: 0 },
+  unreachable: ReadonlySet<string> = new Set(),
 ): Promise<Observation> {
   // The actions in flight when the listing was asked for, and those in flight when it came back,
   // both count: LXD answers with the instances as they were when it read them, so a spawn that
@@ -83,6 +92,10 @@ export async function observeRunners(
       const flight = flightOf(instance.name);
       if (flight) {
         runner.phase = flight.kind === "spawn" ? "creating" : "deleting";
+      } else if (runner.member !== undefined && unreachable.has(runner.member)) {
+        // Its member is offline: no read can reach it, and what the server lists for it is not
+        // news (LXD answers "Error"); it counts as last seen until written off (plan.ts).
+        applyStatus(runner, statusCache.get(instance.name), clock.now);
       } else if (instance.status === "Stopped") {
         runner.phase = "stopped";
       } else if (instance.status === "Running") {
@@ -96,7 +109,7 @@ export async function observeRunners(
   // Spawns whose instance LXD does not list yet still count, or the planner would spawn twice.
   for (const [name, flight] of new Map([...before, ...inFlight])) {
     if (flight.kind === "spawn" && !seen.has(name)) {
-      runners.push({ name, pool: flight.pool, phase: "creating", createdAt: flight.startedAt });
+      runners.push({ name, pool: flight.pool, phase: "creating", createdAt: flight.startedAt, ...(flight.member !== undefined ? { member: flight.member } : {}) });
     }
   }
   for (const name of statusCache.keys()) if (!seen.has(name)) statusCache.delete(name);
@@ -117,7 +130,7 @@ async function readStatus(
   runner: ObservedRunner,
   cache: Map<string, CachedStatus>,
   transitions: Observation["transitions"],
-  clock: { now: number; idleRecheckMs: number },
+  clock: ObserveClock,
 ): Promise<AgentStatus | undefined> {
   const { name, pool } = runner;
   const cached = cache.get(name);
@@ -136,7 +149,8 @@ async function readStatus(
   if (cached?.state === "busy" && (cached.hung === true || clock.now - cached.readAt < busyRecheckMs)) return cached;
   // An idle runner changes only when a job arrives; reading each idle runner's file on every
   // pass (passes come several times a second in a burst) costs LXD a helper process each time.
-  if (cached?.state === "idle" && clock.now - cached.readAt < clock.idleRecheckMs) return cached;
+  const idleEvery = typeof clock.idleRecheckMs === "number" ? clock.idleRecheckMs : clock.idleRecheckMs(pool, name);
+  if (cached?.state === "idle" && clock.now - cached.readAt < idleEvery) return cached;
   let read: AgentStatus | null = null;
   try {
     read = parseAgentStatus(await lxd.pullFile(name, paths.status, statusRead));
@@ -160,7 +174,7 @@ async function readStatus(
  * the container, where a job is root: `busy` at 9999999999 would put the job timeout (and the
  * reconciler's next deadline) past the end of time, `finished` in the future would keep a
  * running instance "finishing" for good. Yet the time runnerd first saw a phase is late by up to
- * a poll (an idle runner is read every 2 s, and a runner adopted after a restart may have been
+ * a poll (an idle runner is read every 2 s, or every few minutes in a quiet pool: idle-reads.ts; a runner adopted after a restart may have been
  * busy for hours), so the file's time is kept, clamped into [the instance's creation or the
  * phase before, the first pass that saw this phase]. Then no forged time can move a deadline
  * later than runnerd's first sight of the phase, and a forged early one can only bring forward

@@ -1,18 +1,14 @@
 // The reconciler's decisions: a pure function from desired and observed state to actions.
 // No clock reads, randomness or I/O here; `now` comes in, actions go out, each with its reason.
-import type { Action, ObservedRunner, Plan, PlanSettings, PoolBlocker, PoolSpec, PoolStatus, Snapshot } from "./types.js";
+import { formatMs } from "./format-ms.js";
+import { countPlaced, placeRunner, tallyMembers, type MemberTally } from "./placement.js";
+import { shareFreeSlots } from "./share-slots.js";
+import type { PoolTally } from "./pool-tally.js";
+import { trimIdle } from "./trim.js";
+import type { Action, MemberView, ObservedRunner, Plan, PlanSettings, PoolBlocker, PoolSpec, PoolStatus, Snapshot } from "./types.js";
 
-interface PoolTally {
-  spec: PoolSpec;
-  creating: number;
-  starting: ObservedRunner[];
-  idle: ObservedRunner[];
-  busy: number;
-  /** Runners whose agent reported the end while their instance still runs: not available, but holding a slot. */
-  held: number;
-  /** For the pool's status: runners on their way out (finishing, stopped, being collected or timed out). */
-  finishing: number;
-}
+export { formatMs } from "./format-ms.js";
+
 
 /**
  * Phases whose instance runs (or is being made), so they count toward the pool's ceiling and the
@@ -30,15 +26,24 @@ export function plan(snapshot: Snapshot, settings: PlanSettings, now: number): P
   }
 
   let hostActive = 0;
+  const members = new Map((snapshot.members ?? []).map((m) => [m.name, m]));
+  const lost: ObservedRunner[] = [];
   for (const runner of snapshot.runners) {
+    const member = runner.member !== undefined ? members.get(runner.member) : undefined;
+    if (member?.state === "offline" && writtenOff(member, settings, now, deadlines)) {
+      lost.push(runner);
+      continue;
+    }
     const tally = tallies.get(runner.pool);
     const decided = tally
-      ? (outdated(runner, snapshot) ?? judgeRunner(runner, tally, settings, now, deadlines))
+      ? (outdated(runner, snapshot) ?? evacuating(runner, member) ?? judgeRunner(runner, tally, settings, now, deadlines))
       : drainRunner(runner, settings, now, deadlines);
-    if (decided) actions.push(decided);
+    // Nothing can be done to an instance on an offline member; it counts as it was until written off.
+    if (decided && member?.state !== "offline") actions.push(decided);
     // A runner being timed out or drained still holds its slot until it is gone.
     if (activePhases.has(runner.phase)) hostActive++;
   }
+  const memberTallies = tallyMembers(snapshot.members ?? [], snapshot.runners, new Set(lost.map((r) => r.name)));
 
   const statuses: PoolStatus[] = [];
   const wants = new Map<string, number>();
@@ -67,17 +72,27 @@ export function plan(snapshot: Snapshot, settings: PlanSettings, now: number): P
   for (const status of statuses) {
     const want = wants.get(status.name) ?? 0;
     const got = granted.get(status.name) ?? 0;
-    for (let i = 0; i < got; i++) {
+    const spec = tallies.get(status.name)?.spec;
+    for (let i = 0; i < got && spec; i++) {
+      const placed = placeRunner(spec, snapshot.members ?? [], memberTallies, settings.maxRunnersPerMember);
+      if ("blocked" in placed) {
+        status.blocked = placed.blocked;
+        break;
+      }
       const available = (availableByPool.get(status.name) ?? 0) + i;
       const reason = status.queued ? `${status.queued} queued job(s), ${available} runner(s) available` : `${available} of ${status.floor} idle runners available`;
-      actions.push({ kind: "spawn", pool: status.name, reason });
+      const clustered = members.size > 0 ? { clustered: true } : {};
+      actions.push({ kind: "spawn", pool: status.name, reason, ...clustered, ...(placed.target !== undefined ? { target: placed.target } : {}) });
+      if (placed.target !== undefined) countPlaced(memberTallies, placed.target, status.name);
     }
-    if (got < want) status.blocked = "host-cap";
+    if (got < want && status.blocked === undefined) status.blocked = "host-cap";
   }
 
   if (snapshot.runners.some((r) => r.phase === "starting")) deadlines.push(now + settings.startingPollMs);
   const next = deadlines.length > 0 ? Math.min(...deadlines) : undefined;
   const plan: Plan = { actions, pools: statuses };
+  if (members.size > 0) plan.members = memberStatuses(memberTallies);
+  if (lost.length > 0) plan.lost = lost;
   if (next !== undefined) plan.requeueAfterMs = Math.max(0, next - now);
   return plan;
 }
@@ -164,6 +179,28 @@ function stuckFinishing(runner: ObservedRunner, settings: PlanSettings, now: num
   return { kind: "collect", pool: runner.pool, runner: runner.name, forceStop: true, outcome: "finishing-timeout", reason };
 }
 
+/**
+ * Whether the runners of an offline member are written off: no longer capacity, replaced on live
+ * members. Until then they count as they were (a member's daemon may only be restarting).
+ */
+function writtenOff(member: MemberView, settings: PlanSettings, now: number, deadlines: number[]): boolean {
+  const since = member.offlineSince ?? now;
+  const deadline = since + (settings.memberOfflineTimeoutMs ?? 0);
+  if (now >= deadline) return true;
+  deadlines.push(deadline);
+  return false;
+}
+
+/** A member being evacuated is emptied: runners without a job go (and are replaced elsewhere); busy ones finish. */
+function evacuating(runner: ObservedRunner, member: MemberView | undefined): Action | undefined {
+  if (member?.state !== "evacuated" || (runner.phase !== "idle" && runner.phase !== "starting")) return undefined;
+  return { kind: "delete", pool: runner.pool, runner: runner.name, outcome: "member-evacuated", reason: `member ${member.name} is evacuated` };
+}
+
+function memberStatuses(tallies: ReadonlyMap<string, MemberTally>): NonNullable<Plan["members"]> {
+  return [...tallies.values()].map((t) => ({ name: t.name, state: t.state, runners: t.active, idle: t.idle, busy: t.busy, lost: t.lost }));
+}
+
 /** A runner whose pool left the configuration: idle ones go, busy ones finish their job. */
 function drainRunner(runner: ObservedRunner, settings: PlanSettings, now: number, deadlines: number[]): Action | undefined {
   const base = { pool: runner.pool, runner: runner.name };
@@ -200,77 +237,6 @@ function spawnBlocker(spec: PoolSpec, snapshot: Snapshot, settings: PlanSettings
   return undefined;
 }
 
-/**
- * Runners above the target: with an idle timeout, only those idle for that long go (longest idle
- * first), so a burst's runners are kept for the next jobs for a while; a deadline wakes the loop
- * when the next one times out. Without one (older configs, tests), as trimSurplus.
- */
-function trimIdle(tally: PoolTally, count: number, now: number, deadlines: number[]): Action[] {
-  const timeout = tally.spec.idleTimeoutMs;
-  if (timeout === undefined) return trimSurplus(tally, count);
-  const idleSince = (r: ObservedRunner) => r.phaseSince ?? r.createdAt;
-  const byIdleAge = [...tally.idle].sort((a, b) => idleSince(a) - idleSince(b));
-  const expired = byIdleAge.filter((r) => now - idleSince(r) >= timeout).slice(0, count);
-  if (expired.length < count) {
-    const next = byIdleAge.find((r) => now - idleSince(r) < timeout);
-    if (next) deadlines.push(idleSince(next) + timeout);
-  }
-  return expired.map((runner) => ({
-    kind: "delete" as const,
-    pool: runner.pool,
-    runner: runner.name,
-    outcome: "surplus" as const,
-    reason: `idle for ${formatMs(now - idleSince(runner))} above the target of ${tally.spec.floor} (idle timeout ${formatMs(timeout)})`,
-  }));
-}
-
-/** Removes runners above the idle floor, those not yet listening first (they cannot have a job). */
-function trimSurplus(tally: PoolTally, count: number): Action[] {
-  const candidates = [...tally.starting, ...[...tally.idle].sort((a, b) => b.createdAt - a.createdAt)];
-  return candidates.slice(0, count).map((runner) => ({
-    kind: "delete" as const,
-    pool: runner.pool,
-    runner: runner.name,
-    outcome: "surplus" as const,
-    reason: `above the idle floor of ${tally.spec.floor}`,
-  }));
-}
-
-/**
- * Hands out the host's free slots one at a time, each to the pool that has the smallest share of
- * its ceiling in use, so that no pool starves when the host-wide cap is reached. Ties go to the
- * pool served least recently, so an odd slot alternates between pools instead of always going
- * to the first one in the file.
- */
-function shareFreeSlots(tallies: Map<string, PoolTally>, wants: Map<string, number>, free: number, lastSpawnAt: ReadonlyMap<string, number> = new Map()): Map<string, number> {
-  const granted = new Map<string, number>();
-  const remaining = new Map(wants);
-  const inUse = new Map<string, number>();
-  const served = new Map(lastSpawnAt);
-  for (const [name, t] of tallies) inUse.set(name, t.creating + t.starting.length + t.idle.length + t.busy + t.held);
-  for (let slot = 0; slot < free; slot++) {
-    let best: string | undefined;
-    let bestShare = Infinity;
-    let bestServed = Infinity;
-    for (const [name, left] of remaining) {
-      if (left <= 0) continue;
-      const share = (inUse.get(name) ?? 0) / Math.max(1, tallies.get(name)?.spec.ceiling ?? 1);
-      const lastServed = served.get(name) ?? -Infinity;
-      if (share < bestShare || (share === bestShare && lastServed < bestServed)) {
-        best = name;
-        bestShare = share;
-        bestServed = lastServed;
-      }
-    }
-    if (best === undefined) break;
-    granted.set(best, (granted.get(best) ?? 0) + 1);
-    remaining.set(best, (remaining.get(best) ?? 0) - 1);
-    inUse.set(best, (inUse.get(best) ?? 0) + 1);
-    served.set(best, Number.MAX_SAFE_INTEGER - free + slot); // just served: later than any real time
-  }
-  return granted;
-}
-
 function tallyStatus(tally: PoolTally, snapshot: Snapshot, _now: number): PoolStatus {
   const status: PoolStatus = {
     name: tally.spec.name,
@@ -288,9 +254,3 @@ function tallyStatus(tally: PoolTally, snapshot: Snapshot, _now: number): PoolSt
   return status;
 }
 
-export function formatMs(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 120_000) return `${Math.round(ms / 100) / 10}s`;
-  if (ms < 7_200_000) return `${Math.round(ms / 60_000)}m`;
-  return `${Math.round(ms / 360_000) / 10}h`;
-}

@@ -18,6 +18,8 @@ export interface CreateInstanceRequest {
   config: Record<string, string>;
   devices: Record<string, Record<string, string>>;
   profiles: string[];
+  /** On a cluster: the member or `@group` to create it on. */
+  target?: string;
 }
 
 export interface LxdPort {
@@ -36,6 +38,8 @@ export interface LxdPort {
   waitForStopCleanup(name: string): Promise<void>;
   /** The fingerprint an image alias points at; null when there is no such alias. */
   getImageAlias(alias: string): Promise<{ target: string } | null>;
+  /** The cluster's members (`status`: LXD's Online, Offline, Evacuated…); empty when not clustered. */
+  clusterMembers?(): Promise<{ name: string; status: string; groups: string[] }[]>;
 }
 
 export interface TokenPort {

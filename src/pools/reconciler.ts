@@ -9,6 +9,7 @@ import { RunnerActions } from "./actions.js";
 import { defaultBackoff, PoolBackoff, type BackoffPolicy } from "./backoff.js";
 import { DeprecatedPools } from "./deprecation.js";
 import { Dispatcher, type ActionBounds } from "./dispatcher.js";
+import { MemberLoss } from "./member-loss.js";
 import { newRunnerName } from "./names.js";
 import { plan } from "./plan.js";
 import type { HistoryPort, ImagePort, LxdPort, ReconcilerObserver, RegistrarPort, TokenPort } from "./ports.js";
@@ -49,6 +50,7 @@ export class Reconciler {
   private readonly snapshots: SnapshotObserver;
   private readonly actions: RunnerActions;
   private readonly blockers: BlockerLog;
+  private readonly memberLoss: MemberLoss;
   private loopDone: Promise<void> = Promise.resolve();
   private running = false;
   private pending = false;
@@ -83,6 +85,7 @@ export class Reconciler {
       tookJob: (runner, at) => this.snapshots.assumeBusy(runner, at),
     });
     this.blockers = new BlockerLog(deps.history);
+    this.memberLoss = new MemberLoss({ history: deps.history, now: deps.now, ...(deps.registrar ? { registrar: deps.registrar } : {}) });
   }
 
   start(): void {
@@ -107,6 +110,16 @@ export class Reconciler {
     }
     this.running = true;
     this.loopDone = this.loop(reason);
+  }
+
+  /**
+   * A `workflow_job` webhook names `runner` as running a job: a pass reads its status now instead
+   * of when its idle re-read falls due (idle-reads.ts), so its pool's floor is refilled at once.
+   * Only a hint: the status file still decides (a forged or stale webhook changes no phase).
+   */
+  runnerTookJob(runner: string): void {
+    this.snapshots.readSoon(runner);
+    this.requestPass(`job started on ${runner}`);
   }
 
   status(): ReconcilerStatus | undefined {
@@ -154,7 +167,7 @@ export class Reconciler {
     } catch (err) {
       log.error({ err: describeError(err), reason }, "observing LXD failed; retrying at the next resync");
       this.deps.observer?.failure?.("lxd", "observe");
-      this.publish({ at: now, pools: this.lastStatus?.pools ?? [], runners: this.lastStatus?.runners ?? [], lastPassError: describeError(err) });
+      this.publish({ ...(this.lastStatus ?? { pools: [], runners: [] }), at: now, lastPassError: describeError(err) });
       return;
     }
     const { snapshot, transitions, recovered, undeprecated } = observed;
@@ -169,12 +182,14 @@ export class Reconciler {
     if (result.actions.length > 0) log.debug({ reason, actions: result.actions }, "planned actions");
     this.blockers.report(result.pools, log);
     for (const action of result.actions) this.dispatch(action, mark, log);
+    this.memberLoss.note(result.lost ?? [], log);
     const present = new Set(snapshot.runners.map((r) => r.name));
     this.dispatcher.forget(present);
     this.actions.forget(present, this.dispatcher.inFlight);
     const recoveryIn = observed.recoveryDueAt !== undefined ? Math.max(0, observed.recoveryDueAt - now) : undefined;
     this.scheduleRequeue(recoveryIn === undefined ? result.requeueAfterMs : Math.min(recoveryIn, result.requeueAfterMs ?? recoveryIn));
-    this.publish({ at: now, pools: poolReports(result.pools, { failure: (pool) => this.backoff.get(pool), deprecation: (pool) => this.deprecated.get(pool) }, now), runners: snapshot.runners });
+    const pools = poolReports(result.pools, { failure: (pool) => this.backoff.get(pool), deprecation: (pool) => this.deprecated.get(pool) }, now);
+    this.publish({ at: now, pools, runners: snapshot.runners, ...(result.members ? { members: result.members } : {}) });
     this.deps.observer?.passDone?.(performance.now() - started);
   }
 

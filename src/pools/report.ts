@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import type { PoolFailure } from "./backoff.js";
 import type { Deprecation } from "./deprecation.js";
 import type { HistoryPort } from "./ports.js";
-import type { ObservedRunner, PoolBlocker, PoolStatus } from "./types.js";
+import type { MemberStatus, ObservedRunner, PoolBlocker, PoolStatus } from "./types.js";
 
 export interface PoolReport extends PoolStatus {
   /** The pool's most recent failure, kept until a runner of the pool listens again (see backoff.ts). */
@@ -28,6 +28,8 @@ export interface ReconcilerStatus {
   at: number;
   pools: PoolReport[];
   runners: ObservedRunner[];
+  /** On a cluster: each member's state and what it holds. */
+  members?: MemberStatus[];
   lastPassError?: string;
 }
 
@@ -77,6 +79,10 @@ export class BlockerLog {
         log.warn({ pool: pool.name }, "pool blocked: GitHub refuses the runner version of its image");
       } else if (pool.blocked === "host-cap") {
         log.info({ pool: pool.name }, "pool held back by the host-wide runner cap");
+      } else if (pool.blocked === "member-cap" || pool.blocked === "no-member") {
+        const message = pool.blocked === "member-cap" ? "every eligible cluster member holds max_runners_per_member runners" : "no online cluster member in the pool's placement target";
+        log.warn({ pool: pool.name }, `pool held back: ${message}`);
+        this.history.addEvent({ level: "warn", kind: "placement-blocked", pool: pool.name, message });
       }
     }
   }

@@ -13,6 +13,8 @@ export type RunnerOutcome =
   | "pool-removed"
   | "surplus"
   | "image-updated" // replaced before its job by a runner of the pool's new image
+  | "member-evacuated" // removed before its job: its cluster member is being evacuated
+  | "member-lost" // its cluster member went offline for longer than the timeout
   | "runner-deprecated" // GitHub refused the runner's version as deprecated
   | "deleted"
   | "lost"; // stopped without a result: killed, crashed, or never started

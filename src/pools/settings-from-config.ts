@@ -31,6 +31,8 @@ export function reconcilerSettings(config: Config, host: HostResources | null = 
       tokenMinValidityMs: config.token_min_validity,
       startingPollMs,
       finishingTimeoutMs: finishingDeadlineMs,
+      memberOfflineTimeoutMs: config.cluster.member_offline_timeout,
+      ...(config.cluster.max_runners_per_member !== undefined ? { maxRunnersPerMember: config.cluster.max_runners_per_member } : {}),
     },
     pools: config.pools.map((pool) => poolRuntime(config, pool, defaults)),
   };
@@ -53,7 +55,15 @@ function poolRuntime(config: Config, pool: PoolConfig, defaults: RunnerLimits): 
 
   const credential = connection.auth.type === "push" ? "push" : "jit";
   const runtime: PoolRuntime = {
-    spec: { name: pool.name, scope: poolScopeKey(pool), floor: pool.runners.floor, ceiling: pool.runners.ceiling, credential, idleTimeoutMs: pool.runners.idle_timeout },
+    spec: {
+      name: pool.name,
+      scope: poolScopeKey(pool),
+      floor: pool.runners.floor,
+      ceiling: pool.runners.ceiling,
+      credential,
+      idleTimeoutMs: pool.runners.idle_timeout,
+      placement: { spread: pool.placement.spread, ...(pool.placement.target !== undefined ? { target: pool.placement.target } : {}) },
+    },
     connection: pool.connection,
     scopeRef: pool.scope.type === "repo" ? { type: "repo", repo: pool.scope.repo } : { type: "org", org: pool.scope.org },
     credential,

@@ -7,6 +7,8 @@ import { isImageFingerprint } from "../lxd/index.js";
 import { clampPhaseStart } from "./agent-status.js";
 import type { PoolBackoff } from "./backoff.js";
 import type { DeprecatedPools } from "./deprecation.js";
+import { IdleReads } from "./idle-reads.js";
+import { ClusterMembers } from "./members.js";
 import { observeRunners, type CachedStatus, type InFlight, type Transition } from "./observe.js";
 import type { LxdPort, TokenPort } from "./ports.js";
 import type { ReconcilerSettings } from "./settings.js";
@@ -14,8 +16,6 @@ import type { ObservedRunner, Snapshot } from "./types.js";
 
 /** How long a resolved image alias is trusted before it is read again. */
 const aliasRecheckMs = 5_000;
-/** How often an idle runner's status file is read again to notice that it took a job. */
-const idleRecheckMs = 2_000;
 
 export interface SnapshotSources {
   lxd: LxdPort;
@@ -45,6 +45,8 @@ export interface Observed {
 export class SnapshotObserver {
   private readonly statusCache = new Map<string, CachedStatus>();
   private readonly aliasCache = new Map<string, { target: string | null; readAt: number }>();
+  private readonly members = new ClusterMembers();
+  private readonly idleReads = new IdleReads();
 
   constructor(private readonly sources: SnapshotSources) {}
 
@@ -52,7 +54,13 @@ export class SnapshotObserver {
   async observe(settings: ReconcilerSettings, now: number, shuttingDown: boolean, log: Logger): Promise<Observed> {
     const { lxd, tokens, demand, backoff } = this.sources;
     const inFlight = this.sources.inFlight();
-    const seen = await observeRunners(lxd, tokens, settings.controllerId, inFlight, this.statusCache, { now, idleRecheckMs });
+    // Taken first: it decides which idle runners this pass reads (idle-reads.ts).
+    const queued = demand?.();
+    this.idleReads.update(queued, now);
+    const idleRecheckMs = (pool: string, runner: string) => this.idleReads.intervalFor(pool, runner, now);
+    const members = await this.members.observe(lxd, now, log);
+    const offline = new Set(members.filter((m) => m.state === "offline").map((m) => m.name));
+    const seen = await observeRunners(lxd, tokens, settings.controllerId, inFlight, this.statusCache, { now, idleRecheckMs }, offline);
     const poolImages = await this.poolImages(settings, now, log);
     // Ended here, so that the snapshot's backoffs are those still standing after what it shows.
     const { recovered, dueAt } = backoff.settle(seen.runners, now);
@@ -66,10 +74,20 @@ export class SnapshotObserver {
       shuttingDown,
       poolImages,
       lastSpawnAt: new Map(this.sources.lastSpawnAt()),
-      ...(demand ? { demand: demand() } : {}),
+      ...(queued ? { demand: queued } : {}),
       ...(deprecated && deprecated.size > 0 ? { deprecated } : {}),
+      ...(members.length > 0 ? { members } : {}),
     };
     return { snapshot, transitions: seen.transitions, recovered, undeprecated, ...(dueAt !== undefined ? { recoveryDueAt: dueAt } : {}) };
+  }
+
+  /**
+   * A webhook says the runner took a job: its status file is read at the next pass, however
+   * recently it was read (an idle runner of a quiet pool is otherwise read every few minutes).
+   */
+  readSoon(name: string): void {
+    const cached = this.statusCache.get(name);
+    if (cached?.state === "idle") cached.readAt = -Infinity;
   }
 
   /**
@@ -93,24 +111,30 @@ export class SnapshotObserver {
    * moves the alias, and the plan then rolls the pool's idle runners to the new image.
    */
   private async poolImages(settings: ReconcilerSettings, now: number, log: Logger): Promise<Map<string, string>> {
-    const result = new Map<string, string>();
+    // One read per alias, however many pools use it: ten pools of one image read it ten times a pass.
+    const aliases = new Set(settings.pools.map((p) => p.image).filter((image) => !isImageFingerprint(image))); // a fingerprint never moves
+    const targets = new Map<string, string | null>();
     await Promise.all(
-      settings.pools.map(async (pool) => {
-        if (isImageFingerprint(pool.image)) return; // a fingerprint never moves
-        let cached = this.aliasCache.get(pool.image);
+      [...aliases].map(async (alias) => {
+        let cached = this.aliasCache.get(alias);
         if (!cached || now - cached.readAt >= aliasRecheckMs) {
           try {
-            const alias = await this.sources.lxd.getImageAlias(pool.image);
-            cached = { target: alias?.target ?? null, readAt: now };
-            this.aliasCache.set(pool.image, cached);
+            const answer = await this.sources.lxd.getImageAlias(alias);
+            cached = { target: answer?.target ?? null, readAt: now };
+            this.aliasCache.set(alias, cached);
           } catch (err) {
-            log.warn({ err: describeError(err), image: pool.image }, "cannot read the pool's image alias; not rolling this pass");
+            log.warn({ err: describeError(err), image: alias }, "cannot read the pool's image alias; not rolling this pass");
             return;
           }
         }
-        if (cached.target) result.set(pool.spec.name, cached.target);
+        targets.set(alias, cached.target);
       }),
     );
+    const result = new Map<string, string>();
+    for (const pool of settings.pools) {
+      const target = targets.get(pool.image);
+      if (target) result.set(pool.spec.name, target);
+    }
     return result;
   }
 }

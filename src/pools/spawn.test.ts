@@ -82,6 +82,18 @@ describe("spawnRunner", () => {
     expect(created?.source).toEqual({ alias: "runnerd/default" });
   });
 
+  it("on a cluster, creates on the member runnerd chose and keeps the runner there on evacuation", async () => {
+    const lxd = fakeLxd({ dirs: ["/opt/runnerd"] });
+    await spawnRunner(lxd.port, { ...input, placement: { target: "m2" } });
+    const created = lxd.instances.get("rd-web-abc")?.request;
+    expect(created?.target).toBe("m2");
+    expect(created?.config["cluster.evacuate"]).toBe("stop");
+    const single = fakeLxd({ dirs: ["/opt/runnerd"] });
+    await spawnRunner(single.port, input);
+    expect(single.instances.get("rd-web-abc")?.request.target).toBeUndefined();
+    expect(single.instances.get("rd-web-abc")?.request.config["cluster.evacuate"]).toBeUndefined();
+  });
+
   it("hands a JIT runner its config in runner.json and its registration id in a config key", async () => {
     const lxd = fakeLxd({ dirs: ["/opt/runnerd"] });
     await spawnRunner(lxd.port, { ...input, pool: { ...pool, credential: "jit" }, credential: { jitconfig: "eyJKSVQiOiJDT05GSUcifQ==", githubRunnerId: 42 } });

@@ -18,6 +18,8 @@ export interface SpawnInput {
   credential: RunnerCredential;
   agentScript: string;
   createdAt: Date;
+  /** On a cluster: present, with the member or `@group` runnerd chose (absent: the server's scheduler). */
+  placement?: { target?: string };
 }
 
 /**
@@ -30,6 +32,13 @@ export interface SpawnInput {
  * the instance, after the operator's config, so neither that nor a profile can turn it back on.
  */
 const neverRevived = { "boot.autostart": "false" } as const;
+
+/**
+ * On a cluster, evacuating a member stops its runners and leaves them there: the default ("auto")
+ * would move a container on local storage to another member and start it again there, a second
+ * boot of a single-use runner (`cluster.evacuate`, LXD and Incus instance options).
+ */
+const stayOnEvacuation = { "cluster.evacuate": "stop" } as const;
 
 export function instanceRequest(input: SpawnInput): CreateInstanceRequest {
   const { pool } = input;
@@ -46,8 +55,10 @@ export function instanceRequest(input: SpawnInput): CreateInstanceRequest {
       ...ownershipConfig(input.controllerId, pool.spec.name, pool.spec.scope, image, input.createdAt),
       ...("githubRunnerId" in input.credential ? { [keys.githubRunnerId]: String(input.credential.githubRunnerId), [keys.connection]: pool.connection } : {}),
       ...neverRevived,
+      ...(input.placement ? stayOnEvacuation : {}),
     },
     devices: pool.devices,
+    ...(input.placement?.target !== undefined ? { target: input.placement.target } : {}),
   };
 }
 

@@ -44,6 +44,19 @@ export interface PoolSpec {
   credential?: "push" | "jit";
   /** Idle runners above the target are removed after this long; absent: at once. */
   idleTimeoutMs?: number;
+  /** On a cluster: a member or `@group` to place runners on, and whether to spread them over members. */
+  placement?: { target?: string; spread: boolean };
+}
+
+/** A cluster member as the planner sees it: LXD's Online, Evacuated, and anything else as offline. */
+export type MemberState = "online" | "evacuated" | "offline";
+
+export interface MemberView {
+  name: string;
+  state: MemberState;
+  groups: readonly string[];
+  /** When runnerd first saw it offline (ms since the epoch): its runners are written off after `memberOfflineTimeoutMs`. */
+  offlineSince?: number;
 }
 
 export interface PlanSettings {
@@ -58,6 +71,10 @@ export interface PlanSettings {
    * and collected as `finishing-timeout` (the daemon uses `finishingDeadlineMs`, settings.ts).
    */
   finishingTimeoutMs: number;
+  /** On a cluster: runners at most on one member (`cluster.max_runners_per_member`). */
+  maxRunnersPerMember?: number;
+  /** Runners on a member offline this long are written off and replaced (`cluster.member_offline_timeout`). */
+  memberOfflineTimeoutMs?: number;
 }
 
 export interface Snapshot {
@@ -77,17 +94,20 @@ export interface Snapshot {
   deprecated?: ReadonlySet<string>;
   /** Increasing mark of each pool's last spawn (a time or a serial): under the host cap, ties go to the pool served least recently. */
   lastSpawnAt?: ReadonlyMap<string, number>;
+  /** The cluster's members; absent or empty: one server, not clustered. */
+  members?: readonly MemberView[];
 }
 
-export type Outcome = "boot-timeout" | "job-timeout" | "finishing-timeout" | "pool-removed" | "surplus" | "image-updated";
+export type Outcome = "boot-timeout" | "job-timeout" | "finishing-timeout" | "pool-removed" | "surplus" | "image-updated" | "member-evacuated";
 
 export type Action =
-  | { kind: "spawn"; pool: string; reason: string }
+  // `target`: the member or `@group` to create it on (a cluster); absent: the server's scheduler chooses.
+  | { kind: "spawn"; pool: string; reason: string; target?: string; clustered?: boolean }
   | { kind: "collect"; pool: string; runner: string; reason: string; forceStop: boolean; outcome?: Outcome }
   | { kind: "delete"; pool: string; runner: string; reason: string; outcome: Outcome };
 
 /** Why a pool has fewer runners than it wants, if it does. */
-export type PoolBlocker = "token-missing" | "token-expiring" | "runner-deprecated" | "backoff" | "host-cap" | "shutting-down";
+export type PoolBlocker = "token-missing" | "token-expiring" | "runner-deprecated" | "backoff" | "host-cap" | "member-cap" | "no-member" | "shutting-down";
 
 export interface PoolStatus {
   name: string;
@@ -107,9 +127,24 @@ export interface PoolStatus {
   queued?: number;
 }
 
+/** A cluster member in the plan's status: its state and what it holds. */
+export interface MemberStatus {
+  name: string;
+  state: MemberState;
+  runners: number;
+  idle: number;
+  busy: number;
+  /** Runners there written off (the member was offline past the timeout). */
+  lost: number;
+}
+
 export interface Plan {
   actions: Action[];
   pools: PoolStatus[];
+  /** On a cluster: each member and what it holds. */
+  members?: MemberStatus[];
+  /** Runners on a member offline past the timeout: no longer capacity, replaced elsewhere. */
+  lost?: ObservedRunner[];
   /** Look again after this many ms even if nothing happens (deadlines, polling); absent: no need. */
   requeueAfterMs?: number;
 }
