@@ -1,7 +1,8 @@
 import { defineConfig } from "vitest/config";
 
 // Unit tests live next to the code; integration tests talk to a real LXD and run one file at a
-// time, because they share the daemon, the storage pool and two CPU cores.
+// time, because they share the daemon, the storage pool and two CPU cores. Cluster tests
+// (test/cluster/) talk to the test cluster on this host and are a project of their own.
 export default defineConfig({
   test: {
     projects: [
@@ -12,6 +13,18 @@ export default defineConfig({
         test: {
           name: "integration",
           include: ["test/integration/**/*.test.ts"],
+          environment: "node",
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        // The 3-member test cluster scripts/setup-cluster.sh builds (RUNNERD_BACKEND picks LXD or
+        // Incus); one file at a time, since the files kill and restart members.
+        test: {
+          name: "cluster",
+          include: ["test/cluster/**/*.test.ts"],
           environment: "node",
           fileParallelism: false,
           testTimeout: 300_000,

@@ -36,7 +36,8 @@ export async function liveStatus(config: Config, lxd: ConnectedLxd, store: Store
   // A member seen offline now counts as offline since now: `status` alone never writes runners off.
   const members = await new ClusterMembers().observe(lxd.port, now, silent);
   const offline = new Set(members.filter((m) => m.state === "offline").map((m) => m.name));
-  const observation = await observeRunners(lxd.port, store, config.controller_id, new Map(), new Map(), { now, idleRecheckMs: 0 }, offline);
+  const cluster = members.length > 0 ? { unreachable: offline, known: new Map() } : undefined;
+  const observation = await observeRunners(lxd.port, store, config.controller_id, new Map(), new Map(), { now, idleRecheckMs: 0 }, cluster);
   const daemonFile = readStatusFile(config.state_dir);
   const pid = runningDaemonPid(config.state_dir);
   const result = plan(

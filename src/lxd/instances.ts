@@ -1,6 +1,6 @@
 // Instances: list, read, create, start, stop, delete and reconfigure containers.
 import { LxdError } from "../errors.js";
-import { isNotFound, parseMetadata } from "./response.js";
+import { isDeadlineError, isNotFound, parseMetadata } from "./response.js";
 import { waitForOperation, settle } from "./operations.js";
 import { instanceSchema, instanceStateSchema } from "./schema.js";
 import type { InstanceBody } from "./schema.js";
@@ -25,6 +25,12 @@ export interface Instance {
 export interface InstanceFilter {
   configKey: string;
   value: string;
+  /**
+   * Also return instances the server cannot read: on a cluster, those of a member that does not
+   * answer are listed as a placeholder with status "Error", their location, and no config at all
+   * (Incus 6.0, LXD 5.0), so no config filter matches them, on the server or here.
+   */
+  includeUnreadable?: boolean;
 }
 
 /** A local alias or fingerprint, or an alias on a remote image server (downloaded and cached by LXD). */
@@ -65,14 +71,19 @@ export async function listInstances(t: Transport, filter: InstanceFilter | undef
   const what = "list instances";
   const query: Record<string, string | number> = { recursion: 1 };
   // The filter language splits on spaces and has no quoting in LXD 5.0, so only simple values go to the server.
-  if (filter && serverSideFilter && /^[\w.:/-]+$/.test(filter.configKey + filter.value)) {
+  if (filter && serverSideFilter && !filter.includeUnreadable && /^[\w.:/-]+$/.test(filter.configKey + filter.value)) {
     query.filter = `config.${filter.configKey} eq ${filter.value}`;
   }
   const res = await t.request("GET", "/1.0/instances", { what, query });
   const bodies = parseMetadata(what, z.array(instanceSchema).nullable(), res.kind === "sync" ? res.metadata : undefined) ?? [];
   const all = bodies.map(toInstance);
   // Filtered locally as well: the server filter is an optimisation, this is the contract.
-  return filter ? all.filter((i) => i.config[filter.configKey] === filter.value) : all;
+  return filter ? all.filter((i) => i.config[filter.configKey] === filter.value || (filter.includeUnreadable === true && isUnreadable(i))) : all;
+}
+
+/** A cluster's placeholder for an instance on a member that does not answer (see InstanceFilter). */
+export function isUnreadable(i: Instance): boolean {
+  return i.status === "Error" && Object.keys(i.config).length === 0;
 }
 
 export async function getInstance(t: Transport, name: string, timeoutMs?: number): Promise<Instance | null> {
@@ -180,8 +191,16 @@ export async function deleteInstance(t: Transport, name: string, opts: { force?:
 export async function waitForStopCleanup(t: Transport, name: string, timeoutMs = 10_000, pollMs = 100): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (let first = true; ; first = false) {
-    // Each read gets what is left of the bound: a hung answer must not stretch it to 30 s.
-    const instance = await getInstance(t, name, Math.max(1, deadline - Date.now()));
+    // Each read gets what is left of the bound: a hung answer must not stretch it to 30 s. The
+    // wait is a courtesy: at its end the caller goes on, it does not fail (a stop that happened
+    // while a cluster member's daemon was down is never processed: it would fail every time).
+    let instance: Instance | null;
+    try {
+      instance = await getInstance(t, name, Math.max(1, deadline - Date.now()));
+    } catch (err) {
+      if (isDeadlineError(err)) return;
+      throw err;
+    }
     if (!instance) return;
     const unprocessed = instance.status === "Stopped" && instance.config["volatile.last_state.power"] === "RUNNING";
     // Running again after that is Incus's stop lock, not a restart: keep waiting (bounded).

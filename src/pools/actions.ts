@@ -200,7 +200,8 @@ export class RunnerActions {
     const started = performance.now();
     history.markRunnerStopped(action.runner, new Date(now()));
     observer?.runnerGone?.(action.pool, now());
-    const collected = await collectRunner(this.ports.lxd, action.runner, this.ctx.settings(), action.forceStop);
+    const keeping = { ...this.ctx.settings(), evacuated: action.outcome === "member-evacuated" };
+    const collected = await collectRunner(this.ports.lxd, action.runner, keeping, action.forceStop);
     // A spawn whose answer was lost, never started: it failed after all (its failure counted then).
     const spawnFailed = settledAsFailed(this.lost.take(action.runner), collected.result !== null, action.outcome);
     const outcome = action.outcome ?? (spawnFailed ? "spawn-failed" : collected.outcome);
@@ -224,7 +225,7 @@ export class RunnerActions {
     const level = outcome === "succeeded" ? "info" : "warn";
     // A refused runner version has its own event (runner-ends.ts), with what to do about it.
     if (level === "warn" && outcome !== "runner-deprecated") history.addEvent({ level, kind: outcome, pool: action.pool, runner: action.runner, message: detail ?? action.reason });
-    log[level]({ outcome, job: result?.job_name || undefined, exitCode: result?.exit_code, ms: Math.round(performance.now() - started), reason: action.reason }, "runner collected");
+    log[level]({ outcome, job: result?.job_name || undefined, exitCode: result?.exit_code, ms: Math.round(performance.now() - started), reason: action.reason, detail }, "runner collected");
   }
 
   /**

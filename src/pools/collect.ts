@@ -20,6 +20,8 @@ export interface Collected {
 export interface LogKeeping {
   logsDir: string;
   maxRunnerLogBytes: number;
+  /** A cluster evacuation stopped it (plan.ts). */
+  evacuated?: boolean;
 }
 
 export async function collectRunner(lxd: LxdPort, name: string, keeping: LogKeeping, forceStop: boolean): Promise<Collected> {
@@ -27,7 +29,9 @@ export async function collectRunner(lxd: LxdPort, name: string, keeping: LogKeep
   // Reads made before LXD has run the stop hook of an instance that powered itself off race
   // that hook (in CI, on LXD 5.0.2 and on Incus 6.0.4, such reads hung ~30 s each); after it,
   // LXD mounts the stopped root file system afresh for each read.
-  await lxd.waitForStopCleanup(name).catch(() => undefined);
+  // Not after an evacuation: it stops instances and leaves them marked running on purpose (so that
+  // `cluster restore` starts them again), which this wait would take for a stop not yet processed.
+  if (!keeping.evacuated) await lxd.waitForStopCleanup(name).catch(() => undefined);
   const reader = new InstanceReader(lxd, name, collectReadBudgetMs);
   const rawResult = await reader.read(paths.result, resultRead);
   const { result, outcome, detail: resultDetail } = readAgentResult(rawResult);

@@ -31,6 +31,12 @@ const assumedBusyMs = 10_000;
  */
 export const busyRecheckMs = 10_000;
 
+/** On a cluster: members that do not answer, and the runners the last pass saw (for placeholders). */
+export interface ClusterView {
+  unreachable: ReadonlySet<string>;
+  known: ReadonlyMap<string, ObservedRunner>;
+}
+
 /** An agent status change seen in a pass, for the history. */
 export interface Transition {
   runner: string;
@@ -57,7 +63,7 @@ export async function observeRunners(
   inFlight: ReadonlyMap<string, InFlight>,
   statusCache: Map<string, CachedStatus>,
   clock: ObserveClock = { now: Date.now(), idleRecheckMs: 0 },
-  unreachable: ReadonlySet<string> = new Set(),
+  cluster?: ClusterView,
 ): Promise<Observation> {
   // The actions in flight when the listing was asked for, and those in flight when it came back,
   // both count: LXD answers with the instances as they were when it read them, so a spawn that
@@ -65,7 +71,8 @@ export async function observeRunners(
   // Seen through the later map alone it would be a stopped runner holding no slot, and the plan
   // would spawn one beyond the ceiling (seen on Incus, whose listing is slower: 7 under 6).
   const before = new Map(inFlight);
-  const instances = await lxd.listInstances({ configKey: keys.controller, value: controllerId });
+  const instances = await lxd.listInstances({ configKey: keys.controller, value: controllerId, ...(cluster ? { includeUnreadable: true } : {}) });
+  const unreachable = cluster?.unreachable ?? new Set<string>();
   const flightOf = (name: string) => inFlight.get(name) ?? before.get(name);
   const runners: ObservedRunner[] = [];
   const transitions: Observation["transitions"] = [];
@@ -73,6 +80,15 @@ export async function observeRunners(
 
   await Promise.all(
     instances.map(async (instance) => {
+      if (instance.config[keys.controller] !== controllerId) {
+        // A placeholder for an instance on a member that does not answer: ours if a pass saw it.
+        const known = cluster?.known.get(instance.name);
+        if (known) {
+          seen.add(instance.name);
+          runners.push(unreadableRunner(known, instance.location, statusCache, clock.now));
+        }
+        return;
+      }
       seen.add(instance.name);
       const pool = instance.config[keys.pool] ?? "";
       const createdAt = Date.parse(instance.config[keys.createdAt] ?? "") || 0;
@@ -92,9 +108,11 @@ export async function observeRunners(
       const flight = flightOf(instance.name);
       if (flight) {
         runner.phase = flight.kind === "spawn" ? "creating" : "deleting";
-      } else if (runner.member !== undefined && unreachable.has(runner.member)) {
-        // Its member is offline: no read can reach it, and what the server lists for it is not
-        // news (LXD answers "Error"); it counts as last seen until written off (plan.ts).
+      } else if (runner.member !== undefined && (unreachable.has(runner.member) || instance.status === "Error")) {
+        // Its member is offline, or not answering yet (a cluster lists such instances as "Error"
+        // before it marks the member offline): no read or action can reach it; it counts as last
+        // seen until written off (plan.ts).
+        runner.unreachable = true;
         applyStatus(runner, statusCache.get(instance.name), clock.now);
       } else if (instance.status === "Stopped") {
         runner.phase = "stopped";
@@ -209,4 +227,13 @@ function applyStatus(runner: ObservedRunner, status: AgentStatus | undefined, no
     default:
       break;
   }
+}
+
+/** A runner a pass saw before, whose member does not answer now: as last seen, and unreachable. */
+function unreadableRunner(known: ObservedRunner, location: string | undefined, statusCache: ReadonlyMap<string, CachedStatus>, now: number): ObservedRunner {
+  const { phase: _phase, phaseSince: _since, job: _job, ...identity } = known;
+  const runner: ObservedRunner = { ...identity, phase: "starting", unreachable: true };
+  if (location && location !== "none") runner.member = location;
+  applyStatus(runner, statusCache.get(known.name), now);
+  return runner;
 }

@@ -39,7 +39,7 @@ export function plan(snapshot: Snapshot, settings: PlanSettings, now: number): P
       ? (outdated(runner, snapshot) ?? evacuating(runner, member) ?? judgeRunner(runner, tally, settings, now, deadlines))
       : drainRunner(runner, settings, now, deadlines);
     // Nothing can be done to an instance on an offline member; it counts as it was until written off.
-    if (decided && member?.state !== "offline") actions.push(decided);
+    if (decided && member?.state !== "offline" && runner.unreachable !== true) actions.push(decided);
     // A runner being timed out or drained still holds its slot until it is gone.
     if (activePhases.has(runner.phase)) hostActive++;
   }
@@ -193,8 +193,12 @@ function writtenOff(member: MemberView, settings: PlanSettings, now: number, dea
 
 /** A member being evacuated is emptied: runners without a job go (and are replaced elsewhere); busy ones finish. */
 function evacuating(runner: ObservedRunner, member: MemberView | undefined): Action | undefined {
-  if (member?.state !== "evacuated" || (runner.phase !== "idle" && runner.phase !== "starting")) return undefined;
-  return { kind: "delete", pool: runner.pool, runner: runner.name, outcome: "member-evacuated", reason: `member ${member.name} is evacuated` };
+  if (member?.state !== "evacuated") return undefined;
+  const reason = `member ${member.name} is evacuated`;
+  // The evacuation itself stops them (cluster.evacuate=stop, spawn.ts): ended on purpose, no failure of the pool.
+  if (runner.phase === "stopped") return { kind: "collect", pool: runner.pool, runner: runner.name, forceStop: false, outcome: "member-evacuated", reason };
+  if (runner.phase !== "idle" && runner.phase !== "starting") return undefined;
+  return { kind: "delete", pool: runner.pool, runner: runner.name, outcome: "member-evacuated", reason };
 }
 
 function memberStatuses(tallies: ReadonlyMap<string, MemberTally>): NonNullable<Plan["members"]> {

@@ -23,7 +23,8 @@ export interface CreateInstanceRequest {
 }
 
 export interface LxdPort {
-  listInstances(filter: { configKey: string; value: string }): Promise<InstanceSummary[]>;
+  /** `includeUnreadable`: also the config-less "Error" placeholders a cluster lists for a member that does not answer. */
+  listInstances(filter: { configKey: string; value: string; includeUnreadable?: boolean }): Promise<InstanceSummary[]>;
   createInstance(request: CreateInstanceRequest): Promise<void>;
   startInstance(name: string): Promise<void>;
   stopInstance(name: string, options: { force: boolean; timeoutSeconds?: number }): Promise<void>;

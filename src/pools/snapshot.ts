@@ -7,7 +7,7 @@ import { isImageFingerprint } from "../lxd/index.js";
 import { clampPhaseStart } from "./agent-status.js";
 import type { PoolBackoff } from "./backoff.js";
 import type { DeprecatedPools } from "./deprecation.js";
-import { IdleReads } from "./idle-reads.js";
+import { demandLingerMs, IdleReads } from "./idle-reads.js";
 import { ClusterMembers } from "./members.js";
 import { observeRunners, type CachedStatus, type InFlight, type Transition } from "./observe.js";
 import type { LxdPort, TokenPort } from "./ports.js";
@@ -46,6 +46,8 @@ export class SnapshotObserver {
   private readonly statusCache = new Map<string, CachedStatus>();
   private readonly aliasCache = new Map<string, { target: string | null; readAt: number }>();
   private readonly members = new ClusterMembers();
+  /** The runners the last pass saw: a cluster lists those of a member that does not answer without their config. */
+  private known = new Map<string, ObservedRunner>();
   private readonly idleReads = new IdleReads();
 
   constructor(private readonly sources: SnapshotSources) {}
@@ -57,10 +59,14 @@ export class SnapshotObserver {
     // Taken first: it decides which idle runners this pass reads (idle-reads.ts).
     const queued = demand?.();
     this.idleReads.update(queued, now);
-    const idleRecheckMs = (pool: string, runner: string) => this.idleReads.intervalFor(pool, runner, now);
+    // A pass after the one the in_progress webhook asked for may be the resync: it must still find the pool busy.
+    const linger = Math.max(demandLingerMs, 2 * settings.resyncIntervalMs);
+    const idleRecheckMs = (pool: string, runner: string) => this.idleReads.intervalFor(pool, runner, now, linger);
     const members = await this.members.observe(lxd, now, log);
     const offline = new Set(members.filter((m) => m.state === "offline").map((m) => m.name));
-    const seen = await observeRunners(lxd, tokens, settings.controllerId, inFlight, this.statusCache, { now, idleRecheckMs }, offline);
+    const cluster = members.length > 0 ? { unreachable: offline, known: this.known } : undefined;
+    const seen = await observeRunners(lxd, tokens, settings.controllerId, inFlight, this.statusCache, { now, idleRecheckMs }, cluster);
+    this.known = new Map(seen.runners.map((r) => [r.name, r]));
     const poolImages = await this.poolImages(settings, now, log);
     // Ended here, so that the snapshot's backoffs are those still standing after what it shows.
     const { recovered, dueAt } = backoff.settle(seen.runners, now);

@@ -30,6 +30,8 @@ export interface ObservedRunner {
   connection?: string;
   /** The cluster member the instance is on; absent when the server is not clustered. */
   member?: string;
+  /** Its cluster member does not answer for it: nothing can be done to it, it counts as last seen. */
+  unreachable?: boolean;
 }
 
 /** What the planner needs to know of one configured pool. */
