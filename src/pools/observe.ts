@@ -4,7 +4,7 @@ import { clampPhaseStart, isNewerStatus, parseAgentStatus, type AgentStatus } fr
 import { isDeadlineError } from "../lxd/index.js";
 import { keys, paths } from "./ownership.js";
 import { statusRead } from "./read-limits.js";
-import type { LxdPort, TokenPort } from "./ports.js";
+import type { InstanceSummary, LxdPort, TokenPort } from "./ports.js";
 import type { ObservedRunner } from "./types.js";
 
 export interface InFlight {
@@ -90,21 +90,7 @@ export async function observeRunners(
         return;
       }
       seen.add(instance.name);
-      const pool = instance.config[keys.pool] ?? "";
-      const createdAt = Date.parse(instance.config[keys.createdAt] ?? "") || 0;
-      const runner: ObservedRunner = { name: instance.name, pool, createdAt, phase: "starting" };
-      const image = instance.config["volatile.base_image"];
-      if (image) runner.image = image;
-      const githubRunnerId = Number(instance.config[keys.githubRunnerId]);
-      const connection = instance.config[keys.connection];
-      if (Number.isSafeInteger(githubRunnerId) && githubRunnerId > 0 && connection) {
-        runner.githubRunnerId = githubRunnerId;
-        runner.connection = connection;
-      }
-      const scope = instance.config[keys.scope];
-      if (scope) runner.scope = scope;
-      // A server that is not clustered reports "none" (LXD and Incus alike).
-      if (instance.location && instance.location !== "none") runner.member = instance.location;
+      const runner = runnerOf(instance);
       const flight = flightOf(instance.name);
       if (flight) {
         runner.phase = flight.kind === "spawn" ? "creating" : "deleting";
@@ -227,6 +213,26 @@ function applyStatus(runner: ObservedRunner, status: AgentStatus | undefined, no
     default:
       break;
   }
+}
+
+/** What an instance's own keys say of its runner; the phase is decided by the caller. */
+function runnerOf(instance: InstanceSummary): ObservedRunner {
+  const pool = instance.config[keys.pool] ?? "";
+  const createdAt = Date.parse(instance.config[keys.createdAt] ?? "") || 0;
+  const runner: ObservedRunner = { name: instance.name, pool, createdAt, phase: "starting" };
+  const image = instance.config["volatile.base_image"];
+  if (image) runner.image = image;
+  const githubRunnerId = Number(instance.config[keys.githubRunnerId]);
+  const connection = instance.config[keys.connection];
+  if (Number.isSafeInteger(githubRunnerId) && githubRunnerId > 0 && connection) {
+    runner.githubRunnerId = githubRunnerId;
+    runner.connection = connection;
+  }
+  const scope = instance.config[keys.scope];
+  if (scope) runner.scope = scope;
+  // A server that is not clustered reports "none" (LXD and Incus alike).
+  if (instance.location && instance.location !== "none") runner.member = instance.location;
+  return runner;
 }
 
 /** A runner a pass saw before, whose member does not answer now: as last seen, and unreachable. */
