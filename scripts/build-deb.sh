@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the Debian package dist-deb/runnerd_<version>_<arch>.deb (issue 15, item 1): the compiled
 # CLI and daemon with their production node_modules in /usr/lib/runnerd, /usr/bin/runnerd, the
-# systemd unit, the example config as /etc/runnerd/config.yaml (a conffile) and the config's JSON
-# Schema. better-sqlite3 is a native addon, so the package is for this machine's architecture and
+# systemd unit, the config's JSON Schema, the manual page and bash/zsh completions (generated from
+# the program), and the example config in /usr/share/doc/runnerd. No /etc/runnerd/config.yaml:
+# `runnerd init` writes it, and the unit waits for it (ConditionPathExists). better-sqlite3 is a native addon, so the package is for this machine's architecture and
 # this Node.js major (its ABI); Depends says so. Maintainer scripts: deploy/debian/.
 #
 # Needs node/npm, dpkg-deb, g++ and make (better-sqlite3 is compiled here: npm_config_build_from_source,
@@ -27,7 +28,8 @@ pkg=$work/pkg
 app=$pkg/usr/lib/runnerd
 umask 022
 mkdir -p "$app/bin" "$pkg/usr/bin" "$pkg/usr/lib/systemd/system" "$pkg/usr/share/runnerd" \
-  "$pkg/usr/share/doc/runnerd" "$pkg/etc/runnerd" "$pkg/DEBIAN"
+  "$pkg/usr/share/doc/runnerd" "$pkg/etc/runnerd" "$pkg/DEBIAN" "$pkg/usr/share/man/man1" \
+  "$pkg/usr/share/bash-completion/completions" "$pkg/usr/share/zsh/vendor-completions"
 
 # 1. The compiled code: `npm run build`'s tsconfig, into the package tree (so no stale files from
 #    ./dist come along), without source maps (the .ts sources are not shipped).
@@ -87,20 +89,25 @@ sed -e 's|^ExecStart=/usr/local/bin/runnerd |ExecStart=/usr/bin/runnerd |' \
 grep -q '^ExecStart=/usr/bin/runnerd ' "$pkg/usr/lib/systemd/system/runnerd.service"
 chmod 0644 "$pkg/usr/lib/systemd/system/runnerd.service"
 runnerd() { node "$app/bin/runnerd" "$@"; }
-runnerd config example >"$pkg/etc/runnerd/config.yaml"
-chmod 0640 "$pkg/etc/runnerd/config.yaml"
+# The example, not a live config: `runnerd init` writes /etc/runnerd/config.yaml (and refuses to
+# replace one without --force), so the package ships none, as a conffile or otherwise.
+runnerd config example >"$pkg/usr/share/doc/runnerd/config.example.yaml"
 chmod 0750 "$pkg/etc/runnerd"
+commit_epoch=$(git log -1 --format=%ct 2>/dev/null || date +%s)
+# Generated from the program itself, so they list exactly the commands and options it has.
+SOURCE_DATE_EPOCH=$commit_epoch runnerd man | gzip -9n >"$pkg/usr/share/man/man1/runnerd.1.gz"
+runnerd completion bash >"$pkg/usr/share/bash-completion/completions/runnerd"
+runnerd completion zsh >"$pkg/usr/share/zsh/vendor-completions/_runnerd"
 runnerd config schema >"$pkg/usr/share/runnerd/runnerd-config.schema.json"
 if ! cmp -s "$pkg/usr/share/runnerd/runnerd-config.schema.json" schema/runnerd-config.schema.json; then
   log "schema/runnerd-config.schema.json is not what the code generates: run npm run schema"
   exit 1
 fi
 install -m 0644 README.md "$pkg/usr/share/doc/runnerd/README.md"
-# Deliberate: the config is not world-readable (issue 15: 0640 root:runnerd; postinst sets the group).
+# Deliberate: the config and secrets directory is not world-readable (postinst sets the group).
 mkdir -p "$pkg/usr/share/lintian/overrides"
-printf '%s\n' 'runnerd: non-standard-dir-perm 0750 != 0755 [etc/runnerd/]' \
-  'runnerd: non-standard-file-perm 0640 != 0644 [etc/runnerd/config.yaml]' >"$pkg/usr/share/lintian/overrides/runnerd"
-commit_date=$(date -R -d "@$(git log -1 --format=%ct 2>/dev/null || date +%s)")
+printf '%s\n' 'runnerd: non-standard-dir-perm 0750 != 0755 [etc/runnerd/]' >"$pkg/usr/share/lintian/overrides/runnerd"
+commit_date=$(date -R -d "@$commit_epoch")
 printf 'runnerd (%s) unstable; urgency=medium\n\n  * Built from the runnerd source tree; see README.md.\n\n -- %s  %s\n' \
   "$version" "$maintainer" "$commit_date" | gzip -9n >"$pkg/usr/share/doc/runnerd/changelog.gz"
 cat >"$pkg/usr/share/doc/runnerd/copyright" <<EOF
@@ -135,9 +142,8 @@ find "$pkg" -type f -perm /022 -exec chmod go-w {} +
 find "$app/node_modules" -type f -perm /111 ! -name '*.node' -exec sh -c \
   'for f; do head -c2 "$f" | grep -q "^#!" || chmod a-x "$f"; done' sh {} +
 
-# 4. DEBIAN/: control, conffiles, md5sums, maintainer scripts.
+# 4. DEBIAN/: control, md5sums, maintainer scripts (no conffiles: the config is init's, see above).
 install -m 0755 deploy/debian/postinst deploy/debian/prerm deploy/debian/postrm "$pkg/DEBIAN/"
-echo /etc/runnerd/config.yaml >"$pkg/DEBIAN/conffiles"
 shlibs=
 if command -v dpkg-shlibdeps >/dev/null; then
   mkdir -p "$work/shlibs/debian"
@@ -169,7 +175,7 @@ Description: ephemeral self-hosted GitHub Actions runners in LXD/Incus container
  Node.js $node_major.
 EOF
 (cd "$pkg" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) >"$pkg/DEBIAN/md5sums"
-chmod 0644 "$pkg/DEBIAN/control" "$pkg/DEBIAN/conffiles" "$pkg/DEBIAN/md5sums"
+chmod 0644 "$pkg/DEBIAN/control" "$pkg/DEBIAN/md5sums"
 
 mkdir -p "$out"
 rm -f "$out/$deb"

@@ -2,13 +2,16 @@
 // (2: bad configuration or input, 1: anything else).
 import { Command, CommanderError } from "commander";
 import { ConfigError, UsageError, describeError } from "../errors.js";
+import { registerCompletionCommand } from "./completion.js";
 import { registerConfigCommands } from "./config-check.js";
 import { defaultConfigPath } from "./context.js";
 import { registerDemoCommand } from "./demo.js";
 import { registerDoctorCommand } from "./doctor.js";
 import { registerImageCommands } from "./image.js";
+import { registerInitCommand } from "./init/command.js";
 import { registerJobsCommand } from "./jobs.js";
 import { registerLogsCommand } from "./logs.js";
+import { registerManCommand } from "./man.js";
 import { registerStatusCommands } from "./status.js";
 import { registerTokenCommands } from "./token.js";
 import { registerUpCommand } from "./up.js";
@@ -20,6 +23,7 @@ export function buildProgram(): Command {
     .option("-c, --config <file>", `configuration file (default: $RUNNERD_CONFIG or ${defaultConfigPath})`)
     .showHelpAfterError()
     .exitOverride();
+  registerInitCommand(program);
   registerUpCommand(program);
   registerStatusCommands(program);
   registerJobsCommand(program);
@@ -30,6 +34,8 @@ export function buildProgram(): Command {
   registerImageCommands(program);
   registerDoctorCommand(program);
   registerDemoCommand(program);
+  registerCompletionCommand(program);
+  registerManCommand(program);
   return program;
 }
 

@@ -3,16 +3,19 @@
 // systemd (debootstrapped like the Debian 12 test image, packages through the tests' apt cache),
 // the host's LXD (or Incus) socket handed in through a `proxy` device and the emulator reached the
 // same way. `apt install` pulls Debian's nodejs; systemd runs the packaged unit with its
-// hardening; runners appear in the host's backend and run a job; an upgrade to a newer package
-// keeps them; `apt purge` removes the service and leaves the backend and its runners alone.
+// hardening; the package ships no config and the unit waits for one; `runnerd init --preseed`
+// writes it (and the PAT file) and runs doctor; runners appear in the host's backend and run a
+// job; an upgrade to a newer package keeps them; `apt purge` removes the service and the config and
+// leaves the secret file, the backend and its runners alone.
 import { execFile, type ExecFileOptions } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backend, backendCli, backendSocket, repoRoot } from "../../src/cli/demo/lxd-host.js";
-import { createTestWorld, ensureTestImage, lxdOrSkip, testStoragePool, waitFor, type TestWorld } from "../support/lxd-harness.js";
+import { createTestWorld, ensureTestImage, lxdOrSkip, testImage, testStoragePool, waitFor, type TestWorld } from "../support/lxd-harness.js";
 
 const lxd = await lxdOrSkip();
 const execFileAsync = promisify(execFile);
@@ -38,7 +41,11 @@ async function buildPackage(): Promise<string> {
   const shipped = ["src", "bin", "deploy", "schema", "scripts/build-deb.sh", "package.json", "package-lock.json", "README.md", "tsconfig.json", "tsconfig.build.json"];
   const { stdout: files } = await run("git", ["ls-files", "-s", "--", ...shipped], { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 });
   const { stdout: diff } = await run("git", ["diff", "HEAD", "--", ...shipped], { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 });
-  const key = createHash("sha256").update(files).update(diff).digest("hex").slice(0, 12);
+  // New files not yet committed count too (their names and contents).
+  const { stdout: untracked } = await run("git", ["ls-files", "-o", "--exclude-standard", "-z", "--", ...shipped], { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 });
+  const hash = createHash("sha256").update(files).update(diff);
+  for (const file of untracked.split("\0").filter(Boolean).sort()) hash.update(file).update(readFileSync(join(repoRoot, file)));
+  const key = hash.digest("hex").slice(0, 12);
   const out = join(repoRoot, "dist-deb", key);
   const built = () => (existsSync(out) ? readdirSync(out).find((f) => f.endsWith(".deb") && !f.includes("+next")) : undefined);
   if (!built()) {
@@ -113,11 +120,33 @@ describe.skipIf(lxd.skip)(`the Debian package on Debian 13 with systemd (${backe
     expect((await sh("stat -c '%a %U' /var/lib/runnerd; stat -c '%a %U:%G' /etc/runnerd")).split("\n")).toEqual(["700 runnerd", "750 root:runnerd", ""]);
     expect(await sh("systemctl is-enabled runnerd || true")).toMatch(/disabled/); // a new install waits for its configuration
 
-    // The operator's configuration: a PAT (0600, runnerd's), a pool of two.
-    world.writeConfig([{ name: "pkg", repo: "acme/pkg", floor: 2 }], { state_dir: "/var/lib/runnerd", log_level: "info", github: { emu: { url: emu.url, auth: { type: "pat", token_file: "/etc/runnerd/github-pat" } } } });
-    await run(cli, ["file", "push", world.configPath, `${host}/etc/runnerd/config.yaml`, "--mode", "0640", "--gid", "0"]);
-    await sh(`printf '%s\\n' '${emu.pat}' >/etc/runnerd/github-pat && chown runnerd /etc/runnerd/github-pat && chmod 600 /etc/runnerd/github-pat && chgrp runnerd /etc/runnerd/config.yaml`);
-    expect(await sh("runuser -u runnerd -- runnerd --config /etc/runnerd/config.yaml doctor 2>&1 || true")).not.toMatch(/✗|FAIL/);
+    // No config in the package: the unit's start is skipped (not failed, so no restart loop).
+    expect(await sh("test -e /etc/runnerd/config.yaml && echo present || echo absent")).toBe("absent\n");
+    await sh("systemctl start runnerd");
+    const skipped = (await sh("systemctl show runnerd -p ConditionResult -p ActiveState")).split("\n").filter(Boolean).sort();
+    expect(skipped).toEqual(["ActiveState=inactive", "ConditionResult=no"]);
+    // The manual page and completions, generated from the program at build time.
+    expect(await sh("ls /usr/share/man/man1/runnerd.1.gz /usr/share/bash-completion/completions/runnerd /usr/share/zsh/vendor-completions/_runnerd && bash -n /usr/share/bash-completion/completions/runnerd && echo ok")).toMatch(/ok\n$/);
+
+    // The operator's configuration, from `runnerd init --preseed`: a PAT it writes (0600, runnerd's),
+    // a pool of two on the backend's storage pool (which init finds through the socket it detects).
+    const preseed = {
+      lxd: { storage_pool: testStoragePool },
+      github: { name: "emu", url: emu.url, auth: "pat", token: emu.pat },
+      pools: [{ name: "pkg", scope: "acme/pkg", floor: 2, image: testImage, name_prefix: "rt", instance: { devices: { github: { type: "proxy", bind: "instance", listen: `tcp:127.0.0.1:${emu.port}`, connect: `tcp:127.0.0.1:${emu.port}` } } } }],
+      settings: { controller_id: world.controllerId, state_dir: "/var/lib/runnerd", resync_interval: "2s", boot_timeout: "60s", log_level: "info", http: { listen: "127.0.0.1:0" } },
+    };
+    writeFileSync(join(world.stateDir, "preseed.yaml"), stringify(preseed), { mode: 0o600 });
+    await run(cli, ["file", "push", join(world.stateDir, "preseed.yaml"), `${host}/root/preseed.yaml`, "--mode", "0600"]);
+    const init = await sh("runnerd init --preseed /root/preseed.yaml 2>&1");
+    expect(init).toContain("wrote /etc/runnerd/github-pat (mode 0600, owned by runnerd): github.emu.auth.token_file");
+    expect(init).toContain("wrote /etc/runnerd/config.yaml (mode 0640, root:runnerd): 1 pool(s)");
+    expect(init).toContain("doctor found no problem");
+    expect(init).not.toMatch(/FAIL/);
+    expect(init).not.toContain(emu.pat);
+    expect((await sh("stat -c '%a %U:%G' /etc/runnerd/config.yaml /etc/runnerd/github-pat")).split("\n")).toEqual(["640 root:runnerd", "600 runnerd:runnerd", ""]);
+    // Run again, it refuses to replace the config (exit 2) and leaves it as it was.
+    expect(await sh("rc=0; runnerd init --preseed /root/preseed.yaml >/dev/null 2>/tmp/init.err || rc=$?; echo \"exit $rc: $(cat /tmp/init.err)\"")).toBe("exit 2: runnerd: init: /etc/runnerd/config.yaml exists; runnerd init replaces it (and the secret files it writes) only with --force. Check it with: runnerd config check\n");
     await sh("systemctl enable --now runnerd");
 
     const listening = () => emu.runners().filter((r) => "repo" in r.scope && r.scope.repo === "acme/pkg" && r.listeningAt !== null);
@@ -153,6 +182,8 @@ describe.skipIf(lxd.skip)(`the Debian package on Debian 13 with systemd (${backe
     await sh("DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq runnerd >/dev/null", 300_000);
     expect(await sh("(systemctl list-unit-files runnerd.service --no-legend || true) | wc -l")).toBe("0\n");
     expect(await sh("test -e /usr/bin/runnerd && echo present || echo gone")).toBe("gone\n");
+    // The config init wrote goes with the purge; the secret file, maybe the only copy, stays.
+    expect(await sh("for f in config.yaml github-pat; do test -e /etc/runnerd/$f && echo $f present || echo $f gone; done")).toBe("config.yaml gone\ngithub-pat present\n");
     expect((await world.instances()).length).toBeGreaterThanOrEqual(Math.min(runners, 1));
     process.stderr.write(`package: ${deb.split("/").pop()}, apt install to the first job done: ${firstJobMs} ms\n`);
   }, 1_200_000);

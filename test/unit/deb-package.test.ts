@@ -3,7 +3,7 @@
 // compiles better-sqlite3 (minutes on two cores), so this runs only with RUNNERD_TEST_DEB=1:
 //   RUNNERD_TEST_DEB=1 npx vitest run --project unit test/unit/deb-package.test.ts
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -62,7 +62,7 @@ describe.skipIf(!enabled)("the Debian package (scripts/build-deb.sh)", () => {
     expect(run("dpkg-deb", ["-I", deb])).toMatch(/Installed-Size: \d+/);
   });
 
-  it("holds the command, the unit, the config (a conffile), the schema and the addon", () => {
+  it("holds the command, the unit, the schema, the manual page, completions and the addon, and no live config", () => {
     const files = contents(deb);
     expect(files.get("/usr/bin/runnerd")).toMatchObject({ mode: "lrwxrwxrwx", link: "../lib/runnerd/bin/runnerd" });
     expect(files.get("/usr/lib/runnerd/bin/runnerd")?.mode).toBe("-rwxr-xr-x");
@@ -75,16 +75,22 @@ describe.skipIf(!enabled)("the Debian package (scripts/build-deb.sh)", () => {
     expect(files.get("/usr/share/runnerd/runnerd-config.schema.json")?.mode).toBe("-rw-r--r--");
     expect(files.get("/usr/share/doc/runnerd/copyright")?.mode).toBe("-rw-r--r--");
     expect(files.get("/etc/runnerd")?.mode).toBe("drwxr-x---");
-    expect(files.get("/etc/runnerd/config.yaml")?.mode).toBe("-rw-r-----");
+    // `runnerd init` writes the config; the package ships only the example.
+    expect(files.has("/etc/runnerd/config.yaml")).toBe(false);
+    expect(files.get("/usr/share/doc/runnerd/config.example.yaml")?.mode).toBe("-rw-r--r--");
+    for (const path of ["/usr/share/man/man1/runnerd.1.gz", "/usr/share/bash-completion/completions/runnerd", "/usr/share/zsh/vendor-completions/_runnerd"]) {
+      expect(files.get(path)?.mode, path).toBe("-rw-r--r--");
+    }
     expect([...files.values()].every((entry) => entry.owner === "root/root")).toBe(true);
     // Only the compiled JavaScript (no source maps), the addon without its sources and objects,
     // no npm packages' own tests.
     const paths = [...files.keys()];
-    expect(paths.filter((path) => path.startsWith("/usr/lib/runnerd/dist/") && !/(\/|\.js)$/.test(path) && files.get(path)?.mode.startsWith("-"))).toEqual([]);
+    // (The agent's script and unit are runnerd's own files beside the agent module, checked above.)
+    expect(paths.filter((path) => path.startsWith("/usr/lib/runnerd/dist/") && !path.startsWith("/usr/lib/runnerd/dist/src/agent/") && !/(\/|\.js)$/.test(path) && files.get(path)?.mode.startsWith("-"))).toEqual([]);
     expect(paths.filter((path) => path.startsWith("/usr/lib/runnerd/node_modules/better-sqlite3/") && /\/(deps|src|obj\.target)\//.test(path))).toEqual([]);
     expect(paths.filter((path) => /^\/usr\/lib\/runnerd\/node_modules\/(@[^/]+\/)?[^/]+\/(test|\.bin)$/.test(path))).toEqual([]);
-    expect(readFileSync(join(control, "conffiles"), "utf8")).toBe("/etc/runnerd/config.yaml\n");
-    expect(readFileSync(join(tree, "etc/runnerd/config.yaml"), "utf8")).toBe(exampleConfig());
+    expect(existsSync(join(control, "conffiles"))).toBe(false);
+    expect(readFileSync(join(tree, "usr/share/doc/runnerd/config.example.yaml"), "utf8")).toBe(exampleConfig());
     expect(readFileSync(join(tree, "usr/share/runnerd/runnerd-config.schema.json"), "utf8")).toBe(readFileSync(join(root, "schema/runnerd-config.schema.json"), "utf8"));
   });
 
@@ -94,7 +100,7 @@ describe.skipIf(!enabled)("the Debian package (scripts/build-deb.sh)", () => {
       expect(readFileSync(join(control, script), "utf8")).toMatch(/^#!\/bin\/sh\n[\s\S]*\nset -e\n/);
       expect(spawnSync("sh", ["-n", join(control, script)]).status, script).toBe(0);
     }
-    for (const file of ["control", "conffiles", "md5sums"]) {
+    for (const file of ["control", "md5sums"]) {
       expect((statSync(join(control, file)).mode & 0o777).toString(8), file).toBe("644");
     }
   });
@@ -111,5 +117,14 @@ describe.skipIf(!enabled)("the Debian package (scripts/build-deb.sh)", () => {
   it("runs from its own files: the packaged command prints the schema", () => {
     const printed = run("node", [join(tree, "usr/lib/runnerd/bin/runnerd"), "config", "schema"]);
     expect(printed).toBe(readFileSync(join(root, "schema/runnerd-config.schema.json"), "utf8"));
+  });
+
+  it("ships the manual page and completions the packaged command prints", () => {
+    const packaged = (...args: string[]) => run("node", [join(tree, "usr/lib/runnerd/bin/runnerd"), ...args]);
+    expect(readFileSync(join(tree, "usr/share/bash-completion/completions/runnerd"), "utf8")).toBe(packaged("completion", "bash"));
+    expect(readFileSync(join(tree, "usr/share/zsh/vendor-completions/_runnerd"), "utf8")).toBe(packaged("completion", "zsh"));
+    const page = run("sh", ["-c", `gzip -dc ${join(tree, "usr/share/man/man1/runnerd.1.gz")}`]);
+    expect(page).toMatch(/^\.TH RUNNERD 1 /);
+    expect(page).toContain("runnerd init");
   });
 });
