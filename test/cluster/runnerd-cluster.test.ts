@@ -9,7 +9,7 @@ import { startDaemon, type Daemon } from "../../src/daemon/daemon.js";
 import { createLogger } from "../../src/log.js";
 import { openStore } from "../../src/store/index.js";
 import { bridgeAddress, clusterBackend, clusterOrSkip, evacuate, killMember, pointHarnessAtCluster, restartMember, restore } from "../support/cluster-harness.js";
-import { createTestWorld, waitFor, type PoolInput, type TestWorld } from "../support/lxd-harness.js";
+import { createTestWorld, testImage, waitFor, type PoolInput, type TestWorld } from "../support/lxd-harness.js";
 
 const gate = await clusterOrSkip();
 
@@ -146,6 +146,42 @@ describe.skipIf(gate.skip)(`runnerd on a 3-member ${clusterBackend()} cluster`, 
       await restore("m1", "m2");
     }
     await waitFor("m1 online again for runnerd", () => daemon?.reconciler.status()?.members?.find((m) => m.name === "m1")?.state === "online" || undefined, 60_000);
+  });
+
+  it("rolls a pool to a new image on every member: idle runners are replaced from the image the alias points at now", async () => {
+    const alias = `rt-roll-${world.controllerId}`;
+    const base = await world.lxd.getImageAlias(testImage);
+    if (!base) throw new Error(`no ${testImage} image in the cluster`);
+    await world.lxd.pointImageAlias(alias, base.target);
+    const builder = `rt-rollsrc-${world.controllerId}`;
+    let next: string | undefined;
+    try {
+      await configure([
+        { name: "failover", repo: "acme/failover", floor: 0, ceiling: 6, placement: { spread: true } },
+        { name: "roll", repo: "acme/roll", floor: 3, ceiling: 3, image: alias, placement: { spread: true } },
+      ]);
+      await waitFor("a roll runner listening on each member", async () => {
+        const where = await placed("roll");
+        return (["m1", "m2", "m3"].every((m) => where[m]?.length === 1) && listening("acme/roll").length === 3) || undefined;
+      }, 120_000);
+      const before = new Set(Object.values(await placed("roll")).flat());
+      // A new image: the same busybox, published from a container on m2 (another fingerprint).
+      await world.lxd.createInstance({ name: builder, source: { fingerprint: base.target }, config: { "user.runnerd-test": "roll" }, target: "m2" });
+      next = (await world.lxd.publishInstance(builder, { alias, properties: { description: "rolled" } })).fingerprint;
+      expect(next).not.toBe(base.target);
+      await waitFor("3 roll runners of the new image listening, one per member", async () => {
+        const now = await world.lxd.listInstances({ configKey: "user.runnerd.controller", value: world.controllerId });
+        const roll = now.filter((i) => i.config["user.runnerd.pool"] === "roll" && !before.has(i.name));
+        const members = new Set(roll.filter((i) => i.config["volatile.base_image"] === next).map((i) => i.location));
+        return (members.size === 3 && now.every((i) => !before.has(i.name)) && listening("acme/roll").filter((r) => !before.has(r.name)).length === 3) || undefined;
+      }, 180_000, 1000);
+    } finally {
+      await world.lxd.deleteInstance(builder, { force: true }).catch(() => undefined);
+      await configure([{ name: "roll", repo: "acme/roll", floor: 0, ceiling: 3, image: alias }]);
+      await waitFor("the roll pool empty", async () => Object.keys(await placed("roll")).length === 0 || undefined, 120_000);
+      await world.lxd.deleteImageAlias(alias).catch(() => undefined);
+      if (next) await world.lxd.deleteImage(next).catch(() => undefined);
+    }
   });
 });
 
