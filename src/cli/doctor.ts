@@ -1,4 +1,5 @@
 // `runnerd doctor`: checks everything runnerd depends on and says what to fix, one line each.
+import { checkClusterMembers } from "./doctor-cluster.js";
 import type { Command } from "commander";
 import { formatConfigIssues, type Config } from "../config/index.js";
 import { connectLxd, type ConnectedLxd } from "../lxd/connect.js";
@@ -53,6 +54,7 @@ async function runChecks(config: Config, checks: Check[], options: { launch: boo
     const info = lxd.server;
     checks.push({ level: info.auth === "trusted" ? "ok" : "fail", message: `backend: ${lxd.backend} (${info.driver}, kernel ${info.kernelVersion}${info.clustered ? ", clustered" : ""}, ${info.auth})` });
     await checkStoragePool(lxd, config, checks);
+    checks.push(...(await checkClusterMembers(lxd, config)));
     await checkDockerSupport(lxd, config, checks);
     checkImageSources(lxd, config, options.path, checks);
     await checkPools(lxd, config, checks, options);

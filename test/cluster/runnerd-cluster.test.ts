@@ -9,7 +9,7 @@ import { startDaemon, type Daemon } from "../../src/daemon/daemon.js";
 import { createLogger } from "../../src/log.js";
 import { openStore } from "../../src/store/index.js";
 import { bridgeAddress, clusterBackend, clusterOrSkip, evacuate, killMember, pointHarnessAtCluster, restartMember, restore } from "../support/cluster-harness.js";
-import { createTestWorld, testImage, waitFor, type PoolInput, type TestWorld } from "../support/lxd-harness.js";
+import { createTestWorld, ensureBuilt, runCli, testImage, waitFor, type PoolInput, type TestWorld } from "../support/lxd-harness.js";
 
 const gate = await clusterOrSkip();
 
@@ -77,6 +77,16 @@ describe.skipIf(gate.skip)(`runnerd on a 3-member ${clusterBackend()} cluster`, 
     for (const j of done) expect(j?.conclusion).toBe("success");
     const status = daemon?.reconciler.status();
     expect(status?.members?.map((m) => [m.name, m.state])).toEqual([["m1", "online"], ["m2", "online"], ["m3", "online"]]);
+  });
+
+  it("shows each member in status and checks each in doctor", async () => {
+    await ensureBuilt();
+    const status = await runCli(["--config", world.configPath, "status"]);
+    expect(status.stdout).toMatch(/MEMBER\s+STATE\s+RUNNERS/);
+    for (const m of ["m1", "m2", "m3"]) expect(status.stdout).toMatch(new RegExp(`^${m}\\s+online\\s+2\\b`, "m"));
+    const doctor = await runCli(["--config", world.configPath, "doctor", "--no-launch"], { timeoutMs: 120_000 });
+    expect(doctor.stdout).toContain("cluster: 3 members, 3 online");
+    for (const m of ["m1", "m2", "m3"]) expect(doctor.stdout).toMatch(new RegExp(`ok +member ${m}: online, storage pool \\S+ btrfs`));
   });
 
   it("keeps a pool pinned to one member there", async () => {
