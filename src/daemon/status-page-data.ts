@@ -29,6 +29,7 @@ export async function statusPageSnapshot(sources: StatusPageSources): Promise<St
     daemon: { pid: process.pid, startedAt: sources.startedAt },
     pools: (status?.pools ?? []).map(({ tokenExpiresAt: _expiry, credential: _credential, ...pool }) => ({ ...pool, queued: pool.queued ?? 0 })),
     runners: (status?.runners ?? []).map((r) => ({ name: r.name, pool: r.pool, phase: r.phase, createdAt: r.createdAt, ...(r.job ? { job: r.job } : {}) })),
+    ...(status?.members ? { members: status.members } : {}),
     jobs: sources.store.listJobs({ limit: 50 }),
     credentials: sources.credentials(),
     storage: await storage(config, sources, now),

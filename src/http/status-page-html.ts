@@ -56,6 +56,10 @@ const html = `<!doctype html>
   <h2>Runners</h2>
   <table><thead><tr><th>Runner</th><th>Pool</th><th>State</th><th>Age</th><th>Job</th></tr></thead><tbody></tbody></table>
 </section>
+<section data-testid="members" hidden>
+  <h2>Cluster members</h2>
+  <table><thead><tr><th>Member</th><th>State</th><th>Runners</th><th>Idle</th><th>Busy</th><th>Lost</th></tr></thead><tbody></tbody></table>
+</section>
 <section data-testid="jobs">
   <h2>Recent jobs</h2>
   <table><thead><tr><th>Repository</th><th>Workflow / job</th><th>Pool</th><th>Runner</th><th>Result</th><th>Wait</th><th>Duration</th></tr></thead><tbody></tbody></table>

@@ -81,6 +81,14 @@ export const pageScript = `
       return row("runner-row", [r.name, r.pool, badge(r.phase, "phase-" + r.phase), duration(d.at - r.createdAt), r.job || ""]);
     }), "no runners");
   }
+  // Only on a cluster: a single server has no members to show.
+  function renderMembers(d) {
+    var members = d.members || [];
+    section("members").hidden = members.length === 0;
+    fill("members", members.map(function (m) {
+      return row("member-row", [m.name, badge(m.state, m.state === "online" ? "ok" : m.state === "evacuated" ? "warn" : "error"), m.runners, m.idle, m.busy, m.lost]);
+    }), "no members");
+  }
   function conclusionKind(j) {
     if (j.status !== "completed") return "busy";
     if (j.conclusion === "success") return "ok";
@@ -118,6 +126,7 @@ export const pageScript = `
     renderHeader(d);
     renderPools(d);
     renderRunners(d);
+    renderMembers(d);
     renderJobs(d);
     renderCredentials(d);
     renderStorage(d);

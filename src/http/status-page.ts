@@ -35,6 +35,8 @@ export interface StatusPageData {
   daemon: { pid: number; startedAt: number; version?: string };
   pools: StatusPagePool[];
   runners: StatusPageRunner[];
+  /** On a cluster: each member's state and what it holds (absent on a single server). */
+  members?: { name: string; state: string; runners: number; idle: number; busy: number; lost: number }[];
   /** The most recent jobs, newest first (at most 50). */
   jobs: JobRecord[];
   credentials: CredentialHealth[];

@@ -84,6 +84,9 @@ describe.skipIf(gate.skip)(`runnerd on a 3-member ${clusterBackend()} cluster`, 
     const status = await runCli(["--config", world.configPath, "status"]);
     expect(status.stdout).toMatch(/MEMBER\s+STATE\s+RUNNERS/);
     for (const m of ["m1", "m2", "m3"]) expect(status.stdout).toMatch(new RegExp(`^${m}\\s+online\\s+2\\b`, "m"));
+    // The status page's data (GET /api/v1/status) carries the members too.
+    const page = (await (await fetch(`${daemon?.http.url}/api/v1/status`)).json()) as { members?: { name: string; state: string; runners: number }[] };
+    expect(page.members?.map((m) => [m.name, m.state, m.runners])).toEqual([["m1", "online", 2], ["m2", "online", 2], ["m3", "online", 2]]);
     const doctor = await runCli(["--config", world.configPath, "doctor", "--no-launch"], { timeoutMs: 120_000 });
     expect(doctor.stdout).toContain("cluster: 3 members, 3 online");
     for (const m of ["m1", "m2", "m3"]) expect(doctor.stdout).toMatch(new RegExp(`ok +member ${m}: online, storage pool \\S+ btrfs`));
