@@ -57,6 +57,15 @@ describe("SnapshotObserver.observe", () => {
     expect(w.lxd.count("alias")).toBe(2);
   });
 
+  it("reads an image alias once a pass, however many pools use it", async () => {
+    const w = world();
+    w.lxd.aliases.set("runnerd/default", "f00d");
+    const settings = reconcilerSettings([poolRuntime("web"), poolRuntime("api"), poolRuntime("docs")]);
+    const { snapshot } = await w.observer.observe(settings, now, false, silentLogger);
+    expect(snapshot.poolImages).toEqual(new Map([["web", "f00d"], ["api", "f00d"], ["docs", "f00d"]]));
+    expect(w.lxd.count("alias")).toBe(1);
+  });
+
   it("ends the backoff of a pool whose new runner has listened for a while before it builds the snapshot", async () => {
     const w = world();
     w.backoff.fail("web", "create failed", false);
