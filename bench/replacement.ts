@@ -2,7 +2,10 @@
 // with 4 runners, and what the daemon costs. Runs the real daemon (`bin/runnerd up`, a child
 // process) against the real LXD and the GitHub emulator. Prints a table; writes JSON.
 //
-//   npm run bench [-- --cycles 50 --jobs 60 --auth push|pat|app]
+//   npm run bench [-- --cycles 50 --jobs 60 --auth push|pat|app] [--cluster]
+//
+// With --cluster, against the 3-member test cluster of scripts/setup-cluster.sh (RUNNERD_BACKEND):
+// runnerd talks to m1, the pool spreads its runners over the members.
 //
 // With --auth pat or app, runners get JIT configs and the GitHub API calls per runner cycle are
 // counted at the emulator (GitHub allows 5,000 an hour per PAT or app installation).
@@ -11,9 +14,12 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { stopDaemon, summary } from "./stats.js";
-import { createTestWorld, ensureTestImage, lxdUnavailableReason, repoRoot, waitFor, watchStops, type TestWorld } from "../test/support/lxd-harness.js";
+import { createTestWorld, ensureTestImage, lxdUnavailableReason, repoRoot, waitFor, watchStops, type PoolInput, type TestWorld } from "../test/support/lxd-harness.js";
+import { bridgeAddress, clusterUnavailableReason, emulatorDevice, forwardToLoopback, pointHarnessAtCluster } from "../test/support/cluster-harness.js";
 
-const { values } = parseArgs({ options: { cycles: { type: "string", default: "50" }, jobs: { type: "string", default: "60" }, auth: { type: "string", default: "push" }, out: { type: "string", default: "test-results/bench.json" } } });
+const { values } = parseArgs({
+  options: { cycles: { type: "string", default: "50" }, jobs: { type: "string", default: "60" }, auth: { type: "string", default: "push" }, out: { type: "string", default: "test-results/bench.json" }, cluster: { type: "boolean", default: false } },
+});
 if (!["push", "pat", "app"].includes(values.auth)) throw new Error("--auth must be push, pat or app");
 const cycles = Number(values.cycles);
 const throughputJobs = Number(values.jobs);
@@ -55,17 +61,30 @@ function startDaemon(world: TestWorld): ChildProcess {
 }
 
 async function main(): Promise<void> {
+  if (values.cluster) {
+    const reason = await clusterUnavailableReason();
+    if (reason) throw new Error(`--cluster needs the test cluster: ${reason}`);
+    pointHarnessAtCluster("m1");
+  }
   const unavailable = await lxdUnavailableReason();
   if (unavailable) throw new Error(`the benchmark needs LXD: ${unavailable} (run scripts/setup-lxd.sh)`);
   await ensureTestImage();
   const world = await createTestWorld({ longPollMs: 5000 });
+  const forwarder = values.cluster ? await forwardToLoopback(bridgeAddress(), world.emulator.port) : undefined;
+  const pool = (floor: number): PoolInput => ({
+    name: "bench",
+    repo: "acme/bench",
+    floor,
+    ceiling: floor,
+    ...(values.cluster ? { devices: emulatorDevice(world.emulator.port), placement: { spread: true } } : {}),
+  });
   process.stderr.write(`state dir ${world.stateDir}\n`);
   const { stops, events } = watchStops(world.lxd);
   await events.ready;
   let daemon: ChildProcess | undefined;
   try {
     const github = githubConfig(world, values.auth);
-    world.writeConfig([{ name: "bench", repo: "acme/bench", floor: 1, ceiling: 1 }], { log_level: process.env.RUNNERD_BENCH_LOG_LEVEL ?? "warn", ...github });
+    world.writeConfig([pool(1)], { log_level: process.env.RUNNERD_BENCH_LOG_LEVEL ?? "warn", ...github });
     if (values.auth === "push") world.pushToken({ repo: "acme/bench" });
     daemon = startDaemon(world);
     const pid = daemon.pid ?? 0;
@@ -98,7 +117,7 @@ async function main(): Promise<void> {
     const callKinds = [...new Set(apiCalls.map((c) => `${c.method} ${c.operationId}`))].map((k) => `${k} x${apiCalls.filter((c) => `${c.method} ${c.operationId}` === k).length}`);
 
     // Phase 2: throughput of no-op jobs with 4 parallel runners.
-    world.writeConfig([{ name: "bench", repo: "acme/bench", floor: 4, ceiling: 4 }], { log_level: "warn", ...github });
+    world.writeConfig([pool(4)], { log_level: "warn", ...github });
     daemon.kill("SIGHUP");
     await waitFor("4 idle runners", () => world.emulator.runners().filter((r) => r.listeningAt !== null && r.jobIds.length === 0).length >= 4 || undefined, 60_000, 50);
     const t0 = Date.now();
@@ -116,6 +135,7 @@ async function main(): Promise<void> {
       throughput: { runners: 4, jobs: throughputJobs, seconds, jobs_per_minute: Math.round((throughputJobs / seconds) * 60 * 10) / 10 },
       daemon: { peak_rss_mb: Math.round(peakRss / 2 ** 20), vm_hwm_mb: Math.round(usage.hwm / 2 ** 20), cpu_ms_per_cycle: Math.round(cpuPerCycle) },
       auth: values.auth,
+      cluster: values.cluster,
       github_api_calls: { per_cycle: callsPerCycle, kinds: callKinds, cycles_per_hour_within_5000: callsPerCycle > 0 ? Math.floor(5000 / callsPerCycle) : null },
       emulator_schema_violations: world.emulator.violations.length,
     };
@@ -137,6 +157,7 @@ daemon: peak RSS ${result.daemon.peak_rss_mb} MB (VmHWM ${result.daemon.vm_hwm_m
     events.close();
     await stopDaemon(daemon);
     await world.cleanup();
+    forwarder?.close();
   }
 }
 

@@ -3,12 +3,12 @@
 // killed mid-run, one is evacuated. Runners reach the GitHub emulator on the host through their
 // proxy device, whose far end is dialled from the member's network namespace: a forwarder on the
 // test bridge's host address leads to the emulator on the host's loopback.
-import { createServer, connect, type Server } from "node:net";
+import type { Server } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDaemon, type Daemon } from "../../src/daemon/daemon.js";
 import { createLogger } from "../../src/log.js";
 import { openStore } from "../../src/store/index.js";
-import { bridgeAddress, clusterBackend, clusterOrSkip, evacuate, killMember, pointHarnessAtCluster, restartMember, restore } from "../support/cluster-harness.js";
+import { bridgeAddress, clusterBackend, clusterOrSkip, emulatorDevice, evacuate, forwardToLoopback, killMember, pointHarnessAtCluster, restartMember, restore } from "../support/cluster-harness.js";
 import { createTestWorld, ensureBuilt, runCli, testImage, waitFor, type PoolInput, type TestWorld } from "../support/lxd-harness.js";
 
 const gate = await clusterOrSkip();
@@ -22,7 +22,7 @@ describe.skipIf(gate.skip)(`runnerd on a 3-member ${clusterBackend()} cluster`, 
   beforeAll(async () => {
     restoreEnv = pointHarnessAtCluster("m1");
     world = await createTestWorld();
-    forwarder = await forward(bridgeAddress(), world.emulator.port);
+    forwarder = await forwardToLoopback(bridgeAddress(), world.emulator.port);
   });
 
   afterAll(async () => {
@@ -33,22 +33,10 @@ describe.skipIf(gate.skip)(`runnerd on a 3-member ${clusterBackend()} cluster`, 
   });
 
   /** The emulator through the forwarder, from inside a member's network namespace. */
-  const pool = (p: PoolInput & { placement?: Record<string, unknown> }): PoolInput => ({
-    ...p,
-    idleTimeout: "2s",
-    devices: { github: { type: "proxy", bind: "instance", listen: `tcp:127.0.0.1:${world.emulator.port}`, connect: `tcp:${bridgeAddress()}:${world.emulator.port}` } },
-  });
+  const pool = (p: PoolInput): PoolInput => ({ ...p, idleTimeout: "2s", devices: emulatorDevice(world.emulator.port) });
 
-  async function configure(pools: (PoolInput & { placement?: Record<string, unknown> })[], cluster: Record<string, unknown> = {}): Promise<void> {
+  async function configure(pools: PoolInput[], cluster: Record<string, unknown> = {}): Promise<void> {
     world.writeConfig(pools.map(pool), { max_runners: 12, cluster: { member_offline_timeout: "5s", ...cluster } });
-    // writeConfig knows no placement: add it to each pool in the file (same order).
-    const { parse, stringify } = await import("yaml");
-    const { readFileSync, writeFileSync } = await import("node:fs");
-    const doc = parse(readFileSync(world.configPath, "utf8")) as { pools: Record<string, unknown>[] };
-    pools.forEach((p, i) => {
-      if (p.placement && doc.pools[i]) doc.pools[i].placement = p.placement;
-    });
-    writeFileSync(world.configPath, stringify(doc), { mode: 0o600 });
     for (const p of pools) world.pushToken({ repo: p.repo ?? `acme/${p.name}` });
     if (daemon) daemon.reload();
     else daemon = await startDaemon({ configPath: world.configPath, logger: createLogger(process.env.RUNNERD_TEST_LOG_LEVEL ?? "warn") });
@@ -197,17 +185,3 @@ describe.skipIf(gate.skip)(`runnerd on a 3-member ${clusterBackend()} cluster`, 
     }
   });
 });
-
-/** Listens on `host:port` and pipes each connection to the same port on the host's loopback. */
-function forward(host: string, port: number): Promise<Server> {
-  const server = createServer((socket) => {
-    const upstream = connect(port, "127.0.0.1");
-    socket.pipe(upstream).pipe(socket);
-    socket.on("error", () => upstream.destroy());
-    upstream.on("error", () => socket.destroy());
-  });
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => resolve(server));
-  });
-}

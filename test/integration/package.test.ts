@@ -177,6 +177,19 @@ describe.skipIf(lxd.skip)(`the Debian package on Debian 13 with systemd (${backe
     expect(before.has(later?.runnerName ?? "")).toBe(true);
     for (const j of [done, later]) expect(emu.runnerHistory().filter((r) => r.name === j?.runnerName)).toHaveLength(1);
 
+    // A store from a newer runnerd (what a downgrade meets): the service refuses it, saying why,
+    // and touches nothing; put back, it starts again. (store/migrations.ts; user_version counts steps.)
+    const pragma = (set: string) => `cd /usr/lib/runnerd && runuser -u runnerd -- node -e 'const D=require("better-sqlite3"); const d=new D("/var/lib/runnerd/runnerd.db"); ${set} console.log(d.pragma("user_version",{simple:true}));'`;
+    const steps = Number(await sh(pragma("")));
+    await sh("systemctl stop runnerd");
+    await sh(pragma(`d.pragma("user_version = ${steps + 1}");`));
+    await sh("systemctl start runnerd || true");
+    await withJournal(() => waitFor("the journal naming the newer store", async () => (await sh("journalctl -u runnerd --no-pager -o cat | grep -c 'is newer than this runnerd supports' || true")).trim() !== "0" || undefined, 60_000, 1000));
+    await sh("systemctl stop runnerd; systemctl reset-failed runnerd || true");
+    await sh(pragma(`d.pragma("user_version = ${steps}");`));
+    await sh("systemctl start runnerd");
+    expect(await sh("systemctl is-active runnerd")).toMatch(/^active/);
+
     // Purge: the service and its files go; the backend and the runners it holds stay.
     const runners = (await world.instances()).length;
     await sh("DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq runnerd >/dev/null", 300_000);

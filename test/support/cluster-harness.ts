@@ -3,6 +3,7 @@
 // one member, and the member failures the tests need (kill a daemon, start it again, evacuate).
 import { execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { connect, createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { createLxdClient } from "../../src/lxd/index.js";
@@ -197,4 +198,27 @@ export function pointHarnessAtCluster(member: MemberName = "m1"): () => void {
       else process.env[k] = saved[k];
     }
   };
+}
+
+/**
+ * Listens on `host:port` (the bridge's host address) and pipes each connection to the same port on
+ * the host's loopback: a runner's proxy device dials from its member's network namespace, where
+ * the emulator on the host's loopback is out of reach.
+ */
+export function forwardToLoopback(host: string, port: number): Promise<Server> {
+  const server = createServer((socket) => {
+    const upstream = connect(port, "127.0.0.1");
+    socket.pipe(upstream).pipe(socket);
+    socket.on("error", () => upstream.destroy());
+    upstream.on("error", () => socket.destroy());
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}
+
+/** The proxy device that leads a runner on the cluster to the emulator (through forwardToLoopback). */
+export function emulatorDevice(port: number): Record<string, Record<string, string>> {
+  return { github: { type: "proxy", bind: "instance", listen: `tcp:127.0.0.1:${port}`, connect: `tcp:${bridgeAddress()}:${port}` } };
 }

@@ -31,6 +31,8 @@ export interface PoolInput {
   devices?: Record<string, Record<string, string>>;
   /** Other keys of the pool's `instance:` section, e.g. `{ memory: "128MiB" }`. */
   instance?: Record<string, unknown>;
+  /** The pool's `placement:` on a cluster, e.g. `{ spread: true }`. */
+  placement?: Record<string, unknown>;
 }
 
 export interface EmulatorWorld {
@@ -138,6 +140,7 @@ function runnerdConfig(ids: WorldIds, pools: PoolInput[], extra: Record<string, 
       ...(p.defaultLabels === false ? { default_labels: false } : {}),
       runners: { floor: p.floor, ...(p.ceiling !== undefined ? { ceiling: p.ceiling } : {}), ...(p.idleTimeout !== undefined ? { idle_timeout: p.idleTimeout } : {}) },
       image: p.image ?? busyboxImage,
+      ...(p.placement ? { placement: p.placement } : {}),
       name_prefix: "rt",
       instance: {
         ...p.instance,
