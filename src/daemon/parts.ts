@@ -84,7 +84,11 @@ export function buildParts(ctx: PartsContext): Parts {
     store,
     runners: () => reconciler.status()?.runners ?? [],
     requestPass: (reason) => reconciler.requestPass(reason),
-    jobChanged: (before, after) => runnerMetrics.jobChanged(before, after),
+    jobChanged: (before, after) => {
+      runnerMetrics.jobChanged(before, after);
+      // GitHub says which runner took the job: read that one at the next pass, not every idle runner each pass.
+      if (after.status === "in_progress" && after.runnerName && before?.status !== "in_progress") reconciler.runnerTookJob(after.runnerName);
+    },
     logger,
   });
   const task = (name: string) => logger.child({ task: name });

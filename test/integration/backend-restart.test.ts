@@ -83,9 +83,10 @@ describe.skipIf(lxd.skip)(`${backend()} killed and restarted under a running run
     // The history: the long job's runner succeeded; a spawn recorded as failed never ran (its
     // instance is gone and GitHub never saw it listen); no instance is left that runnerd does not know.
     const store = daemon.store;
+    // Its collection may still be under way (a stop LXD did not see while down waits its bound).
+    await waitFor("the long job's runner collected", () => store.listRunners({ limit: 1000 }).find((r) => r.name === done?.runnerName && r.deletedAt !== null), 60_000);
     const runners = store.listRunners({ limit: 1000 });
     expect(runners.find((r) => r.name === done?.runnerName)).toMatchObject({ outcome: "succeeded", jobName: "long" });
-    await waitFor("the long job's runner collected", () => store.listRunners({ limit: 1000 }).find((r) => r.name === done?.runnerName && r.deletedAt !== null), 60_000);
     const instances = new Set((await t.world.instances()).map((i) => i.name));
     for (const r of store.listRunners({ limit: 1000 })) {
       if (r.outcome === "spawn-failed") {
