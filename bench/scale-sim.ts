@@ -19,7 +19,8 @@ import { parseArgs } from "node:util";
 import pino from "pino";
 import { Reconciler } from "../src/pools/reconciler.js";
 import type { HistoryPort, TokenPort } from "../src/pools/ports.js";
-import type { PoolRuntime, ReconcilerSettings } from "../src/pools/settings.js";
+import type { ReconcilerSettings } from "../src/pools/settings.js";
+import { poolRuntime } from "../src/pools/test-support.js";
 import { SimLxd } from "./fake-lxd.js";
 import { summary, writeResult } from "./stats.js";
 
@@ -53,25 +54,8 @@ const noHistory: HistoryPort = {
   addEvent() {},
 };
 
-function poolRuntime(name: string, floor: number): PoolRuntime {
-  return {
-    spec: { name, scope: `repo:acme/${name}`, floor, ceiling: floor * 2, credential: "push" },
-    connection: "main",
-    scopeRef: { type: "repo", repo: `acme/${name}` },
-    credential: "push",
-    registrationUrl: `https://github.com/acme/${name}`,
-    labels: ["linux"],
-    defaultLabels: true,
-    image: "runnerd/default",
-    namePrefix: "rd",
-    profiles: ["default"],
-    instanceConfig: {},
-    devices: {},
-  };
-}
-
 function settings(n: number, logsDir: string): ReconcilerSettings {
-  const pools = Array.from({ length: poolCount }, (_, i) => poolRuntime(`p${String(i + 1).padStart(2, "0")}`, n / poolCount));
+  const pools = Array.from({ length: poolCount }, (_, i) => poolRuntime(`p${String(i + 1).padStart(2, "0")}`, { floor: n / poolCount, ceiling: (2 * n) / poolCount }));
   return {
     controllerId: "sim",
     logsDir,

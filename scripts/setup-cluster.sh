@@ -9,7 +9,7 @@
 # killed one, a reboot) is restarted; anything else left over is torn down and built again.
 # Prints shell-sourceable RUNNERD_CLUSTER_* lines on stdout; progress goes to stderr.
 #
-#   usage: RUNNERD_BACKEND=lxd|incus scripts/setup-cluster.sh      (default incus)
+#   usage: RUNNERD_BACKEND=lxd|incus scripts/setup-cluster.sh      (default lxd, as everywhere)
 #   see scripts/lib/cluster.sh for the other settings
 set -euo pipefail
 
@@ -21,6 +21,17 @@ started=$(date +%s.%N)
 elapsed() { awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }'; }
 
 [ "$(id -u)" = 0 ] || cl_die "run as root (network namespaces, loop devices)"
+# The tools a fresh Debian may lack, from its own archive (the backend itself comes from
+# scripts/setup-$cl_backend.sh).
+missing=()
+for pair in ip:iproute2 nsenter:util-linux unshare:util-linux losetup:mount findmnt:util-linux jq:jq mkfs.btrfs:btrfs-progs; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  printf '[cluster %s] installing %s\n' "$cl_backend" "${missing[*]}" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+    cl_die "could not install ${missing[*]}"
+fi
 for tool in ip nsenter unshare jq mkfs.btrfs losetup findmnt "$cl_cli" "$cl_daemon"; do
   command -v "$tool" >/dev/null 2>&1 || cl_die "$tool is missing (scripts/setup-$cl_backend.sh installs the backend)"
 done

@@ -6,7 +6,7 @@
 #   cluster-member.sh start MEMBER [SECONDS]    start it again in its namespace; wait until the
 #                                               cluster shows it Online (default 120 s)
 #
-# RUNNERD_BACKEND picks the cluster (lxd|incus, default incus).
+# RUNNERD_BACKEND picks the cluster (lxd|incus, default lxd).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)

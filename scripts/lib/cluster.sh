@@ -4,16 +4,16 @@
 # The settings below are read by the scripts that source this file.
 # shellcheck disable=SC2034
 #
-# Each member is a daemon of the backend (RUNNERD_BACKEND=lxd|incus, default incus) with its own
+# Each member is a daemon of the backend (RUNNERD_BACKEND=lxd|incus, default lxd) with its own
 # directory, running in its own network namespace on a bridge made for the test. LXD and Incus
 # clusters may run at once: every name carries the backend.
 #
-#   RUNNERD_BACKEND          lxd or incus                      (default incus)
+#   RUNNERD_BACKEND          lxd or incus                      (default lxd)
 #   RUNNERD_CLUSTER_ROOT     parent of the member directories  (default /var/lib/runnerd-cluster)
 #   RUNNERD_CLUSTER_SUBNET   first three octets of the /24     (default 10.199.51 for lxd, 10.199.52 for incus)
 #   RUNNERD_CLUSTER_POOL_SIZE  each member's loop file        (default 4GiB)
 
-cl_backend=${RUNNERD_BACKEND:-incus}
+cl_backend=${RUNNERD_BACKEND:-lxd}
 case "$cl_backend" in
   lxd | incus) ;;
   *) printf 'RUNNERD_BACKEND=%s: expected lxd or incus\n' "$cl_backend" >&2; exit 2 ;;

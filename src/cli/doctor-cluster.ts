@@ -5,8 +5,10 @@ import { z } from "zod";
 import type { Config } from "../config/index.js";
 import { describeError } from "../errors.js";
 import type { ConnectedLxd } from "../lxd/connect.js";
+import { gib } from "./output.js";
 
-export interface MemberCheck {
+/** One line of `runnerd doctor`'s report. */
+export interface Check {
   level: "ok" | "warn" | "fail";
   message: string;
 }
@@ -15,9 +17,9 @@ const poolSchema = z.looseObject({ driver: z.string(), status: z.string().option
 const resourcesSchema = z.looseObject({ space: z.looseObject({ used: z.number().optional(), total: z.number().optional() }).optional() });
 const serverSchema = z.looseObject({ environment: z.looseObject({ kernel_version: z.string().optional() }).optional() });
 
-export async function checkClusterMembers(lxd: ConnectedLxd, config: Config): Promise<MemberCheck[]> {
+export async function checkClusterMembers(lxd: ConnectedLxd, config: Config): Promise<Check[]> {
   if (!lxd.server.clustered) return [];
-  const checks: MemberCheck[] = [];
+  const checks: Check[] = [];
   let members;
   try {
     members = await lxd.client.clusterMembers();
@@ -36,7 +38,7 @@ export async function checkClusterMembers(lxd: ConnectedLxd, config: Config): Pr
   return checks;
 }
 
-async function memberDetail(lxd: ConnectedLxd, poolName: string, member: string): Promise<MemberCheck> {
+async function memberDetail(lxd: ConnectedLxd, poolName: string, member: string): Promise<Check> {
   const get = async <T>(path: string, schema: z.ZodType<T>): Promise<T> => {
     const res = await lxd.client.transport.request("GET", path, { what: `read ${path} on member ${member}`, query: { target: member }, timeoutMs: 15_000 });
     return schema.parse(res.kind === "sync" ? res.metadata : undefined);
@@ -54,8 +56,4 @@ async function memberDetail(lxd: ConnectedLxd, poolName: string, member: string)
   } catch (err) {
     return { level: "fail", message: `member ${member}: ${describeError(err)}` };
   }
-}
-
-function gib(bytes: number): string {
-  return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
 }

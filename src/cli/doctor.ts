@@ -1,5 +1,5 @@
 // `runnerd doctor`: checks everything runnerd depends on and says what to fix, one line each.
-import { checkClusterMembers } from "./doctor-cluster.js";
+import { checkClusterMembers, type Check } from "./doctor-cluster.js";
 import type { Command } from "commander";
 import { formatConfigIssues, type Config } from "../config/index.js";
 import { connectLxd, type ConnectedLxd } from "../lxd/connect.js";
@@ -17,13 +17,9 @@ import { instanceRequest } from "../pools/spawn.js";
 import { openStore } from "../store/index.js";
 import { loadCliConfig, type GlobalOptions } from "./context.js";
 import { describeSource, imageSourceReports, targetOf } from "./image-sources.js";
-import { humanDuration } from "./output.js";
+import { gib, humanDuration } from "./output.js";
 
-type Level = "ok" | "warn" | "fail";
-interface Check {
-  level: Level;
-  message: string;
-}
+type Level = Check["level"];
 
 export function registerDoctorCommand(program: Command): void {
   program
@@ -242,9 +238,6 @@ function checkRunnerVersions(config: Config, checks: Check[]): void {
   }
 }
 
-function gib(bytes: number): string {
-  return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
-}
 
 /** "cpu 2, memory 4915MiB, processes 10000, disk 20GiB": what each runner of a pool may use. */
 function describeLimits(request: { config: Record<string, string>; devices: Record<string, Record<string, string>> }): string {

@@ -24,3 +24,8 @@ export function humanDuration(ms: number): string {
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
+
+/** Bytes as GiB with one decimal, as doctor prints sizes. */
+export function gib(bytes: number): string {
+  return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+}

@@ -7,7 +7,7 @@ import { connect, createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { createLxdClient } from "../../src/lxd/index.js";
-import { repoRoot, waitFor } from "./lxd-harness.js";
+import { backend, repoRoot, waitFor } from "./lxd-harness.js";
 
 const run = promisify(execFile);
 
@@ -16,13 +16,8 @@ export type MemberName = (typeof memberNames)[number];
 
 const memberScript = join(repoRoot, "scripts", "lib", "cluster-member.sh");
 
-/** The cluster's backend: RUNNERD_BACKEND like scripts/setup-cluster.sh, which defaults to incus. */
-export function clusterBackend(): "lxd" | "incus" {
-  const value = process.env.RUNNERD_BACKEND;
-  if (value === undefined || value === "" || value === "incus") return "incus";
-  if (value === "lxd") return "lxd";
-  throw new Error(`RUNNERD_BACKEND=${value}: expected lxd or incus`);
-}
+/** The cluster's backend: the harness's own (RUNNERD_BACKEND, lxd unless set), as scripts/lib/cluster.sh reads it. */
+export const clusterBackend = backend;
 
 /** The cluster's directory (RUNNERD_CLUSTER_DIR as printed by the setup script, else its default). */
 export function clusterDir(): string {
