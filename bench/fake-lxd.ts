@@ -138,8 +138,9 @@ export class SimLxd implements LxdPort {
     return { bytes: Buffer.byteLength(content), truncated: false };
   }
 
-  async waitForStopCleanup(): Promise<void> {
+  async waitForStopCleanup(): Promise<boolean> {
     await this.call("waitForStopCleanup");
+    return true;
   }
 
   async getImageAlias(): Promise<{ target: string } | null> {

@@ -119,7 +119,7 @@ export class LxdClient {
   }
 
   /** Waits (bounded) until LXD has run the stop hook of an instance that stopped by itself. */
-  waitForStopCleanup(name: string, timeoutMs?: number): Promise<void> {
+  waitForStopCleanup(name: string, timeoutMs?: number): Promise<boolean> {
     return waitForStopCleanup(this.transport, name, timeoutMs);
   }
 

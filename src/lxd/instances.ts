@@ -188,24 +188,25 @@ export async function deleteInstance(t: Transport, name: string, opts: { force?:
  * before that, Incus's hook fails ("The stop hook failed to load ... Instance not found") and
  * leaves the proxy devices' forkproxy processes (~40 MB each) behind.
  */
-export async function waitForStopCleanup(t: Transport, name: string, timeoutMs = 10_000, pollMs = 100): Promise<void> {
+export async function waitForStopCleanup(t: Transport, name: string, timeoutMs = 10_000, pollMs = 100): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (let first = true; ; first = false) {
     // Each read gets what is left of the bound: a hung answer must not stretch it to 30 s. The
     // wait is a courtesy: at its end the caller goes on, it does not fail (a stop that happened
     // while a cluster member's daemon was down is never processed: it would fail every time).
+    // It says whether LXD is done with the stop (true) or the wait ran out first (false).
     let instance: Instance | null;
     try {
       instance = await getInstance(t, name, Math.max(1, deadline - Date.now()));
     } catch (err) {
-      if (isDeadlineError(err)) return;
+      if (isDeadlineError(err)) return false;
       throw err;
     }
-    if (!instance) return;
+    if (!instance) return true;
     const unprocessed = instance.status === "Stopped" && instance.config["volatile.last_state.power"] === "RUNNING";
     // Running again after that is Incus's stop lock, not a restart: keep waiting (bounded).
-    if (!unprocessed && (first || instance.status !== "Running")) return;
-    if (Date.now() >= deadline) return;
+    if (!unprocessed && (first || instance.status !== "Running")) return true;
+    if (Date.now() >= deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
 }

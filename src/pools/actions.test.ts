@@ -120,6 +120,35 @@ describe("RunnerActions.collect", () => {
     expect(w.backoff.get("web")).toBeUndefined();
   });
 
+  it("puts off, at most three times, a collection whose result read hangs while LXD has not processed the stop", async () => {
+    const w = world();
+    w.lxd.addRunner("rd-web-1", "web", { status: "Stopped", createdAt: now - 60_000, result: result("succeeded", { job_seen: true }) });
+    w.lxd.hangingReads.add("/var/lib/runnerd/result.json");
+    w.lxd.hangMs = 1;
+    w.lxd.unprocessedStops.add("rd-web-1");
+    for (let i = 0; i < 3; i++) await w.actions.collect(collectAction("rd-web-1"), silentLogger);
+    expect(w.lxd.instances.has("rd-web-1")).toBe(true);
+    expect(w.history.of("markRunnerStopped")).toHaveLength(1);
+    expect(w.history.of("recordRunnerResult")).toEqual([]);
+    await w.actions.collect(collectAction("rd-web-1"), silentLogger); // the fourth records what it has
+    expect(w.lxd.instances.has("rd-web-1")).toBe(false);
+    expect(w.history.of("recordRunnerResult")).toEqual([["rd-web-1", expect.objectContaining({ outcome: "lost", detail: expect.stringMatching(/reading result.json failed/) })]]);
+  });
+
+  it("collects a put-off runner once LXD has processed its stop, with its result", async () => {
+    const w = world();
+    w.lxd.addRunner("rd-web-1", "web", { status: "Stopped", createdAt: now - 60_000, result: result("succeeded", { job_seen: true }) });
+    w.lxd.hangingReads.add("/var/lib/runnerd/result.json");
+    w.lxd.hangMs = 1;
+    w.lxd.unprocessedStops.add("rd-web-1");
+    await w.actions.collect(collectAction("rd-web-1"), silentLogger);
+    w.lxd.hangingReads.clear();
+    w.lxd.unprocessedStops.clear();
+    await w.actions.collect(collectAction("rd-web-1"), silentLogger);
+    expect(w.history.of("recordRunnerResult")).toEqual([["rd-web-1", expect.objectContaining({ outcome: "succeeded", jobSeen: true })]]);
+    expect(w.history.of("markRunnerStopped")).toHaveLength(1);
+  });
+
   it("releases the registration of a runner that did not finish a job, and backs off when it never listened", async () => {
     const w = world();
     w.lxd.addRunner("rd-web-1", "web", { status: "Stopped", createdAt: now - 60_000, result: result("config-failed", { error: "token refused" }) });

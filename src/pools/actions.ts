@@ -3,50 +3,21 @@
 import type { Logger } from "pino";
 import { classifyFailure, describeError, SpawnFailed, TerminalError } from "../errors.js";
 import { parseAgentStatus } from "./agent-status.js";
-import type { PoolBackoff } from "./backoff.js";
 import { collectRunner, deleteInstance } from "./collect.js";
 import { chooseCredential, needsRegistrationRelease, tookJobSincePlanned } from "./decisions.js";
-import type { DeprecatedPools } from "./deprecation.js";
 import type { Transition } from "./observe.js";
 import { paths } from "./ownership.js";
 import { statusRead } from "./read-limits.js";
-import type { HistoryPort, ImagePort, LxdPort, ReconcilerObserver, RegistrarPort, TokenPort } from "./ports.js";
+import type { ActionContext, ActionPorts, Registration } from "./ports.js";
 import { LostSpawns, settledAsFailed } from "./lost-spawns.js";
 import { applyRunnerEnd } from "./runner-ends.js";
-import type { PoolRuntime, ReconcilerSettings } from "./settings.js";
+import type { PoolRuntime } from "./settings.js";
 import { spawnRunner, type RunnerCredential, type SpawnInput } from "./spawn.js";
 import type { Action, ObservedRunner } from "./types.js";
 
-export interface ActionPorts {
-  lxd: LxdPort;
-  tokens: TokenPort;
-  /** JIT registrations; required when any pool uses an app or pat connection. */
-  registrar?: RegistrarPort | undefined;
-  history: HistoryPort;
-  observer?: ReconcilerObserver | undefined;
-  /** runnerd-built images: a pool refused for its runner version asks for a rebuild here. */
-  images?: ImagePort | undefined;
-  now: () => number;
-  agentScript: string;
-}
-
-export interface ActionContext {
-  settings: () => ReconcilerSettings;
-  backoff: Pick<PoolBackoff, "fail" | "jobDone">;
-  deprecated: Pick<DeprecatedPools, "note">;
-  shuttingDown: () => boolean;
-  /** A runner planned away took a job meanwhile: the next passes must see it busy. */
-  tookJob?: (runner: string, at: number) => void;
-}
-
-/** Where a JIT runner's registration is deleted. */
-export interface Registration {
-  connection: string;
-  scope: string;
-  runnerId: number;
-}
-
 type Collect = Extract<Action, { kind: "collect" }>;
+/** After this many, a collection whose result read hangs records what it has (a hostile FIFO hangs forever). */
+const maxCollectDeferrals = 3;
 type Delete = Extract<Action, { kind: "delete" }>;
 
 export class RunnerActions {
@@ -58,6 +29,8 @@ export class RunnerActions {
   private readonly sawJob = new Set<string>();
   /** Runners whose registration runnerd deleted while their instance lived (a scale-down whose instance deletion failed). */
   private readonly released = new Set<string>();
+  /** Collections put off while LXD had not finished a stop (collect.ts): runner -> how often. */
+  private readonly deferrals = new Map<string, number>();
   /** Spawns whose instance may exist although the spawn failed: settled from what LXD holds (lost-spawns.ts). */
   readonly lost = new LostSpawns();
 
@@ -108,6 +81,7 @@ export class RunnerActions {
     this.seen.delete(name);
     this.sawJob.delete(name);
     this.released.delete(name);
+    this.deferrals.delete(name);
   }
 
   async spawn(poolName: string, name: string, log: Logger, placement?: SpawnInput["placement"]): Promise<void> {
@@ -198,10 +172,17 @@ export class RunnerActions {
   async collect(action: Collect, log: Logger): Promise<void> {
     const { history, observer, now } = this.ports;
     const started = performance.now();
-    history.markRunnerStopped(action.runner, new Date(now()));
-    observer?.runnerGone?.(action.pool, now());
+    const deferrals = this.deferrals.get(action.runner) ?? 0;
+    if (deferrals === 0) history.markRunnerStopped(action.runner, new Date(now()));
+    if (deferrals === 0) observer?.runnerGone?.(action.pool, now());
     const keeping = { ...this.ctx.settings(), evacuated: action.outcome === "member-evacuated" };
-    const collected = await collectRunner(this.ports.lxd, action.runner, keeping, action.forceStop);
+    // Only a runner that stopped by itself: put off, a planned outcome (a timeout) would be lost.
+    const mayDefer = deferrals < maxCollectDeferrals && action.outcome === undefined && !action.forceStop;
+    const collected = await collectRunner(this.ports.lxd, action.runner, keeping, action.forceStop, mayDefer);
+    if ("deferred" in collected) {
+      this.deferrals.set(action.runner, deferrals + 1);
+      return log.warn({ detail: collected.deferred, deferrals: deferrals + 1 }, "collection put off; a later pass tries again");
+    }
     // A spawn whose answer was lost, never started: it failed after all (its failure counted then).
     const spawnFailed = settledAsFailed(this.lost.take(action.runner), collected.result !== null, action.outcome);
     const outcome = action.outcome ?? (spawnFailed ? "spawn-failed" : collected.outcome);

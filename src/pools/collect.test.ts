@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { LxdError } from "../errors.js";
-import { collectRunner, InstanceReader } from "./collect.js";
+import { collectRunner as collectOrDefer, InstanceReader, type Collected, type LogKeeping } from "./collect.js";
 import { paths } from "./ownership.js";
 import { FakeLxd } from "./test-support.js";
 
@@ -20,6 +20,13 @@ function stoppedRunner(files: Record<string, string> = {}): FakeLxd {
 }
 
 const keeping = (logsDir = mkdtempSync(join(tmpdir(), "runnerd-collect-")), maxRunnerLogBytes = 64 * 1024 * 1024) => ({ logsDir, maxRunnerLogBytes });
+
+/** A collection that may not be put off. */
+async function collectRunner(lxd: FakeLxd, name: string, keep: LogKeeping, forceStop: boolean): Promise<Collected> {
+  const collected = await collectOrDefer(lxd, name, keep, forceStop);
+  if ("deferred" in collected) throw new Error(`put off: ${collected.deferred}`);
+  return collected;
+}
 
 describe("collectRunner", () => {
   it("waits for LXD's stop clean-up before the first read, then reads, saves the logs and deletes", async () => {
@@ -73,6 +80,29 @@ describe("collectRunner", () => {
     expect(collected.detail).toMatch(/reading result.json failed: .*no answer within/);
     expect(lxd.instances.has("r1")).toBe(false);
   }, 15_000);
+
+  it("puts the collection off, leaving the instance, when the result read hangs before LXD has processed the stop", async () => {
+    const lxd = stoppedRunner();
+    lxd.hangingReads.add(paths.result);
+    lxd.hangMs = 1;
+    lxd.unprocessedStops.add("r1");
+    const collected = await collectOrDefer(lxd, "r1", keeping(), false, true);
+    expect(collected).toEqual({ deferred: "reading result.json hung while LXD had not finished processing the stop" });
+    expect(lxd.instances.has("r1")).toBe(true);
+    expect(lxd.count("pull")).toBe(1); // nothing read after the hang
+  });
+
+  it("does not put it off when LXD had processed the stop (a FIFO the job left hangs every read), nor when the caller allows no more", async () => {
+    for (const [unprocessed, mayDefer] of [[false, true], [true, false]] as const) {
+      const lxd = stoppedRunner();
+      lxd.hangingReads.add(paths.result);
+      lxd.hangMs = 1;
+      if (unprocessed) lxd.unprocessedStops.add("r1");
+      const collected = await collectOrDefer(lxd, "r1", keeping(), false, mayDefer);
+      expect(collected).toMatchObject({ result: null, detail: expect.stringMatching(/reading result.json failed/) });
+      expect(lxd.instances.has("r1")).toBe(false);
+    }
+  });
 
   it("gives the collection up when LXD is not reached, so a later pass collects the runner instead of recording a guess", async () => {
     const lxd = stoppedRunner();

@@ -1,8 +1,10 @@
 // The narrow interfaces the reconciler acts through; the LXD client and the store satisfy them,
 // and tests can hand in their own.
 import type { FailureSource } from "../errors.js";
+import type { PoolBackoff } from "./backoff.js";
+import type { DeprecatedPools } from "./deprecation.js";
 import type { RunnerOutcome } from "./runner-record.js";
-import type { PoolRuntime } from "./settings.js";
+import type { PoolRuntime, ReconcilerSettings } from "./settings.js";
 
 export interface InstanceSummary {
   name: string;
@@ -35,8 +37,8 @@ export interface LxdPort {
   pullFile(instance: string, path: string, bounds: { timeoutMs: number; maxBytes: number }): Promise<Buffer | null>;
   /** As pullFile, streamed to a host file and cut at `maxBytes` instead of refused; null when missing. */
   pullFileTo(instance: string, path: string, dest: string, bounds: { timeoutMs: number; maxBytes: number }): Promise<{ bytes: number; truncated: boolean } | null>;
-  /** Waits, bounded, until LXD has cleaned up after an instance that stopped by itself. */
-  waitForStopCleanup(name: string): Promise<void>;
+  /** Waits, bounded, until LXD has cleaned up after an instance that stopped by itself; false: the wait ran out first. */
+  waitForStopCleanup(name: string): Promise<boolean>;
   /** The fingerprint an image alias points at; null when there is no such alias. */
   getImageAlias(alias: string): Promise<{ target: string } | null>;
   /** The cluster's members (`status`: LXD's Online, Offline, Evacuated…); empty when not clustered. */
@@ -89,4 +91,35 @@ export interface ReconcilerObserver {
   selfUpdated?(pool: string, count: number): void;
   /** `source`: where the failure came from (lxd, github); `operation`: what was being done. */
   failure?(source: FailureSource, operation: string): void;
+}
+
+// What the actions (actions.ts) work with.
+
+export interface ActionPorts {
+  lxd: LxdPort;
+  tokens: TokenPort;
+  /** JIT registrations; required when any pool uses an app or pat connection. */
+  registrar?: RegistrarPort | undefined;
+  history: HistoryPort;
+  observer?: ReconcilerObserver | undefined;
+  /** runnerd-built images: a pool refused for its runner version asks for a rebuild here. */
+  images?: ImagePort | undefined;
+  now: () => number;
+  agentScript: string;
+}
+
+export interface ActionContext {
+  settings: () => ReconcilerSettings;
+  backoff: Pick<PoolBackoff, "fail" | "jobDone">;
+  deprecated: Pick<DeprecatedPools, "note">;
+  shuttingDown: () => boolean;
+  /** A runner planned away took a job meanwhile: the next passes must see it busy. */
+  tookJob?: (runner: string, at: number) => void;
+}
+
+/** Where a JIT runner's registration is deleted. */
+export interface Registration {
+  connection: string;
+  scope: string;
+  runnerId: number;
 }

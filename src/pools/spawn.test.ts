@@ -45,7 +45,7 @@ function fakeLxd(options: { dirs?: string[]; failCreate?: boolean; failStart?: b
     },
     pullFile: async () => null,
     pullFileTo: async () => null,
-    waitForStopCleanup: async () => undefined,
+    waitForStopCleanup: async () => true,
   };
   return { port, instances, files, calls };
 }

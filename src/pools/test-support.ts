@@ -156,11 +156,13 @@ export class FakeLxd implements LxdPort {
 
   /** Paths whose reads hang until their deadline, as LXD does on a FIFO a job left. */
   readonly hangingReads = new Set<string>();
+  /** How long a hanging read takes to time out; null: its whole timeout, as LXD's would. */
+  hangMs: number | null = null;
 
   async pullFile(instance: string, path: string, bounds: { timeoutMs: number; maxBytes: number }): Promise<Buffer | null> {
     this.calls.push(`pull ${path}`);
     if (this.hangingReads.has(path)) {
-      await new Promise((resolve) => setTimeout(resolve, bounds.timeoutMs));
+      await new Promise((resolve) => setTimeout(resolve, this.hangMs ?? bounds.timeoutMs));
       throw new LxdError(`pull file ${path}: no answer within ${bounds.timeoutMs} ms`, 0, { cause: Object.assign(new Error("no answer"), { code: "ETIMEDOUT" }) });
     }
     const content = this.instances.get(instance)?.files.get(path);
@@ -178,8 +180,12 @@ export class FakeLxd implements LxdPort {
     return { bytes: kept.length, truncated: kept.length < Buffer.byteLength(content) };
   }
 
-  async waitForStopCleanup(name: string): Promise<void> {
+  /** Names whose stop LXD never finishes processing in the fake (waitForStopCleanup runs out). */
+  readonly unprocessedStops = new Set<string>();
+
+  async waitForStopCleanup(name: string): Promise<boolean> {
     this.calls.push(`wait-stop ${name}`);
+    return !this.unprocessedStops.has(name);
   }
 
   async getImageAlias(alias: string): Promise<{ target: string } | null> {

@@ -142,8 +142,10 @@ describe.skipIf(lxd.skip)("demand-driven scaling with webhooks on a real LXD", (
     t.world.pushToken({ repo: "acme/right" });
     const daemon = await t.startDaemon();
     hookUp(daemon);
+    // Jobs of 6 s: with 2 s, a loaded CI host (Incus, 2026-12-06) never had all three slots
+    // running at once, each runner finishing before the third replacement was listening.
     const jobs = ["left", "right"].flatMap((pool) =>
-      Array.from({ length: 6 }, (_, i) => emu.enqueueJob({ scope: { repo: `acme/${pool}` }, labels: ["self-hosted", pool], name: `${pool}-${i}`, script: "sleep 2" })),
+      Array.from({ length: 6 }, (_, i) => emu.enqueueJob({ scope: { repo: `acme/${pool}` }, labels: ["self-hosted", pool], name: `${pool}-${i}`, script: "sleep 6" })),
     );
     const all = emu.waitForJobs(jobs.map((j) => j.id), 300_000);
     const peak = await peaks(daemon, ["left", "right"], ["acme/left", "acme/right"], all);
