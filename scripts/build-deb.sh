@@ -37,7 +37,9 @@ log "tsc -> usr/lib/runnerd/dist"
 npm run --silent build -- --outDir "$app/dist" --sourceMap false
 install -m 0755 bin/runnerd "$app/bin/runnerd"
 # What runnerd pushes into instances and images, found beside dist/src/agent/index.js (agent/index.ts).
-install -m 0644 src/agent/runner-agent.sh src/agent/runnerd-agent.service "$app/dist/src/agent/"
+# The agent script starts with #!, so lintian wants it executable (script-not-executable).
+install -m 0755 src/agent/runner-agent.sh "$app/dist/src/agent/"
+install -m 0644 src/agent/runnerd-agent.service "$app/dist/src/agent/"
 install -m 0644 package.json package-lock.json "$app/"
 
 # 2. Production dependencies, from the lockfile, better-sqlite3 compiled against this Node's headers.

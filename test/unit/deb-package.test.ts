@@ -70,7 +70,7 @@ describe.skipIf(!enabled)("the Debian package (scripts/build-deb.sh)", () => {
     expect(files.get("/usr/lib/runnerd/dist/src/cli/main.js")?.mode).toBe("-rw-r--r--");
     expect(files.get("/usr/lib/runnerd/node_modules/better-sqlite3/build/Release/better_sqlite3.node")?.mode).toBe("-rw-r--r--");
     // The agent runnerd pushes into instances, beside dist/src/agent/index.js (a package has no src/).
-    expect(files.get("/usr/lib/runnerd/dist/src/agent/runner-agent.sh")?.mode).toBe("-rw-r--r--");
+    expect(files.get("/usr/lib/runnerd/dist/src/agent/runner-agent.sh")?.mode).toBe("-rwxr-xr-x"); // it starts with #! (lintian script-not-executable)
     expect(files.get("/usr/lib/systemd/system/runnerd.service")?.mode).toBe("-rw-r--r--");
     expect(files.get("/usr/share/runnerd/runnerd-config.schema.json")?.mode).toBe("-rw-r--r--");
     expect(files.get("/usr/share/doc/runnerd/copyright")?.mode).toBe("-rw-r--r--");
