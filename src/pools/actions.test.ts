@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import { GitHubError, LxdError } from "../errors.js";
 import { RunnerActions } from "./actions.js";
 import { PoolBackoff } from "./backoff.js";
+import { paths } from "./ownership.js";
 import { DeprecatedPools } from "./deprecation.js";
 import type { RegistrarPort } from "./ports.js";
 import type { PoolRuntime } from "./settings.js";
@@ -107,6 +108,16 @@ describe("RunnerActions.spawn", () => {
   });
 });
 
+/** A runner that succeeded, on an LXD that has not processed its stop yet: reading its result hangs. */
+function slowStopWorld() {
+  const w = world();
+  w.lxd.addRunner("rd-web-1", "web", { status: "Stopped", createdAt: now - 60_000, result: result("succeeded", { job_seen: true }) });
+  w.lxd.hangingReads.add(paths.result);
+  w.lxd.hangMs = 1;
+  w.lxd.unprocessedStops.add("rd-web-1");
+  return w;
+}
+
 describe("RunnerActions.collect", () => {
   it("records the outcome and keeps the registration of a runner that ran its job (GitHub removed it)", async () => {
     const w = world();
@@ -121,11 +132,7 @@ describe("RunnerActions.collect", () => {
   });
 
   it("puts off, at most three times, a collection whose result read hangs while LXD has not processed the stop", async () => {
-    const w = world();
-    w.lxd.addRunner("rd-web-1", "web", { status: "Stopped", createdAt: now - 60_000, result: result("succeeded", { job_seen: true }) });
-    w.lxd.hangingReads.add("/var/lib/runnerd/result.json");
-    w.lxd.hangMs = 1;
-    w.lxd.unprocessedStops.add("rd-web-1");
+    const w = slowStopWorld();
     for (let i = 0; i < 3; i++) await w.actions.collect(collectAction("rd-web-1"), silentLogger);
     expect(w.lxd.instances.has("rd-web-1")).toBe(true);
     expect(w.history.of("markRunnerStopped")).toHaveLength(1);
@@ -135,12 +142,15 @@ describe("RunnerActions.collect", () => {
     expect(w.history.of("recordRunnerResult")).toEqual([["rd-web-1", expect.objectContaining({ outcome: "lost", detail: expect.stringMatching(/reading result.json failed/) })]]);
   });
 
+  it("never puts off a collection with a planned outcome (a timeout would be recorded as something else later)", async () => {
+    const w = slowStopWorld();
+    await w.actions.collect(collectAction("rd-web-1", { forceStop: true, outcome: "job-timeout", reason: "job ran for 6h" }), silentLogger);
+    expect(w.lxd.instances.has("rd-web-1")).toBe(false);
+    expect(w.history.of("recordRunnerResult")).toEqual([["rd-web-1", expect.objectContaining({ outcome: "job-timeout" })]]);
+  });
+
   it("collects a put-off runner once LXD has processed its stop, with its result", async () => {
-    const w = world();
-    w.lxd.addRunner("rd-web-1", "web", { status: "Stopped", createdAt: now - 60_000, result: result("succeeded", { job_seen: true }) });
-    w.lxd.hangingReads.add("/var/lib/runnerd/result.json");
-    w.lxd.hangMs = 1;
-    w.lxd.unprocessedStops.add("rd-web-1");
+    const w = slowStopWorld();
     await w.actions.collect(collectAction("rd-web-1"), silentLogger);
     w.lxd.hangingReads.clear();
     w.lxd.unprocessedStops.clear();

@@ -173,8 +173,11 @@ export class RunnerActions {
     const { history, observer, now } = this.ports;
     const started = performance.now();
     const deferrals = this.deferrals.get(action.runner) ?? 0;
-    if (deferrals === 0) history.markRunnerStopped(action.runner, new Date(now()));
-    if (deferrals === 0) observer?.runnerGone?.(action.pool, now());
+    if (deferrals === 0) {
+      // Once per runner: a collection put off earlier already marked it.
+      history.markRunnerStopped(action.runner, new Date(now()));
+      observer?.runnerGone?.(action.pool, now());
+    }
     const keeping = { ...this.ctx.settings(), evacuated: action.outcome === "member-evacuated" };
     // Only a runner that stopped by itself: put off, a planned outcome (a timeout) would be lost.
     const mayDefer = deferrals < maxCollectDeferrals && action.outcome === undefined && !action.forceStop;
